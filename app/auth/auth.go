@@ -1,0 +1,256 @@
+// Package auth authenticates users (HTTP Basic, repository-stored sessions)
+// and keeps a per-session principal cache that peers can invalidate.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"cadre/domain/object"
+	"cadre/domain/security"
+)
+
+// ObjectReader is the part of the repository auth needs.
+type ObjectReader interface {
+	Get(ctx context.Context, t object.Type, oid string) (object.Object, error)
+	GetByName(ctx context.Context, t object.Type, name string) (object.Object, error)
+}
+
+// SessionStore keeps web sessions in the repository.
+type SessionStore interface {
+	SessionsAdd(ctx context.Context, s security.Session) error
+	SessionsGet(ctx context.Context, id string) (security.Session, error)
+	SessionsTouch(ctx context.Context, id string, now, expires time.Time) error
+	SessionsDelete(ctx context.Context, id string) error
+	SessionsDeleteByUser(ctx context.Context, userOID string) ([]string, error)
+}
+
+// Service authenticates requests.
+type Service struct {
+	objects  ObjectReader
+	sessions SessionStore
+	nodeID   string
+	now      func() time.Time
+
+	mu         sync.Mutex
+	principals map[string]cachedPrincipal // by session ID
+	basic      map[string]basicEntry      // by username + password digest
+}
+
+type cachedPrincipal struct {
+	session   security.Session
+	principal security.Principal
+	until     time.Time
+}
+
+type basicEntry struct {
+	userOID string
+	version int64
+}
+
+// principalTTL bounds how long a cached principal is trusted without a peer
+// invalidation (the backstop when a peer missed a message).
+const principalTTL = 30 * time.Second
+
+// NewService builds the authenticator.
+func NewService(objects ObjectReader, sessions SessionStore, nodeID string, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{objects: objects, sessions: sessions, nodeID: nodeID, now: now,
+		principals: map[string]cachedPrincipal{}, basic: map[string]basicEntry{}}
+}
+
+// BcryptHasher hashes passwords with bcrypt at the default cost.
+type BcryptHasher struct{}
+
+// Hash implements repository.PasswordHasher.
+func (BcryptHasher) Hash(password string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(h), nil
+}
+
+// Basic checks a username and password. A successful check is remembered for
+// the same user version, so repeated API calls skip bcrypt.
+func (s *Service) Basic(ctx context.Context, username, password string) (security.Principal, error) {
+	o, err := s.objects.GetByName(ctx, object.TypeUser, username)
+	if errors.Is(err, object.ErrNotFound) {
+		return security.Principal{}, security.ErrBadCredentials
+	}
+	if err != nil {
+		return security.Principal{}, err
+	}
+	u := o.(*object.User)
+	digest := sha256.Sum256([]byte(username + "\x00" + password))
+	key := hex.EncodeToString(digest[:])
+	s.mu.Lock()
+	e, ok := s.basic[key]
+	s.mu.Unlock()
+	if !ok || e.userOID != u.OID || e.version != u.Version {
+		if u.PasswordHash == "" || bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+			return security.Principal{}, security.ErrBadCredentials
+		}
+		s.mu.Lock()
+		if len(s.basic) > 10000 {
+			clear(s.basic)
+		}
+		s.basic[key] = basicEntry{userOID: u.OID, version: u.Version}
+		s.mu.Unlock()
+	}
+	return s.principalOf(ctx, u)
+}
+
+// principalOf resolves a user's authorizations; a disabled user has none and is refused.
+func (s *Service) principalOf(ctx context.Context, u *object.User) (security.Principal, error) {
+	if !u.Enabled {
+		return security.Principal{}, security.ErrBadCredentials
+	}
+	p := security.Principal{UserOID: u.OID, Name: u.Name, FullName: u.FullName, Version: u.Version}
+	for _, roleOID := range u.Roles {
+		o, err := s.objects.Get(ctx, object.TypeRole, roleOID)
+		if errors.Is(err, object.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return security.Principal{}, err
+		}
+		p.Authorizations = append(p.Authorizations, o.(*object.Role).Authorizations...)
+	}
+	return p, nil
+}
+
+// Login checks credentials and opens a session; the token goes into the cookie.
+func (s *Service) Login(ctx context.Context, username, password string) (token string, sess security.Session, p security.Principal, err error) {
+	p, err = s.Basic(ctx, username, password)
+	if err != nil {
+		return "", security.Session{}, security.Principal{}, err
+	}
+	token = randomToken()
+	now := s.now().UTC()
+	sess = security.Session{ID: SessionID(token), UserOID: p.UserOID, CSRFToken: randomToken(), NodeID: s.nodeID,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(security.SessionIdleTimeout)}
+	if err := s.sessions.SessionsAdd(ctx, sess); err != nil {
+		return "", security.Session{}, security.Principal{}, fmt.Errorf("store session: %w", err)
+	}
+	s.remember(sess, p)
+	return token, sess, p, nil
+}
+
+// FromSession authenticates a session cookie token on any node.
+func (s *Service) FromSession(ctx context.Context, token string) (security.Session, security.Principal, error) {
+	if token == "" {
+		return security.Session{}, security.Principal{}, security.ErrUnauthenticated
+	}
+	id := SessionID(token)
+	now := s.now().UTC()
+	s.mu.Lock()
+	c, ok := s.principals[id]
+	s.mu.Unlock()
+	if ok && now.Before(c.until) && !c.session.Expired(now) {
+		return c.session, c.principal, nil
+	}
+	sess, err := s.sessions.SessionsGet(ctx, id)
+	if errors.Is(err, object.ErrNotFound) {
+		s.forget(id)
+		return security.Session{}, security.Principal{}, security.ErrUnauthenticated
+	}
+	if err != nil {
+		return security.Session{}, security.Principal{}, err
+	}
+	if sess.Expired(now) {
+		_ = s.sessions.SessionsDelete(ctx, id)
+		return security.Session{}, security.Principal{}, security.ErrSessionExpired
+	}
+	o, err := s.objects.Get(ctx, object.TypeUser, sess.UserOID)
+	if errors.Is(err, object.ErrNotFound) {
+		_ = s.sessions.SessionsDelete(ctx, id)
+		return security.Session{}, security.Principal{}, security.ErrUnauthenticated
+	}
+	if err != nil {
+		return security.Session{}, security.Principal{}, err
+	}
+	p, err := s.principalOf(ctx, o.(*object.User))
+	if err != nil {
+		_ = s.sessions.SessionsDelete(ctx, id)
+		return security.Session{}, security.Principal{}, security.ErrUnauthenticated
+	}
+	if now.Sub(sess.LastSeenAt) > time.Minute {
+		sess.LastSeenAt, sess.ExpiresAt = now, now.Add(security.SessionIdleTimeout)
+		if err := s.sessions.SessionsTouch(ctx, id, now, sess.ExpiresAt); err != nil {
+			return security.Session{}, security.Principal{}, err
+		}
+	}
+	s.remember(sess, p)
+	return sess, p, nil
+}
+
+// Logout ends the session of the token.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	id := SessionID(token)
+	s.forget(id)
+	return s.sessions.SessionsDelete(ctx, id)
+}
+
+// InvalidateUser drops cached principals of a user on this node, so the next
+// request rebuilds them from the repository.
+func (s *Service) InvalidateUser(userOID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, c := range s.principals {
+		if c.principal.UserOID == userOID {
+			delete(s.principals, id)
+		}
+	}
+}
+
+// EndUserSessions deletes a user's sessions from the repository and drops them locally.
+func (s *Service) EndUserSessions(ctx context.Context, userOID string) error {
+	s.InvalidateUser(userOID)
+	_, err := s.sessions.SessionsDeleteByUser(ctx, userOID)
+	return err
+}
+
+// CheckCSRF compares a form's token with the session's in constant time.
+func CheckCSRF(sess security.Session, token string) bool {
+	return token != "" && subtle.ConstantTimeCompare([]byte(sess.CSRFToken), []byte(token)) == 1
+}
+
+func (s *Service) remember(sess security.Session, p security.Principal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.principals) > 100000 {
+		clear(s.principals)
+	}
+	s.principals[sess.ID] = cachedPrincipal{session: sess, principal: p, until: s.now().Add(principalTTL)}
+}
+
+func (s *Service) forget(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.principals, id)
+}
+
+// SessionID is the stored form of a cookie token.
+func SessionID(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

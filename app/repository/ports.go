@@ -1,0 +1,48 @@
+// Package repository holds the use cases on repository objects: add, read,
+// modify with optimistic locking, delete and search, with authorization.
+package repository
+
+import (
+	"context"
+	"time"
+
+	"cadre/domain/object"
+)
+
+// Store is the persistence port for objects.
+type Store interface {
+	Add(ctx context.Context, o object.Object) error
+	Get(ctx context.Context, t object.Type, oid string) (object.Object, error)
+	GetByName(ctx context.Context, t object.Type, name string) (object.Object, error)
+	Modify(ctx context.Context, t object.Type, oid string, expectedVersion int64, now time.Time, change func(object.Object) error) (object.Object, error)
+	Delete(ctx context.Context, t object.Type, oid string) error
+	Search(ctx context.Context, q object.Query) (object.Page, error)
+	Count(ctx context.Context, t object.Type) (int64, error)
+}
+
+// PasswordHasher hashes and checks passwords.
+type PasswordHasher interface {
+	Hash(password string) (string, error)
+}
+
+// ChangeKind says what happened to an object.
+type ChangeKind string
+
+// Change kinds.
+const (
+	ChangeAdd    ChangeKind = "add"
+	ChangeModify ChangeKind = "modify"
+	ChangeDelete ChangeKind = "delete"
+)
+
+// Change describes one committed modification, for caches and sessions.
+type Change struct {
+	Kind   ChangeKind
+	Type   object.Type
+	OID    string
+	Before object.Object // nil on add
+	After  object.Object // nil on delete
+}
+
+// ChangeListener is told about every committed change, after the commit.
+type ChangeListener func(ctx context.Context, c Change)

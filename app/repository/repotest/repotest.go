@@ -1,0 +1,233 @@
+// Package repotest is the repository contract suite: every Store adapter must
+// pass it, on every database it supports.
+package repotest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"cadre/app/repository"
+	"cadre/domain/object"
+)
+
+// Run runs the contract against stores made by newStore (each call a fresh, empty database).
+func Run(t *testing.T, newStore func(t *testing.T) repository.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s repository.Store)
+	}{
+		{"add and get round-trip every field", testRoundTrip},
+		{"names are unique per type, case-insensitively", testUniqueNames},
+		{"modify bumps the version and checks the expected one", testModifyVersion},
+		{"concurrent modifies of one version: exactly one wins", testConcurrentModify},
+		{"delete and not found", testDelete},
+		{"search pages in stable name order", testSearchPaging},
+		{"search by name treats wildcards literally", testSearchWildcards},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, newStore(t))
+		})
+	}
+}
+
+var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func newUser(name string) *object.User {
+	return &object.User{Meta: object.Meta{OID: uuid.NewString(), Name: name, Version: 1, CreatedAt: now, ModifiedAt: now},
+		FullName: "Full " + name, EmailAddress: name + "@example.com", Enabled: true}
+}
+
+func mustAdd(t *testing.T, s repository.Store, o object.Object) {
+	t.Helper()
+	if err := s.Add(context.Background(), o); err != nil {
+		t.Fatalf("add %s: %v", o.ObjectMeta().Name, err)
+	}
+}
+
+func testRoundTrip(t *testing.T, s repository.Store) {
+	ctx := context.Background()
+	role := &object.Role{Meta: object.Meta{OID: uuid.NewString(), Name: "Ops", Version: 1, CreatedAt: now, ModifiedAt: now}, Authorizations: []string{"reader"}}
+	mustAdd(t, s, role)
+	u := newUser("alice")
+	u.Roles = []string{role.OID}
+	u.PasswordHash = "$2a$hash"
+	mustAdd(t, s, u)
+	got, err := s.Get(ctx, object.TypeUser, u.OID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := got.(*object.User)
+	if g.Name != "alice" || g.FullName != "Full alice" || g.EmailAddress != "alice@example.com" || !g.Enabled ||
+		len(g.Roles) != 1 || g.Roles[0] != role.OID || g.PasswordHash != "$2a$hash" || g.Version != 1 || !g.CreatedAt.Equal(now) {
+		t.Fatalf("round trip lost data: %+v", g)
+	}
+	byName, err := s.GetByName(ctx, object.TypeUser, "ALICE")
+	if err != nil || byName.ObjectMeta().OID != u.OID {
+		t.Fatalf("get by name: %v %v", byName, err)
+	}
+	if _, err := s.Get(ctx, object.TypeRole, u.OID); !errors.Is(err, object.ErrNotFound) {
+		t.Fatalf("user OID read as a role: want ErrNotFound, got %v", err)
+	}
+}
+
+func testUniqueNames(t *testing.T, s repository.Store) {
+	mustAdd(t, s, newUser("bob"))
+	if err := s.Add(context.Background(), newUser("BOB")); !errors.Is(err, object.ErrAlreadyExists) {
+		t.Fatalf("second BOB: want ErrAlreadyExists, got %v", err)
+	}
+	role := &object.Role{Meta: object.Meta{OID: uuid.NewString(), Name: "bob", Version: 1, CreatedAt: now, ModifiedAt: now}}
+	mustAdd(t, s, role) // same name, other type
+	n, err := s.Count(context.Background(), object.TypeUser)
+	if err != nil || n != 1 {
+		t.Fatalf("users: want 1, got %d (%v)", n, err)
+	}
+}
+
+func testModifyVersion(t *testing.T, s repository.Store) {
+	ctx := context.Background()
+	u := newUser("carol")
+	mustAdd(t, s, u)
+	later := now.Add(time.Minute)
+	got, err := s.Modify(ctx, object.TypeUser, u.OID, 1, later, func(o object.Object) error {
+		o.(*object.User).FullName = "Carol C."
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ObjectMeta().Version != 2 || got.(*object.User).FullName != "Carol C." || !got.ObjectMeta().ModifiedAt.Equal(later) {
+		t.Fatalf("after modify: %+v", got)
+	}
+	_, err = s.Modify(ctx, object.TypeUser, u.OID, 1, later, func(object.Object) error { return nil })
+	var conflict *object.ConflictError
+	if !errors.As(err, &conflict) || conflict.Expected != 1 || conflict.Actual != 2 {
+		t.Fatalf("stale version: want ConflictError{1,2}, got %v", err)
+	}
+	boom := errors.New("rule says no")
+	if _, err := s.Modify(ctx, object.TypeUser, u.OID, 0, later, func(o object.Object) error {
+		o.(*object.User).FullName = "should not stick"
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatalf("change error: want it returned, got %v", err)
+	}
+	again, _ := s.Get(ctx, object.TypeUser, u.OID)
+	if again.(*object.User).FullName != "Carol C." || again.ObjectMeta().Version != 2 {
+		t.Fatalf("failed modify changed the object: %+v", again)
+	}
+	if _, err := s.Modify(ctx, object.TypeUser, uuid.NewString(), 0, later, func(object.Object) error { return nil }); !errors.Is(err, object.ErrNotFound) {
+		t.Fatalf("modify unknown: want ErrNotFound, got %v", err)
+	}
+	other := newUser("dave")
+	mustAdd(t, s, other)
+	if _, err := s.Modify(ctx, object.TypeUser, other.OID, 0, later, func(o object.Object) error {
+		o.ObjectMeta().Name = "Carol"
+		return nil
+	}); !errors.Is(err, object.ErrAlreadyExists) {
+		t.Fatalf("rename onto an existing name: want ErrAlreadyExists, got %v", err)
+	}
+}
+
+func testConcurrentModify(t *testing.T, s repository.Store) {
+	u := newUser("erin")
+	mustAdd(t, s, u)
+	const writers = 8
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins, conflicts := 0, 0
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.Modify(context.Background(), object.TypeUser, u.OID, 1, now, func(o object.Object) error {
+				o.(*object.User).FullName = fmt.Sprint("writer ", i)
+				return nil
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			var conflict *object.ConflictError
+			switch {
+			case err == nil:
+				wins++
+			case errors.As(err, &conflict):
+				conflicts++
+			default:
+				t.Errorf("writer %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 || conflicts != writers-1 {
+		t.Fatalf("want 1 win and %d conflicts, got %d and %d", writers-1, wins, conflicts)
+	}
+}
+
+func testDelete(t *testing.T, s repository.Store) {
+	ctx := context.Background()
+	u := newUser("frank")
+	mustAdd(t, s, u)
+	if err := s.Delete(ctx, object.TypeUser, u.OID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, object.TypeUser, u.OID); !errors.Is(err, object.ErrNotFound) {
+		t.Fatalf("get deleted: want ErrNotFound, got %v", err)
+	}
+	if err := s.Delete(ctx, object.TypeUser, u.OID); !errors.Is(err, object.ErrNotFound) {
+		t.Fatalf("delete twice: want ErrNotFound, got %v", err)
+	}
+}
+
+func testSearchPaging(t *testing.T, s repository.Store) {
+	ctx := context.Background()
+	for i := 24; i >= 0; i-- { // insert out of order
+		mustAdd(t, s, newUser(fmt.Sprintf("user%02d", i)))
+	}
+	var seen []string
+	for offset := 0; offset < 25; offset += 10 {
+		page, err := s.Search(ctx, object.Query{Type: object.TypeUser, Limit: 10, Offset: offset})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total != 25 {
+			t.Fatalf("total: want 25, got %d", page.Total)
+		}
+		for _, o := range page.Items {
+			seen = append(seen, o.ObjectMeta().Name)
+		}
+	}
+	if len(seen) != 25 {
+		t.Fatalf("paging returned %d names, want 25", len(seen))
+	}
+	for i, name := range seen {
+		if want := fmt.Sprintf("user%02d", i); name != want {
+			t.Fatalf("position %d: want %s, got %s", i, want, name)
+		}
+	}
+	page, err := s.Search(ctx, object.Query{Type: object.TypeUser, Name: "ER1"})
+	if err != nil || page.Total != 10 {
+		t.Fatalf("name filter ER1: want 10 (user10..user19), got %d (%v)", page.Total, err)
+	}
+}
+
+func testSearchWildcards(t *testing.T, s repository.Store) {
+	ctx := context.Background()
+	mustAdd(t, s, newUser("a_b"))
+	mustAdd(t, s, newUser("axb"))
+	mustAdd(t, s, newUser("100%"))
+	mustAdd(t, s, newUser("1000"))
+	for _, tc := range []struct {
+		q    string
+		want int64
+	}{{"a_b", 1}, {"_", 1}, {"0%", 1}, {"%", 1}, {"", 4}} {
+		page, err := s.Search(ctx, object.Query{Type: object.TypeUser, Name: tc.q})
+		if err != nil || page.Total != tc.want {
+			t.Errorf("search %q: want %d, got %d (%v)", tc.q, tc.want, page.Total, err)
+		}
+	}
+}

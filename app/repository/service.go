@@ -1,0 +1,263 @@
+package repository
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"cadre/domain/object"
+	"cadre/domain/security"
+)
+
+// Service is the repository use cases.
+type Service struct {
+	store  Store
+	hasher PasswordHasher
+	now    func() time.Time
+	log    *slog.Logger
+
+	mu        sync.RWMutex
+	listeners []ChangeListener
+}
+
+// NewService builds the repository service.
+func NewService(store Store, hasher PasswordHasher, now func() time.Time, log *slog.Logger) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, hasher: hasher, now: now, log: log}
+}
+
+// OnChange registers a listener for committed changes.
+func (s *Service) OnChange(l ChangeListener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listeners = append(s.listeners, l)
+}
+
+func (s *Service) notify(ctx context.Context, c Change) {
+	s.mu.RLock()
+	ls := slices.Clone(s.listeners)
+	s.mu.RUnlock()
+	for _, l := range ls {
+		l(ctx, c)
+	}
+}
+
+// Store gives other use cases (tasks, auth) direct, unauthorized access.
+func (s *Service) Store() Store { return s.store }
+
+// AddInput is a new object and, for users, a clear-text password.
+type AddInput struct {
+	Object   object.Object
+	Password string
+}
+
+// Add stores a new object with a fresh OID and version 1.
+func (s *Service) Add(ctx context.Context, p security.Principal, in AddInput) (object.Object, error) {
+	if err := p.RequireWrite(); err != nil {
+		return nil, err
+	}
+	return s.AddSystem(ctx, in)
+}
+
+// AddSystem adds without an authorization check, for the node's own work.
+func (s *Service) AddSystem(ctx context.Context, in AddInput) (object.Object, error) {
+	o := in.Object
+	if o.Type() == object.TypeSystemConfiguration {
+		if _, err := s.store.Get(ctx, object.TypeSystemConfiguration, object.SystemConfigurationOID); err == nil {
+			return nil, fmt.Errorf("%w: the system configuration is a singleton; modify it instead", object.ErrAlreadyExists)
+		}
+	}
+	m := o.ObjectMeta()
+	if m.OID == "" {
+		m.OID = uuid.NewString()
+		if o.Type() == object.TypeSystemConfiguration {
+			m.OID = object.SystemConfigurationOID
+		}
+	} else if _, err := uuid.Parse(m.OID); err != nil {
+		return nil, fmt.Errorf("%w: oid %q is not a UUID", object.ErrInvalid, m.OID)
+	}
+	now := s.now().UTC()
+	m.Version, m.CreatedAt, m.ModifiedAt = 1, now, now
+	if err := s.prepare(ctx, o, in.Password); err != nil {
+		return nil, err
+	}
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.store.Add(ctx, o); err != nil {
+		return nil, err
+	}
+	s.notify(ctx, Change{Kind: ChangeAdd, Type: o.Type(), OID: m.OID, After: o})
+	return o, nil
+}
+
+// prepare hashes a new password and checks references.
+func (s *Service) prepare(ctx context.Context, o object.Object, password string) error {
+	u, ok := o.(*object.User)
+	if !ok {
+		return nil
+	}
+	if password != "" {
+		if len(password) < 8 {
+			return fmt.Errorf("%w: password must have at least 8 characters", object.ErrInvalid)
+		}
+		h, err := s.hasher.Hash(password)
+		if err != nil {
+			return err
+		}
+		u.PasswordHash = h
+	}
+	for _, roleOID := range u.Roles {
+		if _, err := s.store.Get(ctx, object.TypeRole, roleOID); err != nil {
+			return fmt.Errorf("%w: role %q does not exist", object.ErrInvalid, roleOID)
+		}
+	}
+	return nil
+}
+
+// Get reads one object.
+func (s *Service) Get(ctx context.Context, p security.Principal, t object.Type, oid string) (object.Object, error) {
+	if err := p.RequireRead(); err != nil {
+		return nil, err
+	}
+	return s.store.Get(ctx, t, oid)
+}
+
+// ModifyInput changes one object.
+type ModifyInput struct {
+	Type object.Type
+	OID  string
+	// ExpectedVersion is the If-Match version; 0 means unconditional.
+	ExpectedVersion int64
+	// Apply changes the object in place.
+	Apply    func(object.Object) error
+	Password string
+}
+
+// Modify changes one object with an optimistic version check.
+func (s *Service) Modify(ctx context.Context, p security.Principal, in ModifyInput) (object.Object, error) {
+	if err := p.RequireWrite(); err != nil {
+		return nil, err
+	}
+	return s.ModifySystem(ctx, in)
+}
+
+// ModifySystem modifies without an authorization check.
+func (s *Service) ModifySystem(ctx context.Context, in ModifyInput) (object.Object, error) {
+	var before object.Object
+	after, err := s.store.Modify(ctx, in.Type, in.OID, in.ExpectedVersion, s.now(), func(o object.Object) error {
+		before = clone(o)
+		if err := in.Apply(o); err != nil {
+			return err
+		}
+		return s.prepare(ctx, o, in.Password)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify(ctx, Change{Kind: ChangeModify, Type: in.Type, OID: in.OID, Before: before, After: after})
+	return after, nil
+}
+
+// Delete removes one object. The system configuration cannot be deleted.
+func (s *Service) Delete(ctx context.Context, p security.Principal, t object.Type, oid string) error {
+	if err := p.RequireWrite(); err != nil {
+		return err
+	}
+	if t == object.TypeSystemConfiguration {
+		return fmt.Errorf("%w: the system configuration cannot be deleted", object.ErrInvalid)
+	}
+	if t == object.TypeUser && oid == p.UserOID {
+		return fmt.Errorf("%w: you cannot delete yourself", object.ErrInvalid)
+	}
+	before, err := s.store.Get(ctx, t, oid)
+	if err != nil {
+		return err
+	}
+	if err := s.store.Delete(ctx, t, oid); err != nil {
+		return err
+	}
+	s.notify(ctx, Change{Kind: ChangeDelete, Type: t, OID: oid, Before: before})
+	return nil
+}
+
+// Search returns a page of objects.
+func (s *Service) Search(ctx context.Context, p security.Principal, q object.Query) (object.Page, error) {
+	if err := p.RequireRead(); err != nil {
+		return object.Page{}, err
+	}
+	return s.store.Search(ctx, q)
+}
+
+// Bootstrap fills an empty repository: roles Superuser and Reader, the system
+// configuration and the administrator. When initialPassword is empty a random
+// one is generated and returned, to be printed once.
+func (s *Service) Bootstrap(ctx context.Context, initialPassword string) (generated string, err error) {
+	if _, err := s.store.Get(ctx, object.TypeSystemConfiguration, object.SystemConfigurationOID); err != nil {
+		sc := &object.SystemConfiguration{Meta: object.Meta{Name: "SystemConfiguration"}}
+		if _, err := s.AddSystem(ctx, AddInput{Object: sc}); err != nil && !isExists(err) {
+			return "", fmt.Errorf("create system configuration: %w", err)
+		}
+	}
+	superOID, err := s.ensureRole(ctx, "Superuser", "Full access to everything", object.AuthSuperuser)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.ensureRole(ctx, "Reader", "Read-only access", object.AuthReader); err != nil {
+		return "", err
+	}
+	n, err := s.store.Count(ctx, object.TypeUser)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	password := initialPassword
+	if password == "" {
+		password = randomPassword()
+		generated = password
+	}
+	admin := &object.User{Meta: object.Meta{Name: "administrator"}, FullName: "Administrator", Enabled: true, Roles: []string{superOID}}
+	if _, err := s.AddSystem(ctx, AddInput{Object: admin, Password: password}); err != nil {
+		if isExists(err) { // another node bootstrapped at the same time
+			return "", nil
+		}
+		return "", fmt.Errorf("create administrator: %w", err)
+	}
+	return generated, nil
+}
+
+func (s *Service) ensureRole(ctx context.Context, name, description, auth string) (string, error) {
+	if o, err := s.store.GetByName(ctx, object.TypeRole, name); err == nil {
+		return o.ObjectMeta().OID, nil
+	}
+	r := &object.Role{Meta: object.Meta{Name: name}, Description: description, Authorizations: []string{auth}}
+	o, err := s.AddSystem(ctx, AddInput{Object: r})
+	if isExists(err) {
+		o, err = s.store.GetByName(ctx, object.TypeRole, name)
+	}
+	if err != nil {
+		return "", fmt.Errorf("create role %s: %w", name, err)
+	}
+	return o.ObjectMeta().OID, nil
+}
+
+func isExists(err error) bool { return err != nil && errors.Is(err, object.ErrAlreadyExists) }
+
+func randomPassword() string {
+	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+	b := make([]byte, 16)
+	for i := range b {
+		n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		b[i] = alphabet[n.Int64()]
+	}
+	return string(b)
+}

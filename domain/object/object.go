@@ -1,0 +1,136 @@
+// Package object holds the repository's object types and their rules.
+package object
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Type names a kind of repository object; the values are the REST path segments.
+type Type string
+
+// Object types of DESIGN §8.
+const (
+	TypeUser                Type = "users"
+	TypeRole                Type = "roles"
+	TypeArchetype           Type = "archetypes"
+	TypeObjectTemplate      Type = "objectTemplates"
+	TypeReport              Type = "reports"
+	TypeSystemConfiguration Type = "systemConfiguration"
+)
+
+// Types lists every object type.
+var Types = []Type{TypeUser, TypeRole, TypeArchetype, TypeObjectTemplate, TypeReport, TypeSystemConfiguration}
+
+// ParseType validates a type name.
+func ParseType(s string) (Type, error) {
+	for _, t := range Types {
+		if string(t) == s {
+			return t, nil
+		}
+	}
+	return "", fmt.Errorf("%w: unknown object type %q", ErrInvalid, s)
+}
+
+// SystemConfigurationOID is the fixed OID of the singleton system configuration.
+const SystemConfigurationOID = "00000000-0000-0000-0000-000000000001"
+
+// Errors returned by the repository.
+var (
+	ErrNotFound      = errors.New("object not found")
+	ErrAlreadyExists = errors.New("object already exists")
+	ErrInvalid       = errors.New("invalid object")
+)
+
+// ConflictError reports a modification against a stale version.
+type ConflictError struct {
+	Expected, Actual int64
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("version conflict: expected %d, object is at %d", e.Expected, e.Actual)
+}
+
+// Meta is what every object has.
+type Meta struct {
+	OID        string    `json:"oid"`
+	Name       string    `json:"name"`
+	Version    int64     `json:"version"`
+	CreatedAt  time.Time `json:"createdAt"`
+	ModifiedAt time.Time `json:"modifiedAt"`
+}
+
+// Object is any repository object.
+type Object interface {
+	ObjectMeta() *Meta
+	Type() Type
+	// Validate checks the object's own rules before it is stored.
+	Validate() error
+}
+
+// ObjectMeta implements Object for embedding types.
+func (m *Meta) ObjectMeta() *Meta { return m }
+
+func (m *Meta) validateName() error {
+	if strings.TrimSpace(m.Name) == "" {
+		return fmt.Errorf("%w: name is required", ErrInvalid)
+	}
+	if len(m.Name) > 255 {
+		return fmt.Errorf("%w: name is longer than 255 characters", ErrInvalid)
+	}
+	return nil
+}
+
+// NormalizeName is the form in which names are unique per type (case-insensitive).
+func NormalizeName(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
+
+// New returns an empty object of the type.
+func New(t Type) Object {
+	switch t {
+	case TypeUser:
+		return &User{Enabled: true}
+	case TypeRole:
+		return &Role{}
+	case TypeArchetype:
+		return &Archetype{}
+	case TypeObjectTemplate:
+		return &ObjectTemplate{}
+	case TypeReport:
+		return &Report{}
+	case TypeSystemConfiguration:
+		return &SystemConfiguration{}
+	}
+	return nil
+}
+
+// Query selects objects of one type.
+type Query struct {
+	Type Type
+	// Name matches names containing it, case-insensitively; empty matches all.
+	Name string
+	// Limit defaults to 50 and is capped at 1000.
+	Limit  int
+	Offset int
+}
+
+// Normalize applies defaults and bounds.
+func (q Query) Normalize() Query {
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	if q.Limit > 1000 {
+		q.Limit = 1000
+	}
+	if q.Offset < 0 {
+		q.Offset = 0
+	}
+	return q
+}
+
+// Page is one page of a search, in stable order (name, then OID).
+type Page struct {
+	Items []Object
+	Total int64
+}

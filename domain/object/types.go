@@ -1,0 +1,135 @@
+package object
+
+import (
+	"fmt"
+	"net/mail"
+	"slices"
+	"time"
+)
+
+// Authorizations a role can grant.
+const (
+	AuthSuperuser = "superuser" // everything
+	AuthReader    = "reader"    // read every object, task and node
+)
+
+// KnownAuthorizations lists the authorizations Cadre understands.
+var KnownAuthorizations = []string{AuthSuperuser, AuthReader}
+
+// User is a person who can log in.
+type User struct {
+	Meta
+	FullName     string   `json:"fullName"`
+	EmailAddress string   `json:"emailAddress"`
+	Enabled      bool     `json:"enabled"`
+	Roles        []string `json:"roles"`
+	// PasswordHash is a bcrypt hash; never sent over the API.
+	PasswordHash string `json:"passwordHash,omitempty"`
+	// GivenName and FamilyName are derived by recompute from FullName.
+	GivenName  string `json:"givenName,omitempty"`
+	FamilyName string `json:"familyName,omitempty"`
+	// EffectiveAuthorizations are derived by recompute from Roles.
+	EffectiveAuthorizations []string `json:"effectiveAuthorizations,omitempty"`
+}
+
+// Type implements Object.
+func (*User) Type() Type { return TypeUser }
+
+// Validate implements Object.
+func (u *User) Validate() error {
+	if err := u.validateName(); err != nil {
+		return err
+	}
+	if u.EmailAddress != "" {
+		if _, err := mail.ParseAddress(u.EmailAddress); err != nil {
+			return fmt.Errorf("%w: emailAddress %q is not an e-mail address", ErrInvalid, u.EmailAddress)
+		}
+	}
+	return nil
+}
+
+// Role grants authorizations to the users who have it.
+type Role struct {
+	Meta
+	Description    string   `json:"description"`
+	Authorizations []string `json:"authorizations"`
+}
+
+// Type implements Object.
+func (*Role) Type() Type { return TypeRole }
+
+// Validate implements Object.
+func (r *Role) Validate() error {
+	if err := r.validateName(); err != nil {
+		return err
+	}
+	for _, a := range r.Authorizations {
+		if !slices.Contains(KnownAuthorizations, a) {
+			return fmt.Errorf("%w: unknown authorization %q (known: %v)", ErrInvalid, a, KnownAuthorizations)
+		}
+	}
+	return nil
+}
+
+// Archetype is a globally cached object type.
+type Archetype struct {
+	Meta
+	Description string `json:"description"`
+}
+
+// Type implements Object.
+func (*Archetype) Type() Type { return TypeArchetype }
+
+// Validate implements Object.
+func (a *Archetype) Validate() error { return a.validateName() }
+
+// ObjectTemplate is a globally cached object type.
+type ObjectTemplate struct {
+	Meta
+	Description string `json:"description"`
+}
+
+// Type implements Object.
+func (*ObjectTemplate) Type() Type { return TypeObjectTemplate }
+
+// Validate implements Object.
+func (o *ObjectTemplate) Validate() error { return o.validateName() }
+
+// Report records a report file written on one node's disk.
+type Report struct {
+	Meta
+	Node      string    `json:"node"`
+	FileName  string    `json:"fileName"`
+	Task      string    `json:"task"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Type implements Object.
+func (*Report) Type() Type { return TypeReport }
+
+// Validate implements Object.
+func (r *Report) Validate() error { return r.validateName() }
+
+// SystemConfiguration is the singleton holding cluster-wide settings.
+type SystemConfiguration struct {
+	Meta
+	Infrastructure        Infrastructure        `json:"infrastructure"`
+	DeploymentInformation DeploymentInformation `json:"deploymentInformation"`
+}
+
+// Infrastructure settings.
+type Infrastructure struct {
+	// IntraClusterHTTPURLPattern builds node URLs from $host, $port and $path.
+	IntraClusterHTTPURLPattern string `json:"intraClusterHttpUrlPattern"`
+}
+
+// DeploymentInformation describes the deployment.
+type DeploymentInformation struct {
+	SubscriptionIdentifier string `json:"subscriptionIdentifier"`
+}
+
+// Type implements Object.
+func (*SystemConfiguration) Type() Type { return TypeSystemConfiguration }
+
+// Validate implements Object.
+func (s *SystemConfiguration) Validate() error { return s.validateName() }

@@ -1,0 +1,37 @@
+package gormrepo_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+
+	"cadre/app/repository"
+	"cadre/app/repository/repotest"
+	"cadre/db"
+	"cadre/db/dbtest"
+	"cadre/infrastructure/gormrepo"
+)
+
+func TestRepositoryContract(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			repotest.Run(t, func(t *testing.T) repository.Store {
+				return gormrepo.New(openMigrated(t, dialect))
+			})
+		})
+	}
+}
+
+func openMigrated(t *testing.T, dialect string) *db.DB {
+	t.Helper()
+	ctx := context.Background()
+	d, err := db.Open(ctx, db.Options{URL: dbtest.URL(t, dialect)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if _, err := d.Migrate(ctx, db.RepositoryMigrations(d.Dialect), db.ActionCreate, db.ActionUpgrade, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}

@@ -1,0 +1,213 @@
+// Package gormrepo is the repository adapter on gorm, for SQLite and PostgreSQL.
+package gormrepo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"cadre/db"
+	"cadre/domain/object"
+)
+
+// Repo stores repository objects in the objects table.
+type Repo struct {
+	db *db.DB
+}
+
+// New returns a repository on an opened, migrated database.
+func New(d *db.DB) *Repo { return &Repo{db: d} }
+
+type objectRow struct {
+	OID        string `gorm:"primaryKey;column:oid"`
+	Type       string
+	Name       string
+	NameNorm   string
+	Version    int64
+	Data       string
+	CreatedAt  time.Time
+	ModifiedAt time.Time
+}
+
+func (objectRow) TableName() string { return "objects" }
+
+func fromDomain(o object.Object) (objectRow, error) {
+	m := o.ObjectMeta()
+	data, err := json.Marshal(o)
+	if err != nil {
+		return objectRow{}, fmt.Errorf("encode %s %s: %w", o.Type(), m.OID, err)
+	}
+	return objectRow{
+		OID: m.OID, Type: string(o.Type()), Name: m.Name, NameNorm: object.NormalizeName(m.Name),
+		Version: m.Version, Data: string(data), CreatedAt: m.CreatedAt.UTC(), ModifiedAt: m.ModifiedAt.UTC(),
+	}, nil
+}
+
+func (r objectRow) toDomain() (object.Object, error) {
+	o := object.New(object.Type(r.Type))
+	if o == nil {
+		return nil, fmt.Errorf("object %s has unknown type %q", r.OID, r.Type)
+	}
+	if err := json.Unmarshal([]byte(r.Data), o); err != nil {
+		return nil, fmt.Errorf("decode %s %s: %w", r.Type, r.OID, err)
+	}
+	m := o.ObjectMeta()
+	m.OID, m.Name, m.Version = r.OID, r.Name, r.Version
+	m.CreatedAt, m.ModifiedAt = r.CreatedAt.UTC(), r.ModifiedAt.UTC()
+	return o, nil
+}
+
+// translate maps driver errors to repository errors, once, at the edge.
+func translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return object.ErrNotFound
+	case errors.Is(err, gorm.ErrDuplicatedKey), isUniqueViolation(err):
+		return object.ErrAlreadyExists
+	}
+	return err
+}
+
+func isUniqueViolation(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
+}
+
+// Add stores a new object; OID, version and timestamps must already be set.
+func (r *Repo) Add(ctx context.Context, o object.Object) error {
+	row, err := fromDomain(o)
+	if err != nil {
+		return err
+	}
+	if err := r.db.WithContext(ctx).Create(&row).Error; err != nil {
+		return fmt.Errorf("add %s %q: %w", o.Type(), o.ObjectMeta().Name, translate(err))
+	}
+	return nil
+}
+
+// Get reads one object.
+func (r *Repo) Get(ctx context.Context, t object.Type, oid string) (object.Object, error) {
+	var row objectRow
+	err := r.db.WithContext(ctx).Where("oid = ? AND type = ?", oid, string(t)).Take(&row).Error
+	if err != nil {
+		return nil, translate(err)
+	}
+	return row.toDomain()
+}
+
+// GetByName reads one object by its (case-insensitive) name.
+func (r *Repo) GetByName(ctx context.Context, t object.Type, name string) (object.Object, error) {
+	var row objectRow
+	err := r.db.WithContext(ctx).Where("type = ? AND name_norm = ?", string(t), object.NormalizeName(name)).Take(&row).Error
+	if err != nil {
+		return nil, translate(err)
+	}
+	return row.toDomain()
+}
+
+// Modify reads the object under a row lock, checks expectedVersion (0 = any),
+// applies change, bumps the version and writes it back, all in one transaction.
+func (r *Repo) Modify(ctx context.Context, t object.Type, oid string, expectedVersion int64, now time.Time, change func(object.Object) error) (object.Object, error) {
+	var result object.Object
+	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		q := tx.Where("oid = ? AND type = ?", oid, string(t))
+		if r.db.Dialect == db.Postgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		var row objectRow
+		if err := q.Take(&row).Error; err != nil {
+			return translate(err)
+		}
+		if expectedVersion != 0 && row.Version != expectedVersion {
+			return &object.ConflictError{Expected: expectedVersion, Actual: row.Version}
+		}
+		o, err := row.toDomain()
+		if err != nil {
+			return err
+		}
+		if err := change(o); err != nil {
+			return err
+		}
+		m := o.ObjectMeta()
+		m.OID, m.Version, m.CreatedAt, m.ModifiedAt = row.OID, row.Version+1, row.CreatedAt, now.UTC()
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		next, err := fromDomain(o)
+		if err != nil {
+			return err
+		}
+		res := tx.Model(&objectRow{}).Where("oid = ? AND version = ?", oid, row.Version).Updates(map[string]any{
+			"name": next.Name, "name_norm": next.NameNorm, "version": next.Version, "data": next.Data, "modified_at": next.ModifiedAt,
+		})
+		if res.Error != nil {
+			return translate(res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return &object.ConflictError{Expected: row.Version, Actual: row.Version + 1}
+		}
+		result = o
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return result, nil
+}
+
+// Delete removes one object.
+func (r *Repo) Delete(ctx context.Context, t object.Type, oid string) error {
+	res := r.db.WithContext(ctx).Where("oid = ? AND type = ?", oid, string(t)).Delete(&objectRow{})
+	if res.Error != nil {
+		return translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return object.ErrNotFound
+	}
+	return nil
+}
+
+// Search returns one page of objects ordered by name, then OID.
+func (r *Repo) Search(ctx context.Context, q object.Query) (object.Page, error) {
+	q = q.Normalize()
+	base := r.db.WithContext(ctx).Model(&objectRow{}).Where("type = ?", string(q.Type))
+	if q.Name != "" {
+		base = base.Where("name_norm LIKE ? ESCAPE '\\'", "%"+escapeLike(object.NormalizeName(q.Name))+"%")
+	}
+	var total int64
+	if err := base.Session(&gorm.Session{}).Count(&total).Error; err != nil {
+		return object.Page{}, fmt.Errorf("count %s: %w", q.Type, err)
+	}
+	var rows []objectRow
+	if err := base.Session(&gorm.Session{}).Order("name_norm, oid").Limit(q.Limit).Offset(q.Offset).Find(&rows).Error; err != nil {
+		return object.Page{}, fmt.Errorf("search %s: %w", q.Type, err)
+	}
+	page := object.Page{Total: total, Items: make([]object.Object, 0, len(rows))}
+	for _, row := range rows {
+		o, err := row.toDomain()
+		if err != nil {
+			return object.Page{}, err
+		}
+		page.Items = append(page.Items, o)
+	}
+	return page, nil
+}
+
+// Count returns how many objects of the type exist.
+func (r *Repo) Count(ctx context.Context, t object.Type) (int64, error) {
+	var n int64
+	err := r.db.WithContext(ctx).Model(&objectRow{}).Where("type = ?", string(t)).Count(&n).Error
+	return n, err
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}

@@ -1,0 +1,144 @@
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"cadre/app/auth"
+	"cadre/domain/security"
+)
+
+// MaxBodyBytes is the largest request body accepted (1 MiB); larger gets 413.
+const MaxBodyBytes = 1 << 20
+
+// SessionCookie is the name of the web session cookie.
+const SessionCookie = "cadre_session"
+
+const (
+	keyPrincipal = "cadre.principal"
+	keySession   = "cadre.session"
+	keyCookie    = "cadre.cookie"
+)
+
+// ServedBy tags every response with the node that served it.
+func ServedBy(nodeID string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Header("X-Served-By", nodeID)
+		c.Next()
+	}
+}
+
+// LimitBody caps request bodies at MaxBodyBytes.
+func LimitBody() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > MaxBodyBytes {
+			Abort(c, http.StatusRequestEntityTooLarge, "too-large", "request body is larger than 1 MiB")
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
+		c.Next()
+	}
+}
+
+// Recover turns a panic into a logged 500 with the JSON error shape.
+func Recover(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic in handler", "path", c.Request.URL.Path, "panic", r, "stack", string(debug.Stack()))
+				Abort(c, http.StatusInternalServerError, "internal", "internal error; see the node's log")
+			}
+		}()
+		c.Next()
+	}
+}
+
+// Authenticate resolves the principal from HTTP Basic or the session cookie.
+// It does not reject anonymous requests; RequireAuth does.
+func Authenticate(a *auth.Service, log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx := c.Request.Context()
+		if user, pass, ok := c.Request.BasicAuth(); ok {
+			p, err := a.Basic(ctx, user, pass)
+			if err != nil {
+				if !errors.Is(err, security.ErrBadCredentials) {
+					log.ErrorContext(ctx, "basic authentication", "err", err)
+				}
+				Fail(c, log, security.ErrBadCredentials)
+				return
+			}
+			c.Set(keyPrincipal, p)
+			c.Next()
+			return
+		}
+		if token, err := c.Cookie(SessionCookie); err == nil && token != "" {
+			sess, p, err := a.FromSession(ctx, token)
+			if err == nil {
+				c.Set(keyPrincipal, p)
+				c.Set(keySession, sess)
+				c.Set(keyCookie, true)
+			} else if !errors.Is(err, security.ErrUnauthenticated) && !errors.Is(err, security.ErrSessionExpired) {
+				log.ErrorContext(ctx, "session authentication", "err", err)
+			}
+		}
+		c.Next()
+	}
+}
+
+// RequireAuth rejects anonymous API requests with 401 and, for cookie-based
+// requests that change state, checks the X-CSRF-Token header.
+func RequireAuth(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if _, ok := PrincipalOf(c); !ok {
+			Fail(c, log, security.ErrUnauthenticated)
+			return
+		}
+		if IsCookieAuth(c) && !safeMethod(c.Request.Method) {
+			sess, _ := SessionOf(c)
+			if !auth.CheckCSRF(sess, c.GetHeader("X-CSRF-Token")) {
+				Abort(c, http.StatusForbidden, "csrf", "missing or wrong X-CSRF-Token header for a cookie-authenticated request")
+				return
+			}
+		}
+		c.Next()
+	}
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// PrincipalOf returns the authenticated principal, if any.
+func PrincipalOf(c *gin.Context) (security.Principal, bool) {
+	v, ok := c.Get(keyPrincipal)
+	if !ok {
+		return security.Principal{}, false
+	}
+	p, ok := v.(security.Principal)
+	return p, ok
+}
+
+// SessionOf returns the web session, when the request came with the cookie.
+func SessionOf(c *gin.Context) (security.Session, bool) {
+	v, ok := c.Get(keySession)
+	if !ok {
+		return security.Session{}, false
+	}
+	s, ok := v.(security.Session)
+	return s, ok
+}
+
+// IsCookieAuth reports whether the request was authenticated by the session cookie.
+func IsCookieAuth(c *gin.Context) bool { return c.GetBool(keyCookie) }
+
+// SetSessionCookie writes the HttpOnly, SameSite=Lax session cookie.
+func SetSessionCookie(c *gin.Context, token string, maxAge int) {
+	secure := c.Request.TLS != nil || strings.EqualFold(c.GetHeader("X-Forwarded-Proto"), "https")
+	c.SetSameSite(http.SameSiteLaxMode)
+	c.SetCookie(SessionCookie, token, maxAge, "/", "", secure, true)
+}

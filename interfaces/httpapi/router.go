@@ -1,0 +1,66 @@
+// Package httpapi is the REST API of DESIGN §8 on Gin, and the middleware the
+// web UI shares with it.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"cadre/app/auth"
+	"cadre/app/repository"
+)
+
+// Deps are the application services the API drives.
+type Deps struct {
+	NodeID string
+	Repo   *repository.Service
+	Auth   *auth.Service
+	// Ready reports whether the node can serve (database reachable, node registered).
+	Ready func(ctx context.Context) error
+	Log   *slog.Logger
+}
+
+// API holds the handlers.
+type API struct {
+	d   Deps
+	log *slog.Logger
+}
+
+// NewRouter builds the Gin engine with health, session and object endpoints.
+// The returned group is the authenticated /api/v1 group, for more routes.
+func NewRouter(d Deps) (*gin.Engine, *gin.RouterGroup) {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	a := &API{d: d, log: d.Log}
+	r.Use(Recover(d.Log), ServedBy(d.NodeID), LimitBody())
+	r.NoRoute(func(c *gin.Context) { Abort(c, http.StatusNotFound, "not-found", "no such path: "+c.Request.URL.Path) })
+	r.NoMethod(func(c *gin.Context) { Abort(c, http.StatusMethodNotAllowed, "method-not-allowed", c.Request.Method+" is not allowed here") })
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok", "node": d.NodeID}) })
+	r.GET("/readyz", a.readyz)
+
+	v1 := r.Group("/api/v1", Authenticate(d.Auth, d.Log))
+	v1.POST("/session", a.login)
+	v1.DELETE("/session", a.logout)
+
+	authed := v1.Group("", RequireAuth(d.Log))
+	authed.GET("/objects/:type", a.searchObjects)
+	authed.POST("/objects/:type", a.addObject)
+	authed.GET("/objects/:type/:oid", a.getObject)
+	authed.PATCH("/objects/:type/:oid", a.modifyObject)
+	authed.DELETE("/objects/:type/:oid", a.deleteObject)
+	return r, authed
+}
+
+func (a *API) readyz(c *gin.Context) {
+	if err := a.d.Ready(c.Request.Context()); err != nil {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not ready", "node": a.d.NodeID, "reason": err.Error()})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "node": a.d.NodeID})
+}

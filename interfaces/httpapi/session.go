@@ -1,0 +1,43 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"cadre/domain/security"
+)
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+func (a *API) login(c *gin.Context) {
+	var req loginRequest
+	if !BindJSON(c, &req) {
+		return
+	}
+	if req.Username == "" || req.Password == "" {
+		Abort(c, http.StatusBadRequest, "bad-request", "username and password are required")
+		return
+	}
+	token, sess, p, err := a.d.Auth.Login(c.Request.Context(), req.Username, req.Password)
+	if err != nil {
+		Fail(c, a.log, err)
+		return
+	}
+	SetSessionCookie(c, token, int(security.SessionIdleTimeout.Seconds()))
+	c.JSON(http.StatusOK, gin.H{"user": p.Name, "userOid": p.UserOID, "authorizations": p.Authorizations, "csrfToken": sess.CSRFToken, "expiresAt": sess.ExpiresAt})
+}
+
+func (a *API) logout(c *gin.Context) {
+	if token, err := c.Cookie(SessionCookie); err == nil && token != "" {
+		if err := a.d.Auth.Logout(c.Request.Context(), token); err != nil {
+			Fail(c, a.log, err)
+			return
+		}
+	}
+	SetSessionCookie(c, "", -1)
+	c.Status(http.StatusNoContent)
+}
