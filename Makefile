@@ -1,0 +1,33 @@
+# Cadre — see README.md.
+GO      ?= go
+PORT    ?= 8080
+ARGS    ?=
+TESTFLAGS ?=
+
+.PHONY: run build test bench cluster vet fmt clean
+
+## run: one node on SQLite under ./var, web UI and API on http://localhost:8080
+run: build
+	./bin/cadre -Dmidpoint.home=./var -Dserver.port=$(PORT) $(ARGS)
+
+## build: compile ./bin/cadre
+build:
+	$(GO) build -o bin/cadre .
+
+## test: every test, race detector on (PostgreSQL tests use CADRE_TEST_POSTGRES)
+test: build
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 15m $(TESTFLAGS) ./...
+
+## bench: the figures of DESIGN §10 (never fails on speed)
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./bench/...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin

@@ -1,0 +1,204 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// key is one configuration key Cadre uses: its slash path under <midpoint> and how a value
+// for it is parsed into a Config.
+type key struct {
+	name  string
+	apply func(c *Config, v string) error
+}
+
+// keys lists every key Cadre reads, in the order they are applied. midpoint.home is
+// handled before the file is read and is not here.
+var keys = []key{
+	{keyServerPort, integer(func(c *Config) *int { return &c.ServerPort }, 0, 65535)},
+	{"nodeId", text(func(c *Config) *string { return &c.NodeID })},
+	{"nodeIdSource", enum(func(c *Config) *string { return &c.NodeIDSource }, "hostname", "random")},
+	{"hostName", text(func(c *Config) *string { return &c.HostName })},
+	{"httpPort", integer(func(c *Config) *int { return &c.HTTPPort }, 0, 65535)},
+	{"url", text(func(c *Config) *string { return &c.URL })},
+
+	{"repository/database", enum(func(c *Config) *string { return &c.Repository.Database }, dbSQLite, dbPostgres)},
+	{"repository/jdbcUrl", text(func(c *Config) *string { return &c.Repository.JDBCURL })},
+	{"repository/jdbcUsername", text(func(c *Config) *string { return &c.Repository.JDBCUsername })},
+	{"repository/jdbcPassword", text(func(c *Config) *string { return &c.Repository.JDBCPassword })},
+	{"repository/maxPoolSize", integer(func(c *Config) *int { return &c.Repository.MaxPoolSize }, 1, 0)},
+	{"repository/missingSchemaAction", enum(func(c *Config) *string { return &c.Repository.MissingSchemaAction }, "create", "warn", "stop")},
+	{"repository/upgradeableSchemaAction", enum(func(c *Config) *string { return &c.Repository.UpgradeableSchemaAction }, "upgrade", "warn", "stop")},
+
+	{"taskManager/clustered", boolean(func(c *Config) *bool { return &c.TaskManager.Clustered })},
+	{"taskManager/threads", integer(func(c *Config) *int { return &c.TaskManager.Threads }, 1, 0)},
+	{"taskManager/jdbcJobStore", boolean(func(c *Config) *bool { return &c.TaskManager.JDBCJobStore })},
+	{"taskManager/jdbcUrl", text(func(c *Config) *string { return &c.TaskManager.JDBCURL })},
+	{"taskManager/jdbcUser", text(func(c *Config) *string { return &c.TaskManager.JDBCUser })},
+	{"taskManager/jdbcPassword", text(func(c *Config) *string { return &c.TaskManager.JDBCPassword })},
+	{"taskManager/database", enum(func(c *Config) *string { return &c.TaskManager.Database }, dbSQLite, dbPostgres)},
+	{"taskManager/createQuartzTables", boolean(func(c *Config) *bool { return &c.TaskManager.CreateQuartzTables })},
+	{"taskManager/nodeRegistrationInterval", duration(func(c *Config) *time.Duration { return &c.TaskManager.NodeRegistrationInterval })},
+	{"taskManager/nodeTimeout", duration(func(c *Config) *time.Duration { return &c.TaskManager.NodeTimeout })},
+	{"taskManager/localNodeClusteringEnabled", boolean(func(c *Config) *bool { return &c.TaskManager.LocalNodeClusteringEnabled })},
+	{"taskManager/workerThreadsPerNode", integer(func(c *Config) *int { return &c.TaskManager.WorkerThreadsPerNode }, 1, 0)},
+
+	{"administrator/initialPassword", text(func(c *Config) *string { return &c.Administrator.InitialPassword })},
+	{"logging/format", enum(func(c *Config) *string { return &c.Logging.Format }, "text", "json")},
+	{"reports/download", enum(func(c *Config) *string { return &c.Reports.Download }, "redirect", "proxy")},
+}
+
+// sections are the elements under <midpoint> that group keys.
+var sections = map[string]bool{"repository": true, "taskManager": true, "administrator": true, "logging": true, "reports": true}
+
+// fileKeys are keys that name a file holding another key's value (trailing newline trimmed).
+var fileKeys = map[string]string{"repository/jdbcPasswordFile": "repository/jdbcPassword"}
+
+// midPointKeys are midPoint settings (a whole section when the name has no slash) that Cadre
+// accepts for compatibility and ignores with a warning.
+var midPointKeys = map[string]bool{
+	"repository/repositoryServiceFactoryClass":             true,
+	"repository/hibernateHbm2ddl":                          true,
+	"repository/hibernateDialect":                          true,
+	"repository/driverClassName":                           true,
+	"repository/type":                                      true,
+	"repository/embedded":                                  true,
+	"repository/dataSource":                                true,
+	"repository/minPoolSize":                               true,
+	"repository/initializationFailTimeout":                 true,
+	"repository/useZip":                                    true,
+	"repository/useZipAudit":                               true,
+	"repository/fullObjectFormat":                          true,
+	"repository/iterativeSearchByPagingBatchSize":          true,
+	"taskManager/jdbcDriver":                               true,
+	"taskManager/dataSource":                               true,
+	"taskManager/useRepositoryConnectionProvider":          true,
+	"taskManager/sqlSchemaFile":                            true,
+	"taskManager/jdbcDriverDelegateClass":                  true,
+	"taskManager/nodeAlivenessTimeout":                     true,
+	"taskManager/nodeAlivenessCheckInterval":               true,
+	"taskManager/nodeStartupTimeout":                       true,
+	"taskManager/nodeStartupDelay":                         true,
+	"taskManager/quartzClusterCheckinInterval":             true,
+	"taskManager/quartzClusterCheckinGracePeriod":          true,
+	"taskManager/stalledTasksCheckInterval":                true,
+	"taskManager/stalledTasksThreshold":                    true,
+	"taskManager/stalledTasksRepeatedNotificationInterval": true,
+	"taskManager/waitingTasksCheckInterval":                true,
+	"taskManager/useThreadInterrupt":                       true,
+	"taskManager/checkForTaskConcurrentExecution":          true,
+	"taskManager/runNowKeepsOriginalSchedule":              true,
+	"taskManager/schedulerInitiallyStopped":                true,
+	"taskManager/stopOnInitializationFailure":              true,
+	"taskManager/taskExecutionLimitations":                 true,
+	"webApplication":                                       true,
+	"audit":                                                true,
+	"icf":                                                  true,
+	"keystore":                                             true,
+	"constants":                                            true,
+	"global":                                               true,
+	"internals":                                            true,
+	"profilingEnabled":                                     true,
+	"profilingConfiguration":                               true,
+	"jmx":                                                  true,
+}
+
+// lookupKey returns the key named name, or nil.
+func lookupKey(name string) *key {
+	for i := range keys {
+		if keys[i].name == name {
+			return &keys[i]
+		}
+	}
+	return nil
+}
+
+// isLeaf tells whether name (a slash path under <midpoint>) takes a value Cadre reads.
+func isLeaf(name string) bool {
+	if fileKeys[name] != "" {
+		return true
+	}
+	if base, ok := strings.CutSuffix(name, fileSuffix); ok {
+		name = base
+	}
+	return lookupKey(name) != nil && name != keyServerPort
+}
+
+func text(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		*field(c) = v
+		return nil
+	}
+}
+
+func enum(field func(*Config) *string, allowed ...string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		for _, a := range allowed {
+			if strings.EqualFold(v, a) {
+				*field(c) = a
+				return nil
+			}
+		}
+		return fmt.Errorf("%q is not one of %s", v, strings.Join(allowed, ", "))
+	}
+}
+
+// integer accepts a whole number from lo to hi; hi 0 means no upper bound.
+func integer(field func(*Config) *int, lo, hi int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", v)
+		}
+		switch {
+		case hi > 0 && (n < lo || n > hi):
+			return fmt.Errorf("%d is out of range %d..%d", n, lo, hi)
+		case n < lo:
+			return fmt.Errorf("%d is less than %d", n, lo)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func boolean(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		switch {
+		case strings.EqualFold(v, "true"):
+			*field(c) = true
+		case strings.EqualFold(v, "false"):
+			*field(c) = false
+		default:
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		return nil
+	}
+}
+
+// duration accepts Go syntax ("10s", "1m30s") or plain milliseconds ("10000"), as midPoint does.
+func duration(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := parseDuration(v)
+		if err != nil {
+			return err
+		}
+		if d <= 0 {
+			return fmt.Errorf("%q must be longer than zero", v)
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func parseDuration(v string) (time.Duration, error) {
+	if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.Duration(ms) * time.Millisecond, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (want Go syntax like 10s or milliseconds like 10000)", v)
+	}
+	return d, nil
+}
