@@ -39,7 +39,9 @@ func NewRouter(d Deps) (*gin.Engine, *gin.RouterGroup) {
 	a := &API{d: d, log: d.Log}
 	r.Use(Recover(d.Log), ServedBy(d.NodeID), LimitBody())
 	r.NoRoute(func(c *gin.Context) { Abort(c, http.StatusNotFound, "not-found", "no such path: "+c.Request.URL.Path) })
-	r.NoMethod(func(c *gin.Context) { Abort(c, http.StatusMethodNotAllowed, "method-not-allowed", c.Request.Method+" is not allowed here") })
+	r.NoMethod(func(c *gin.Context) {
+		Abort(c, http.StatusMethodNotAllowed, "method-not-allowed", c.Request.Method+" is not allowed here")
+	})
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok", "node": d.NodeID}) })
 	r.GET("/readyz", a.readyz)
