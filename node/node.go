@@ -19,10 +19,12 @@ import (
 
 	"cadre/app/auth"
 	"cadre/app/repository"
+	"cadre/app/taskmanager"
 	"cadre/db"
 	"cadre/infrastructure/config"
 	"cadre/infrastructure/gormrepo"
 	"cadre/interfaces/httpapi"
+	"cadre/quartzstore"
 )
 
 // Version is the build version, shown in node rows and on the dashboard.
@@ -40,10 +42,19 @@ type Node struct {
 	// GeneratedPassword is the administrator password made on first start, if any.
 	GeneratedPassword string
 
+	Tasks     *taskmanager.Manager
+	JobStore  quartzstore.Store
+	Scheduler *quartzstore.Scheduler
+
+	jobDB    *db.DB // separate job-store database, when configured
+	cluster  taskmanager.Cluster
+	metrics  taskmanager.Metrics
 	engine   *gin.Engine
 	server   *http.Server
 	listener net.Listener
 	ready    atomic.Bool
+	stopBg   context.CancelFunc
+	bgDone   chan struct{}
 }
 
 // New opens the repository, migrates it, bootstraps an empty one and builds
@@ -74,10 +85,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 	})
 	n.GeneratedPassword, err = n.Repo.Bootstrap(ctx, cfg.Administrator.InitialPassword)
 	if err != nil {
-		d.Close()
+		n.closeDBs()
 		return nil, fmt.Errorf("bootstrap repository: %w", err)
 	}
-	n.engine, _ = httpapi.NewRouter(httpapi.Deps{NodeID: cfg.NodeID, Repo: n.Repo, Auth: n.Auth, Ready: n.readyCheck, Log: log})
+	n.cluster = singleNode{}
+	if err := n.buildTasks(ctx); err != nil {
+		n.closeDBs()
+		return nil, err
+	}
+	n.engine, _ = httpapi.NewRouter(httpapi.Deps{NodeID: cfg.NodeID, Repo: n.Repo, Auth: n.Auth, Tasks: n.Tasks, Ready: n.readyCheck, Log: log})
 	return n, nil
 }
 
@@ -96,8 +112,30 @@ func (n *Node) readyCheck(ctx context.Context) error {
 	return nil
 }
 
+// StartServices recovers work left by an earlier run of this node and
+// starts the scheduler and the maintenance loop.
+func (n *Node) StartServices(ctx context.Context) error {
+	if _, _, err := n.Tasks.RecoverNode(ctx, n.Config.NodeID); err != nil {
+		return fmt.Errorf("recover tasks of the previous run: %w", err)
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	n.stopBg, n.bgDone = cancel, make(chan struct{})
+	if err := n.Scheduler.Start(bg); err != nil {
+		cancel()
+		return fmt.Errorf("start scheduler: %w", err)
+	}
+	go func() {
+		defer close(n.bgDone)
+		n.maintain(bg)
+	}()
+	return nil
+}
+
 // Start listens on server.port and starts background services.
 func (n *Node) Start(ctx context.Context) error {
+	if err := n.StartServices(ctx); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", n.Config.ServerPort))
 	if err != nil {
 		return fmt.Errorf("listen on server.port %d: %w", n.Config.ServerPort, err)
@@ -126,15 +164,31 @@ func (n *Node) LocalURL() string {
 	return fmt.Sprintf("http://localhost:%d", port)
 }
 
-// Stop shuts the HTTP server down first, then background services, then the database.
+// Stop shuts the HTTP server down first, then drains the task manager (no
+// new claims; running work is released to other nodes), stops the scheduler
+// and closes the databases.
 func (n *Node) Stop(ctx context.Context) error {
 	n.ready.Store(false)
 	var errs []error
 	if n.server != nil {
 		errs = append(errs, n.server.Shutdown(ctx))
 	}
-	errs = append(errs, n.DB.Close())
+	if n.stopBg != nil {
+		n.Scheduler.Pause()
+		errs = append(errs, n.Tasks.Drain(ctx))
+		errs = append(errs, n.Scheduler.Stop(ctx))
+		n.stopBg()
+		<-n.bgDone
+	}
+	n.closeDBs()
 	return errors.Join(errs...)
+}
+
+func (n *Node) closeDBs() {
+	if n.jobDB != nil {
+		_ = n.jobDB.Close()
+	}
+	_ = n.DB.Close()
 }
 
 func absPath(p string) string {

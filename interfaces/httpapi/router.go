@@ -11,6 +11,7 @@ import (
 
 	"cadre/app/auth"
 	"cadre/app/repository"
+	"cadre/app/taskmanager"
 )
 
 // Deps are the application services the API drives.
@@ -18,6 +19,8 @@ type Deps struct {
 	NodeID string
 	Repo   *repository.Service
 	Auth   *auth.Service
+	// Tasks is the task manager; nil leaves the task endpoints out.
+	Tasks *taskmanager.Manager
 	// Ready reports whether the node can serve (database reachable, node registered).
 	Ready func(ctx context.Context) error
 	Log   *slog.Logger
@@ -56,6 +59,9 @@ func NewRouter(d Deps) (*gin.Engine, *gin.RouterGroup) {
 	authed.GET("/objects/:type/:oid", a.getObject)
 	authed.PATCH("/objects/:type/:oid", a.modifyObject)
 	authed.DELETE("/objects/:type/:oid", a.deleteObject)
+	if d.Tasks != nil {
+		a.registerTasks(authed)
+	}
 	return r, authed
 }
 

@@ -1,0 +1,322 @@
+package taskmanager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"cadre/domain/task"
+)
+
+var errNotRunnable = errors.New("task is not runnable")
+
+// Execute runs a fired task on this node. It is the job store's runner: it
+// claims the task atomically (RUNNABLE → RUNNING), so a task never runs twice
+// at once anywhere in the cluster, and then runs it by its role.
+func (m *Manager) Execute(ctx context.Context, oid string) error {
+	m.mu.Lock()
+	draining := m.draining
+	m.mu.Unlock()
+	if draining { // leave it for another node
+		t, err := m.store.TasksGet(ctx, oid)
+		if err != nil {
+			return err
+		}
+		return m.sched.Schedule(ctx, t, true)
+	}
+	t, err := m.store.TasksUpdate(ctx, oid, func(t *task.Task) error {
+		if t.State != task.Runnable {
+			return errNotRunnable
+		}
+		return t.Start(m.cfg.NodeID, m.now().UTC())
+	})
+	switch {
+	case errors.Is(err, errNotRunnable):
+		return nil
+	case errors.Is(err, task.ErrNotFound):
+		return m.sched.Unschedule(ctx, oid)
+	case err != nil:
+		return fmt.Errorf("start task %s: %w", oid, err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r := &localRun{cancel: cancel, stopping: make(chan struct{})}
+	m.mu.Lock()
+	m.running[oid] = r
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.running, oid)
+		m.mu.Unlock()
+	}()
+	go m.watch(runCtx, oid, r)
+
+	log := m.log.With("task", oid, "handler", t.Handler, "role", string(t.Role))
+	switch t.Role {
+	case task.Coordinator:
+		err = m.startCoordinator(runCtx, t)
+	case task.Worker:
+		err = m.runWorker(runCtx, t, r)
+	default:
+		err = m.runStandalone(runCtx, t, r)
+	}
+	m.metrics.TaskRun(t.Handler, err != nil)
+	if err != nil {
+		log.Error("task run failed", "err", err)
+	}
+	return nil
+}
+
+// watch re-reads the task's state so a suspension made on any node stops
+// the run within StopPoll.
+func (m *Manager) watch(ctx context.Context, oid string, r *localRun) {
+	tick := time.NewTicker(m.cfg.StopPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.stopping:
+			return
+		case <-tick.C:
+			t, err := m.store.TasksGet(ctx, oid)
+			if errors.Is(err, task.ErrNotFound) || (err == nil && t.State != task.Running) {
+				r.stop()
+				return
+			}
+		}
+	}
+}
+
+func (m *Manager) newRun(t *task.Task, b *task.Bucket, r *localRun, items, errs *int64) *Run {
+	return &Run{
+		Task: t, Bucket: b, Node: m.cfg.NodeID, Log: m.log.With("task", t.OID, "handler", t.Handler),
+		Progress: func(i, e int64) { *items += i; *errs += e },
+		Stopping: r.isStopping,
+		SetToken: func(tok string) { t.Token = tok },
+	}
+}
+
+func (m *Manager) runStandalone(ctx context.Context, t *task.Task, r *localRun) error {
+	h, err := m.handler(t.Handler)
+	if err != nil {
+		return m.finish(ctx, t.OID, task.FatalError, err.Error(), 0, 0, "")
+	}
+	var items, errs int64
+	runErr := h.Run(ctx, m.newRun(t, nil, r, &items, &errs))
+	if r.isStopping() {
+		return m.afterStop(ctx, t.OID, items, errs)
+	}
+	result, msg := task.Success, ""
+	switch {
+	case runErr != nil:
+		result, msg = task.FatalError, runErr.Error()
+	case errs > 0:
+		result, msg = task.PartialError, fmt.Sprintf("%d of %d items failed", errs, items)
+	}
+	return errors.Join(runErr, m.finish(ctx, t.OID, result, msg, items, errs, t.Token))
+}
+
+// afterStop handles a run that stopped early: on a suspension the task stays
+// suspended; when this node is leaving the task goes back to RUNNABLE and is
+// fired again on another node.
+func (m *Manager) afterStop(ctx context.Context, oid string, items, errs int64) error {
+	ctx = context.WithoutCancel(ctx)
+	if err := m.store.TasksAddProgress(ctx, oid, items, errs); err != nil {
+		return err
+	}
+	t, err := m.store.TasksUpdate(ctx, oid, func(t *task.Task) error {
+		if t.State != task.Running || t.Node != m.cfg.NodeID {
+			return errNotRunnable
+		}
+		return t.Release()
+	})
+	if errors.Is(err, errNotRunnable) || errors.Is(err, task.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return m.sched.Schedule(ctx, t, true)
+}
+
+func (m *Manager) finish(ctx context.Context, oid string, result task.ResultStatus, msg string, items, errs int64, token string) error {
+	ctx = context.WithoutCancel(ctx)
+	t, err := m.store.TasksUpdate(ctx, oid, func(t *task.Task) error {
+		if t.State != task.Running && t.State != task.Waiting {
+			return errNotRunnable // suspended or closed meanwhile: leave it
+		}
+		t.Progress.ItemsProcessed += items
+		t.Progress.Errors += errs
+		if token != "" {
+			t.Token = token
+		}
+		return t.Finish(result, msg, m.now().UTC())
+	})
+	if errors.Is(err, errNotRunnable) || errors.Is(err, task.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("finish task %s: %w", oid, err)
+	}
+	if t.State == task.Runnable && t.Recurring() {
+		return m.sched.Schedule(ctx, t, false)
+	}
+	return nil
+}
+
+// startCoordinator splits the work into buckets, creates the workers and parks.
+func (m *Manager) startCoordinator(ctx context.Context, t *task.Task) error {
+	contents, err := t.Bucketing.Segment()
+	if err != nil {
+		return m.finish(ctx, t.OID, task.FatalError, err.Error(), 0, 0, "")
+	}
+	old, err := m.Workers(ctx, t.OID)
+	if err != nil {
+		return err
+	}
+	for _, w := range old { // workers of an earlier run of a recurring task
+		if err := m.Delete(ctx, w.OID); err != nil && !errors.Is(err, task.ErrNotFound) {
+			return err
+		}
+	}
+	if err := m.store.BucketsCreate(ctx, t.OID, contents); err != nil {
+		return fmt.Errorf("create %d buckets: %w", len(contents), err)
+	}
+	if _, err := m.store.TasksUpdate(ctx, t.OID, func(t *task.Task) error {
+		t.Progress = task.Progress{}
+		return t.Wait()
+	}); err != nil {
+		return err
+	}
+	var spec task.Workers
+	if t.Workers != nil {
+		spec = *t.Workers
+	}
+	n := min(spec.Count(m.cluster.LiveNodes(ctx), m.cfg.WorkersPerNode), len(contents))
+	for i := range n {
+		if err := m.addWorker(ctx, t, i+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Manager) addWorker(ctx context.Context, coord *task.Task, index int) error {
+	now := m.now().UTC()
+	w := &task.Task{
+		OID: uuid.NewString(), Name: fmt.Sprintf("Worker %d for %s", index, coord.Name), Handler: coord.Handler,
+		Owner: coord.Owner, Params: coord.Params, ExecutionGroup: coord.ExecutionGroup, Parent: coord.OID,
+		Role: task.Worker, State: task.Runnable, Result: task.InProgress, Version: 1, CreatedAt: now, ModifiedAt: now,
+	}
+	if err := m.store.TasksAdd(ctx, w); err != nil {
+		return fmt.Errorf("add worker: %w", err)
+	}
+	return m.sched.Schedule(ctx, w, true)
+}
+
+// runWorker claims buckets first-come-first-served until none is READY.
+func (m *Manager) runWorker(ctx context.Context, w *task.Task, r *localRun) error {
+	h, err := m.handler(w.Handler)
+	if err != nil {
+		return m.finish(ctx, w.OID, task.FatalError, err.Error(), 0, 0, "")
+	}
+	var total, totalErrs int64
+	for !r.isStopping() {
+		b, err := m.store.BucketsClaim(ctx, BucketsClaimParams{TaskOID: w.Parent, Worker: w.OID, Node: m.cfg.NodeID, Now: m.now().UTC()})
+		if err != nil {
+			if r.isStopping() {
+				break
+			}
+			return errors.Join(err, m.finish(ctx, w.OID, task.FatalError, err.Error(), total, totalErrs, ""))
+		}
+		if b == nil {
+			break
+		}
+		m.metrics.BucketClaimed()
+		var items, errs int64
+		runErr := h.Run(ctx, m.newRun(w, b, r, &items, &errs))
+		if r.isStopping() {
+			if _, err := m.store.BucketsReleaseWorker(context.WithoutCancel(ctx), w.OID); err != nil {
+				return err
+			}
+			break
+		}
+		if runErr != nil {
+			errs++
+			m.log.Warn("bucket failed", "task", w.Parent, "bucket", b.Seq, "err", runErr)
+		}
+		err = m.store.BucketsComplete(ctx, w.Parent, b.Seq, b.Epoch, items, m.now().UTC())
+		switch {
+		case errors.Is(err, task.ErrFenced):
+			m.metrics.BucketFenced()
+			m.log.Warn("bucket completion fenced: it was reassigned while this node was away", "task", w.Parent, "bucket", b.Seq, "epoch", b.Epoch)
+			continue
+		case err != nil:
+			return err
+		}
+		m.metrics.BucketCompleted()
+		total, totalErrs = total+items, totalErrs+errs
+		if err := m.store.TasksAddProgress(ctx, w.Parent, items, errs); err != nil {
+			return err
+		}
+	}
+	if r.isStopping() {
+		return m.afterStop(ctx, w.OID, total, totalErrs)
+	}
+	result := task.Success
+	if totalErrs > 0 {
+		result = task.PartialError
+	}
+	if err := m.finish(ctx, w.OID, result, "", total, totalErrs, ""); err != nil {
+		return err
+	}
+	return m.checkCoordinatorDone(ctx, w.Parent)
+}
+
+// checkCoordinatorDone closes a waiting coordinator whose buckets are all COMPLETE.
+func (m *Manager) checkCoordinatorDone(ctx context.Context, oid string) error {
+	counts, err := m.store.BucketsCount(ctx, oid)
+	if err != nil || counts.Total() == 0 || counts.Complete != counts.Total() {
+		return err
+	}
+	coord, err := m.store.TasksGet(ctx, oid)
+	if err != nil || coord.State != task.Waiting {
+		return err
+	}
+	result := task.Success
+	msg := fmt.Sprintf("%d buckets complete", counts.Complete)
+	if coord.Progress.Errors > 0 {
+		result = task.PartialError
+		msg += fmt.Sprintf(", %d items failed", coord.Progress.Errors)
+	}
+	return m.finish(ctx, oid, result, msg, 0, 0, "")
+}
+
+// ensureWorkers makes sure a waiting coordinator with unfinished buckets has
+// at least one worker that can run; it reopens or adds one if not.
+func (m *Manager) ensureWorkers(ctx context.Context, coord *task.Task) error {
+	if coord.State != task.Waiting {
+		return nil
+	}
+	counts, err := m.store.BucketsCount(ctx, coord.OID)
+	if err != nil || counts.Ready == 0 {
+		if err == nil && counts.Total() > 0 && counts.Complete == counts.Total() {
+			return m.checkCoordinatorDone(ctx, coord.OID)
+		}
+		return err
+	}
+	workers, err := m.Workers(ctx, coord.OID)
+	if err != nil {
+		return err
+	}
+	for _, w := range workers {
+		if w.State == task.Runnable || w.State == task.Running {
+			return nil
+		}
+	}
+	return m.addWorker(ctx, coord, len(workers)+1)
+}

@@ -1,0 +1,153 @@
+package taskmanager
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"cadre/domain/task"
+)
+
+// Config of the task manager.
+type Config struct {
+	NodeID string
+	// WorkersPerNode is the default number of workers per live node (taskManager/workerThreadsPerNode, 4).
+	WorkersPerNode int
+	// StopPoll is how often a running task re-reads its state to notice a
+	// suspension made on another node (default 250 ms).
+	StopPoll time.Duration
+	// ParseCron validates cron expressions.
+	ParseCron func(string) (task.CronSchedule, error)
+}
+
+// Manager is the task manager of one node.
+type Manager struct {
+	cfg      Config
+	store    TaskStore
+	sched    Scheduler
+	cluster  Cluster
+	handlers map[string]Handler
+	metrics  Metrics
+	now      func() time.Time
+	log      *slog.Logger
+
+	mu       sync.Mutex
+	running  map[string]*localRun // task OID → run on this node
+	draining bool
+}
+
+type localRun struct {
+	cancel   context.CancelFunc
+	stopping chan struct{}
+	once     sync.Once
+}
+
+func (r *localRun) stop() { r.once.Do(func() { close(r.stopping) }) }
+
+func (r *localRun) isStopping() bool {
+	select {
+	case <-r.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
+// New builds a task manager. handlers maps handler names to implementations.
+func New(cfg Config, store TaskStore, sched Scheduler, cluster Cluster, handlers map[string]Handler, metrics Metrics, now func() time.Time, log *slog.Logger) *Manager {
+	if cfg.WorkersPerNode <= 0 {
+		cfg.WorkersPerNode = 4
+	}
+	if cfg.StopPoll <= 0 {
+		cfg.StopPoll = 250 * time.Millisecond
+	}
+	if metrics == nil {
+		metrics = noMetrics{}
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Manager{cfg: cfg, store: store, sched: sched, cluster: cluster, handlers: handlers, metrics: metrics,
+		now: now, log: log, running: map[string]*localRun{}}
+}
+
+// SetScheduler wires the job store after construction (the scheduler's runner
+// calls back into the manager, so one of them has to come second).
+func (m *Manager) SetScheduler(s Scheduler) { m.sched = s }
+
+// Handlers lists the registered handler names, sorted.
+func (m *Manager) Handlers() []string {
+	names := make([]string, 0, len(m.handlers))
+	for n := range m.handlers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Get reads one task with its bucket counts and next run time.
+func (m *Manager) Get(ctx context.Context, oid string) (*task.Task, error) {
+	t, err := m.store.TasksGet(ctx, oid)
+	if err != nil {
+		return nil, err
+	}
+	m.decorate(ctx, t)
+	return t, nil
+}
+
+func (m *Manager) decorate(ctx context.Context, t *task.Task) {
+	if t.Role == task.Coordinator {
+		if c, err := m.store.BucketsCount(ctx, t.OID); err == nil {
+			t.Progress.BucketsComplete, t.Progress.BucketsTotal = c.Complete, c.Total()
+		}
+	}
+	if t.State == task.Runnable {
+		if next, err := m.sched.NextFireTime(ctx, t.OID); err == nil {
+			t.NextRunTime = next
+		}
+	}
+}
+
+// List returns tasks matching the filter and the total count.
+func (m *Manager) List(ctx context.Context, f TaskFilter) ([]*task.Task, int64, error) {
+	ts, total, err := m.store.TasksList(ctx, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, t := range ts {
+		m.decorate(ctx, t)
+	}
+	return ts, total, nil
+}
+
+// Buckets lists a task's buckets.
+func (m *Manager) Buckets(ctx context.Context, oid string) ([]task.Bucket, error) {
+	if _, err := m.store.TasksGet(ctx, oid); err != nil {
+		return nil, err
+	}
+	return m.store.BucketsList(ctx, oid)
+}
+
+// Workers lists a coordinator's worker tasks.
+func (m *Manager) Workers(ctx context.Context, oid string) ([]*task.Task, error) {
+	ts, _, err := m.store.TasksList(ctx, TaskFilter{Parent: oid, Limit: 10000})
+	return ts, err
+}
+
+// RunningHere is the number of tasks running on this node.
+func (m *Manager) RunningHere() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.running)
+}
+
+func (m *Manager) handler(name string) (Handler, error) {
+	h, ok := m.handlers[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q (known: %v)", task.ErrUnknownHandler, name, m.Handlers())
+	}
+	return h, nil
+}

@@ -1,0 +1,122 @@
+// Package taskmanager runs tasks: creation and validation, state changes,
+// execution of fired triggers, coordinators and workers over buckets, and
+// recovery of work held by dead or departing nodes.
+package taskmanager
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"cadre/domain/task"
+)
+
+// TaskFilter selects tasks for listing.
+type TaskFilter struct {
+	State   task.ExecutionState
+	Handler string
+	Parent  string
+	// TopLevel hides worker tasks when Parent is empty.
+	TopLevel bool
+	Limit    int
+	Offset   int
+}
+
+// BucketCounts counts a coordinator's buckets by state.
+type BucketCounts struct {
+	Ready, Delegated, Complete int64
+}
+
+// Total is the number of buckets.
+func (c BucketCounts) Total() int64 { return c.Ready + c.Delegated + c.Complete }
+
+// BucketsClaimParams claim the next READY bucket of a coordinator.
+type BucketsClaimParams struct {
+	TaskOID string
+	Worker  string
+	Node    string
+	Now     time.Time
+}
+
+// TaskStore persists tasks and buckets. Every state change is one atomic
+// statement or one transaction, as if other nodes were there.
+type TaskStore interface {
+	TasksAdd(ctx context.Context, t *task.Task) error
+	TasksGet(ctx context.Context, oid string) (*task.Task, error)
+	TasksList(ctx context.Context, f TaskFilter) ([]*task.Task, int64, error)
+	// TasksUpdate reads the task under a row lock, applies change and writes it back.
+	TasksUpdate(ctx context.Context, oid string, change func(*task.Task) error) (*task.Task, error)
+	TasksDelete(ctx context.Context, oid string) error
+	TasksAddProgress(ctx context.Context, oid string, items, errs int64) error
+	// TasksRunningOn lists RUNNING tasks whose node is the given one.
+	TasksRunningOn(ctx context.Context, node string) ([]*task.Task, error)
+	// TasksWaitingCoordinators lists WAITING coordinators.
+	TasksWaitingCoordinators(ctx context.Context) ([]*task.Task, error)
+
+	// BucketsCreate replaces a coordinator's buckets with READY ones.
+	BucketsCreate(ctx context.Context, taskOID string, contents []task.Content) error
+	// BucketsClaim delegates the first READY bucket (epoch+1); nil when none is READY.
+	BucketsClaim(ctx context.Context, p BucketsClaimParams) (*task.Bucket, error)
+	// BucketsComplete completes a bucket for the current epoch only (task.ErrFenced otherwise).
+	BucketsComplete(ctx context.Context, taskOID string, seq, epoch, items int64, now time.Time) error
+	// BucketsReleaseWorker puts the worker's DELEGATED buckets back to READY.
+	BucketsReleaseWorker(ctx context.Context, worker string) (int64, error)
+	// BucketsReleaseNode puts DELEGATED buckets held on a node back to READY.
+	BucketsReleaseNode(ctx context.Context, node string) (int64, error)
+	BucketsList(ctx context.Context, taskOID string) ([]task.Bucket, error)
+	BucketsCount(ctx context.Context, taskOID string) (BucketCounts, error)
+}
+
+// Scheduler is the job store seen from the task manager.
+type Scheduler interface {
+	// Schedule makes the task fire: now for a single run (or when fireNow),
+	// otherwise at the next time of its schedule.
+	Schedule(ctx context.Context, t *task.Task, fireNow bool) error
+	Unschedule(ctx context.Context, oid string) error
+	NextFireTime(ctx context.Context, oid string) (*time.Time, error)
+}
+
+// Cluster tells the task manager about the nodes.
+type Cluster interface {
+	// LiveNodes is the number of nodes that are up and checking in (at least 1).
+	LiveNodes(ctx context.Context) int
+}
+
+// Run is what a handler gets for one run of a task or one bucket.
+type Run struct {
+	Task *task.Task
+	// Bucket is the bucket to process, nil for an unbucketed task.
+	Bucket *task.Bucket
+	Node   string
+	Log    *slog.Logger
+	// Progress adds processed items and errors.
+	Progress func(items, errs int64)
+	// Stopping reports that the task was suspended or the node is leaving;
+	// a handler checks it between items and returns early.
+	Stopping func() bool
+	// SetToken records handler state for the next run (livesync).
+	SetToken func(token string)
+}
+
+// Handler does the real work of a kind of task.
+type Handler interface {
+	// Validate checks parameters when the task is created.
+	Validate(params map[string]any, b *task.Bucketing) error
+	// Run processes the whole task, or one bucket when run.Bucket is set.
+	Run(ctx context.Context, run *Run) error
+}
+
+// Metrics receives task manager events.
+type Metrics interface {
+	BucketClaimed()
+	BucketCompleted()
+	BucketFenced()
+	TaskRun(handler string, failed bool)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) BucketClaimed()       {}
+func (noMetrics) BucketCompleted()     {}
+func (noMetrics) BucketFenced()        {}
+func (noMetrics) TaskRun(string, bool) {}

@@ -1,0 +1,184 @@
+// Package task holds tasks, their states and legal transitions, schedules,
+// bucketing definitions and buckets with epoch fencing.
+package task
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ExecutionState of a task (DESIGN §4).
+type ExecutionState string
+
+// Execution states.
+const (
+	Runnable  ExecutionState = "RUNNABLE"
+	Running   ExecutionState = "RUNNING"
+	Waiting   ExecutionState = "WAITING" // a coordinator waiting for its workers
+	Suspended ExecutionState = "SUSPENDED"
+	Closed    ExecutionState = "CLOSED"
+)
+
+// ParseExecutionState validates a state name.
+func ParseExecutionState(s string) (ExecutionState, error) {
+	switch st := ExecutionState(s); st {
+	case Runnable, Running, Waiting, Suspended, Closed:
+		return st, nil
+	}
+	return "", fmt.Errorf("%w: unknown execution state %q", ErrInvalid, s)
+}
+
+// ResultStatus of a task's last run.
+type ResultStatus string
+
+// Result statuses.
+const (
+	InProgress   ResultStatus = "IN_PROGRESS"
+	Success      ResultStatus = "SUCCESS"
+	PartialError ResultStatus = "PARTIAL_ERROR"
+	FatalError   ResultStatus = "FATAL_ERROR"
+)
+
+// Role says how a task takes part in bucketed work.
+type Role string
+
+// Roles.
+const (
+	Standalone  Role = "standalone"
+	Coordinator Role = "coordinator"
+	Worker      Role = "worker"
+)
+
+// Errors of tasks and buckets.
+var (
+	ErrNotFound       = errors.New("task not found")
+	ErrInvalid        = errors.New("invalid task")
+	ErrIllegalState   = errors.New("illegal task state change")
+	ErrFenced         = errors.New("bucket completion fenced: the bucket was reassigned")
+	ErrUnknownHandler = errors.New("unknown handler")
+)
+
+// Progress counts a task's work.
+type Progress struct {
+	ItemsProcessed  int64 `json:"itemsProcessed"`
+	Errors          int64 `json:"errors"`
+	BucketsComplete int64 `json:"bucketsComplete"`
+	BucketsTotal    int64 `json:"bucketsTotal"`
+}
+
+// Task is a unit of scheduled work. Fields are exported for adapters; state
+// changes go through the methods, which enforce the legal transitions.
+type Task struct {
+	OID            string
+	Name           string
+	Handler        string
+	Owner          string
+	Params         map[string]any
+	Schedule       Schedule
+	Bucketing      *Bucketing
+	Workers        *Workers
+	ExecutionGroup string
+	Parent         string
+	Role           Role
+	State          ExecutionState
+	Result         ResultStatus
+	Message        string
+	Node           string
+	Progress       Progress
+	RunCount       int64
+	LastRunStart   *time.Time
+	LastRunFinish  *time.Time
+	NextRunTime    *time.Time
+	// Token is handler state kept between runs (livesync's last seen row).
+	Token      string
+	Version    int64
+	CreatedAt  time.Time
+	ModifiedAt time.Time
+}
+
+// Recurring reports whether the task runs on a schedule.
+func (t *Task) Recurring() bool { return !t.Schedule.IsZero() }
+
+func (t *Task) illegal(action string) error {
+	return fmt.Errorf("%w: cannot %s a %s task", ErrIllegalState, action, t.State)
+}
+
+// Start marks the task RUNNING on node; only a RUNNABLE task can start.
+func (t *Task) Start(node string, now time.Time) error {
+	if t.State != Runnable {
+		return t.illegal("start")
+	}
+	t.State, t.Node, t.Result, t.Message = Running, node, InProgress, ""
+	t.LastRunStart = &now
+	t.RunCount++
+	return nil
+}
+
+// Wait parks a running coordinator until its workers finish.
+func (t *Task) Wait() error {
+	if t.State != Running || t.Role != Coordinator {
+		return t.illegal("park")
+	}
+	t.State, t.Node = Waiting, ""
+	return nil
+}
+
+// Finish ends a run: recurring tasks become RUNNABLE again, others CLOSED.
+func (t *Task) Finish(result ResultStatus, message string, now time.Time) error {
+	if t.State != Running && t.State != Waiting {
+		return t.illegal("finish")
+	}
+	t.Result, t.Message, t.Node = result, message, ""
+	t.LastRunFinish = &now
+	if t.Recurring() && t.Role != Worker {
+		t.State = Runnable
+	} else {
+		t.State = Closed
+	}
+	return nil
+}
+
+// Release returns a RUNNING task to RUNNABLE (graceful stop, dead node).
+func (t *Task) Release() error {
+	if t.State != Running {
+		return t.illegal("release")
+	}
+	t.State, t.Node = Runnable, ""
+	return nil
+}
+
+// Suspend stops a task; a closed task cannot be suspended.
+func (t *Task) Suspend() error {
+	switch t.State {
+	case Runnable, Running, Waiting:
+		t.State, t.Node = Suspended, ""
+		return nil
+	case Suspended:
+		return nil
+	}
+	return t.illegal("suspend")
+}
+
+// Resume makes a suspended task runnable (a coordinator with buckets waits again).
+func (t *Task) Resume(hasBuckets bool) error {
+	if t.State != Suspended {
+		return t.illegal("resume")
+	}
+	if t.Role == Coordinator && hasBuckets {
+		t.State = Waiting
+	} else {
+		t.State = Runnable
+	}
+	return nil
+}
+
+// RunNow makes a task runnable at once: a closed single-run task is reopened.
+func (t *Task) RunNow() error {
+	switch t.State {
+	case Runnable, Closed, Suspended:
+		t.State = Runnable
+		return nil
+	}
+	return t.illegal("run now")
+}

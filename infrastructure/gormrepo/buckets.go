@@ -1,0 +1,170 @@
+package gormrepo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"cadre/app/taskmanager"
+	"cadre/db"
+	"cadre/domain/task"
+)
+
+type bucketRow struct {
+	TaskOID        string `gorm:"primaryKey;column:task_oid"`
+	Seq            int64  `gorm:"primaryKey"`
+	State          string
+	WorkerOID      string `gorm:"column:worker_oid"`
+	NodeID         string
+	Epoch          int64
+	Content        string
+	ItemsProcessed int64
+	Completions    int64
+	ClaimedAt      *time.Time
+	CompletedAt    *time.Time
+}
+
+func (bucketRow) TableName() string { return "buckets" }
+
+func (r bucketRow) toDomain() (task.Bucket, error) {
+	b := task.Bucket{TaskOID: r.TaskOID, Seq: r.Seq, State: task.BucketState(r.State), Worker: r.WorkerOID, Node: r.NodeID,
+		Epoch: r.Epoch, ItemsProcessed: r.ItemsProcessed, ClaimedAt: utcPtr(r.ClaimedAt), CompletedAt: utcPtr(r.CompletedAt)}
+	if err := json.Unmarshal([]byte(r.Content), &b.Content); err != nil {
+		return task.Bucket{}, fmt.Errorf("decode bucket %s/%d: %w", r.TaskOID, r.Seq, err)
+	}
+	return b, nil
+}
+
+// BucketsCreate replaces a coordinator's buckets with READY ones, numbered from 1.
+func (r *Repo) BucketsCreate(ctx context.Context, taskOID string, contents []task.Content) error {
+	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("DELETE FROM buckets WHERE task_oid = ?", taskOID).Error; err != nil {
+			return err
+		}
+		rows := make([]bucketRow, len(contents))
+		for i, c := range contents {
+			data, err := json.Marshal(c)
+			if err != nil {
+				return err
+			}
+			rows[i] = bucketRow{TaskOID: taskOID, Seq: int64(i + 1), State: string(task.BucketReady), Content: string(data)}
+		}
+		return tx.CreateInBatches(rows, 500).Error
+	})
+}
+
+const claimSQL = `UPDATE buckets SET state = 'DELEGATED', worker_oid = ?, node_id = ?, epoch = epoch + 1, claimed_at = ?
+WHERE task_oid = ? AND state = 'READY' AND seq = (
+  SELECT seq FROM buckets WHERE task_oid = ? AND state = 'READY' ORDER BY seq LIMIT 1 %s)
+RETURNING task_oid, seq, state, worker_oid, node_id, epoch, content, items_processed, completions, claimed_at, completed_at`
+
+// BucketsClaim delegates the first READY bucket to a worker in one atomic
+// statement: PostgreSQL skips rows other claimers hold (FOR UPDATE SKIP
+// LOCKED), SQLite serialises writers. It returns nil when no bucket is READY.
+func (r *Repo) BucketsClaim(ctx context.Context, p taskmanager.BucketsClaimParams) (*task.Bucket, error) {
+	lock := ""
+	if r.db.Dialect == db.Postgres {
+		lock = "FOR UPDATE SKIP LOCKED"
+	}
+	var rows []bucketRow
+	err := r.db.WithContext(ctx).Raw(fmt.Sprintf(claimSQL, lock), p.Worker, p.Node, p.Now.UTC(), p.TaskOID, p.TaskOID).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("claim bucket of %s: %w", p.TaskOID, err)
+	}
+	if len(rows) == 0 {
+		if r.db.Dialect == db.Postgres {
+			// SKIP LOCKED may have skipped READY rows that a concurrent claimer
+			// held; only report "none" when none is READY at all.
+			var n int64
+			if err := r.db.WithContext(ctx).Model(&bucketRow{}).Where("task_oid = ? AND state = 'READY'", p.TaskOID).Count(&n).Error; err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				return r.BucketsClaim(ctx, p)
+			}
+		}
+		return nil, nil
+	}
+	b, err := rows[0].toDomain()
+	return &b, err
+}
+
+// BucketsComplete completes a bucket only for the epoch that holds it.
+func (r *Repo) BucketsComplete(ctx context.Context, taskOID string, seq, epoch, items int64, now time.Time) error {
+	res := r.db.WithContext(ctx).Exec(`UPDATE buckets SET state = 'COMPLETE', items_processed = ?, completed_at = ?, completions = completions + 1
+WHERE task_oid = ? AND seq = ? AND epoch = ? AND state = 'DELEGATED'`, items, now.UTC(), taskOID, seq, epoch)
+	if res.Error != nil {
+		return fmt.Errorf("complete bucket %d: %w", seq, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("%w: bucket %d of %s, epoch %d", task.ErrFenced, seq, taskOID, epoch)
+	}
+	return nil
+}
+
+// BucketsReleaseWorker returns a worker's delegated buckets to READY.
+func (r *Repo) BucketsReleaseWorker(ctx context.Context, worker string) (int64, error) {
+	res := r.db.WithContext(ctx).Exec(`UPDATE buckets SET state = 'READY', worker_oid = '', node_id = '' WHERE worker_oid = ? AND state = 'DELEGATED'`, worker)
+	return res.RowsAffected, res.Error
+}
+
+// BucketsReleaseNode returns buckets delegated on a node to READY.
+func (r *Repo) BucketsReleaseNode(ctx context.Context, node string) (int64, error) {
+	res := r.db.WithContext(ctx).Exec(`UPDATE buckets SET state = 'READY', worker_oid = '', node_id = '' WHERE node_id = ? AND state = 'DELEGATED'`, node)
+	return res.RowsAffected, res.Error
+}
+
+// BucketsList lists a task's buckets in order.
+func (r *Repo) BucketsList(ctx context.Context, taskOID string) ([]task.Bucket, error) {
+	var rows []bucketRow
+	if err := r.db.WithContext(ctx).Where("task_oid = ?", taskOID).Order("seq").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]task.Bucket, 0, len(rows))
+	for _, row := range rows {
+		b, err := row.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// BucketsCount counts a task's buckets by state.
+func (r *Repo) BucketsCount(ctx context.Context, taskOID string) (taskmanager.BucketCounts, error) {
+	var rows []struct {
+		State string
+		N     int64
+	}
+	err := r.db.WithContext(ctx).Raw("SELECT state, COUNT(*) AS n FROM buckets WHERE task_oid = ? GROUP BY state", taskOID).Scan(&rows).Error
+	var c taskmanager.BucketCounts
+	for _, row := range rows {
+		switch task.BucketState(row.State) {
+		case task.BucketReady:
+			c.Ready = row.N
+		case task.BucketDelegated:
+			c.Delegated = row.N
+		case task.BucketComplete:
+			c.Complete = row.N
+		}
+	}
+	return c, err
+}
+
+// BucketCompletions returns the completion count of every bucket, for tests
+// that prove no bucket completed twice.
+func (r *Repo) BucketCompletions(ctx context.Context, taskOID string) (map[int64]int64, error) {
+	var rows []bucketRow
+	if err := r.db.WithContext(ctx).Select("seq, completions").Where("task_oid = ?", taskOID).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[int64]int64, len(rows))
+	for _, row := range rows {
+		out[row.Seq] = row.Completions
+	}
+	return out, nil
+}

@@ -1,0 +1,88 @@
+// Package jobs adapts the Quartz-style job store to the task manager: one
+// durable job and one trigger per task, keyed by the task's OID.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"cadre/domain/task"
+	"cadre/quartzstore"
+)
+
+// Jobs implements taskmanager.Scheduler on a quartzstore.Store.
+type Jobs struct {
+	store quartzstore.Store
+	wake  func()
+}
+
+// New returns the adapter; wake (may be nil) nudges the local scheduler loop.
+func New(store quartzstore.Store, wake func()) *Jobs {
+	if wake == nil {
+		wake = func() {}
+	}
+	return &Jobs{store: store, wake: wake}
+}
+
+// SetWake sets the function that nudges the scheduler after a change.
+func (j *Jobs) SetWake(wake func()) { j.wake = wake }
+
+// Schedule upserts the task's job and trigger.
+func (j *Jobs) Schedule(ctx context.Context, t *task.Task, fireNow bool) error {
+	now, err := j.store.Now(ctx)
+	if err != nil {
+		return err
+	}
+	if err := j.store.JobsUpsert(ctx, quartzstore.Job{Key: t.OID, Group: t.ExecutionGroup}); err != nil {
+		return fmt.Errorf("upsert job %s: %w", t.OID, err)
+	}
+	tr := quartzstore.Trigger{Key: t.OID, JobKey: t.OID, Group: t.ExecutionGroup, Kind: quartzstore.KindOnce, NextFireTime: now,
+		Misfire: quartzstore.MisfireFireNow}
+	if t.Schedule.Misfire == task.MisfireSkip {
+		tr.Misfire = quartzstore.MisfireSkip
+	}
+	switch {
+	case t.Schedule.Cron != "":
+		tr.Kind, tr.Cron = quartzstore.KindCron, t.Schedule.Cron
+		if !fireNow {
+			next, ok := quartzstore.NextFireTime(tr, now)
+			if !ok {
+				return fmt.Errorf("cron %q never fires", t.Schedule.Cron)
+			}
+			tr.NextFireTime = next
+		}
+	case t.Schedule.Interval > 0:
+		tr.Kind, tr.Interval = quartzstore.KindInterval, time.Duration(t.Schedule.Interval)*time.Second
+		if !fireNow {
+			tr.NextFireTime = now.Add(tr.Interval)
+		}
+	}
+	if err := j.store.TriggersUpsert(ctx, tr); err != nil {
+		return fmt.Errorf("upsert trigger %s: %w", t.OID, err)
+	}
+	j.wake()
+	return nil
+}
+
+// Unschedule removes the task's job and triggers.
+func (j *Jobs) Unschedule(ctx context.Context, oid string) error {
+	if err := j.store.JobsDelete(ctx, oid); err != nil && !errors.Is(err, quartzstore.ErrNotFound) {
+		return fmt.Errorf("delete job %s: %w", oid, err)
+	}
+	return nil
+}
+
+// NextFireTime is when the task's trigger fires next, nil when it has none.
+func (j *Jobs) NextFireTime(ctx context.Context, oid string) (*time.Time, error) {
+	tr, err := j.store.TriggersGet(ctx, oid)
+	if errors.Is(err, quartzstore.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	next := tr.NextFireTime.UTC()
+	return &next, nil
+}

@@ -1,0 +1,231 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"cadre/app/taskmanager"
+	"cadre/domain/task"
+)
+
+func init() {
+	RegisterError(task.ErrNotFound, http.StatusNotFound, "task-not-found")
+	RegisterError(task.ErrUnknownHandler, http.StatusUnprocessableEntity, "unknown-handler")
+	RegisterError(task.ErrInvalid, http.StatusUnprocessableEntity, "invalid-task")
+	RegisterError(task.ErrIllegalState, http.StatusConflict, "illegal-state")
+}
+
+// TaskJSON is the API form of a task (DESIGN §8).
+type TaskJSON struct {
+	OID            string          `json:"oid"`
+	Name           string          `json:"name"`
+	Handler        string          `json:"handler"`
+	Owner          string          `json:"owner,omitempty"`
+	Params         map[string]any  `json:"params"`
+	Schedule       *task.Schedule  `json:"schedule,omitempty"`
+	Bucketing      *task.Bucketing `json:"bucketing,omitempty"`
+	Workers        *task.Workers   `json:"workers,omitempty"`
+	ExecutionGroup string          `json:"executionGroup,omitempty"`
+	ExecutionState string          `json:"executionState"`
+	ResultStatus   string          `json:"resultStatus"`
+	Message        string          `json:"message,omitempty"`
+	Node           string          `json:"node"`
+	Parent         string          `json:"parent"`
+	Role           string          `json:"role"`
+	Progress       task.Progress   `json:"progress"`
+	LastRunStart   *time.Time      `json:"lastRunStart"`
+	LastRunFinish  *time.Time      `json:"lastRunFinish"`
+	NextRunTime    *time.Time      `json:"nextRunTime"`
+	RunCount       int64           `json:"runCount"`
+	Version        int64           `json:"version"`
+}
+
+// TaskToJSON converts a task for the API and the web UI.
+func TaskToJSON(t *task.Task) TaskJSON {
+	j := TaskJSON{OID: t.OID, Name: t.Name, Handler: t.Handler, Owner: t.Owner, Params: t.Params, Bucketing: t.Bucketing,
+		Workers: t.Workers, ExecutionGroup: t.ExecutionGroup, ExecutionState: string(t.State), ResultStatus: string(t.Result),
+		Message: t.Message, Node: t.Node, Parent: t.Parent, Role: string(t.Role), Progress: t.Progress,
+		LastRunStart: t.LastRunStart, LastRunFinish: t.LastRunFinish, NextRunTime: t.NextRunTime, RunCount: t.RunCount, Version: t.Version}
+	if !t.Schedule.IsZero() {
+		s := t.Schedule
+		j.Schedule = &s
+	}
+	return j
+}
+
+// BucketJSON is the API form of a bucket.
+type BucketJSON struct {
+	Seq            int64            `json:"seq"`
+	State          task.BucketState `json:"state"`
+	WorkerTask     string           `json:"workerTask"`
+	Node           string           `json:"node"`
+	Epoch          int64            `json:"epoch"`
+	From           any              `json:"from"`
+	To             any              `json:"to"`
+	ItemsProcessed int64            `json:"itemsProcessed"`
+}
+
+func bucketToJSON(b task.Bucket) BucketJSON {
+	j := BucketJSON{Seq: b.Seq, State: b.State, WorkerTask: b.Worker, Node: b.Node, Epoch: b.Epoch, ItemsProcessed: b.ItemsProcessed}
+	switch {
+	case b.Content.From != nil:
+		j.From, j.To = *b.Content.From, *b.Content.To
+	case b.Content.Value != "":
+		j.From, j.To = b.Content.Value, b.Content.Value
+	default:
+		j.From, j.To = b.Content.OIDFrom, b.Content.OIDTo
+	}
+	return j
+}
+
+type createTaskRequest struct {
+	Name           string          `json:"name"`
+	Handler        string          `json:"handler"`
+	Params         map[string]any  `json:"params"`
+	Schedule       *task.Schedule  `json:"schedule"`
+	Bucketing      *task.Bucketing `json:"bucketing"`
+	Workers        *task.Workers   `json:"workers"`
+	ExecutionGroup string          `json:"executionGroup"`
+	Suspended      bool            `json:"suspended"`
+}
+
+func (a *API) registerTasks(g *gin.RouterGroup) {
+	g.GET("/tasks", a.listTasks)
+	g.POST("/tasks", a.createTask)
+	g.GET("/tasks/:oid", a.getTask)
+	g.DELETE("/tasks/:oid", a.deleteTask)
+	g.POST("/tasks/:oid/suspend", a.taskAction(a.d.Tasks.Suspend))
+	g.POST("/tasks/:oid/resume", a.taskAction(a.d.Tasks.Resume))
+	g.POST("/tasks/:oid/run-now", a.taskAction(a.d.Tasks.RunNow))
+	g.GET("/tasks/:oid/buckets", a.listBuckets)
+}
+
+func (a *API) canRead(c *gin.Context) bool {
+	p, _ := PrincipalOf(c)
+	if err := p.RequireRead(); err != nil {
+		Fail(c, a.log, err)
+		return false
+	}
+	return true
+}
+
+func (a *API) canWrite(c *gin.Context) bool {
+	p, _ := PrincipalOf(c)
+	if err := p.RequireWrite(); err != nil {
+		Fail(c, a.log, err)
+		return false
+	}
+	return true
+}
+
+func (a *API) listTasks(c *gin.Context) {
+	if !a.canRead(c) {
+		return
+	}
+	f := taskmanager.TaskFilter{Handler: c.Query("handler"), Parent: c.Query("parent")}
+	if s := c.Query("state"); s != "" {
+		st, err := task.ParseExecutionState(s)
+		if err != nil {
+			Abort(c, http.StatusBadRequest, "bad-query", err.Error())
+			return
+		}
+		f.State = st
+	}
+	var err error
+	if f.Limit, err = intQuery(c, "limit", 100); err == nil {
+		f.Offset, err = intQuery(c, "offset", 0)
+	}
+	if err != nil {
+		Abort(c, http.StatusBadRequest, "bad-query", err.Error())
+		return
+	}
+	ts, total, err := a.d.Tasks.List(c.Request.Context(), f)
+	if err != nil {
+		Fail(c, a.log, err)
+		return
+	}
+	items := make([]TaskJSON, 0, len(ts))
+	for _, t := range ts {
+		items = append(items, TaskToJSON(t))
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "total": total})
+}
+
+func (a *API) createTask(c *gin.Context) {
+	if !a.canWrite(c) {
+		return
+	}
+	var req createTaskRequest
+	if !BindJSON(c, &req) {
+		return
+	}
+	p, _ := PrincipalOf(c)
+	in := taskmanager.CreateTask{Name: req.Name, Handler: req.Handler, Owner: p.UserOID, Params: req.Params,
+		Bucketing: req.Bucketing, Workers: req.Workers, ExecutionGroup: req.ExecutionGroup, Suspended: req.Suspended}
+	if req.Schedule != nil {
+		in.Schedule = *req.Schedule
+	}
+	t, err := a.d.Tasks.Create(c.Request.Context(), in)
+	if err != nil {
+		Fail(c, a.log, err)
+		return
+	}
+	c.Header("Location", "/api/v1/tasks/"+t.OID)
+	c.JSON(http.StatusCreated, TaskToJSON(t))
+}
+
+func (a *API) getTask(c *gin.Context) {
+	if !a.canRead(c) {
+		return
+	}
+	t, err := a.d.Tasks.Get(c.Request.Context(), c.Param("oid"))
+	if err != nil {
+		Fail(c, a.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, TaskToJSON(t))
+}
+
+func (a *API) deleteTask(c *gin.Context) {
+	if !a.canWrite(c) {
+		return
+	}
+	if err := a.d.Tasks.Delete(c.Request.Context(), c.Param("oid")); err != nil {
+		Fail(c, a.log, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (a *API) taskAction(action func(ctx context.Context, oid string) (*task.Task, error)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !a.canWrite(c) {
+			return
+		}
+		t, err := action(c.Request.Context(), c.Param("oid"))
+		if err != nil {
+			Fail(c, a.log, err)
+			return
+		}
+		c.JSON(http.StatusOK, TaskToJSON(t))
+	}
+}
+
+func (a *API) listBuckets(c *gin.Context) {
+	if !a.canRead(c) {
+		return
+	}
+	bs, err := a.d.Tasks.Buckets(c.Request.Context(), c.Param("oid"))
+	if err != nil {
+		Fail(c, a.log, err)
+		return
+	}
+	items := make([]BucketJSON, 0, len(bs))
+	for _, b := range bs {
+		items = append(items, bucketToJSON(b))
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "total": len(items)})
+}
