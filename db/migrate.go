@@ -150,9 +150,6 @@ func (d *DB) Migrate(ctx context.Context, set MigrationSet, missingAction, upgra
 
 func (d *DB) apply(ctx context.Context, set MigrationSet, current int) error {
 	create := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)", set.Table)
-	if err := d.WithContext(ctx).Exec(create).Error; err != nil {
-		return fmt.Errorf("create %s: %w", set.Table, err)
-	}
 	for _, m := range set.Migrations {
 		if m.Version <= current {
 			continue
@@ -160,9 +157,13 @@ func (d *DB) apply(ctx context.Context, set MigrationSet, current int) error {
 		err := d.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			if d.Dialect == Postgres {
 				// Serialise concurrent migrators (several nodes starting at once).
+				// CREATE TABLE IF NOT EXISTS is not safe against itself either.
 				if err := tx.Exec("SELECT pg_advisory_xact_lock(4242)").Error; err != nil {
 					return err
 				}
+			}
+			if err := tx.Exec(create).Error; err != nil {
+				return fmt.Errorf("create %s: %w", set.Table, err)
 			}
 			var done int64
 			if err := tx.Raw("SELECT COUNT(*) FROM "+set.Table+" WHERE version = ?", m.Version).Scan(&done).Error; err != nil {
