@@ -23,7 +23,9 @@ import (
 	"cadre/db"
 	"cadre/infrastructure/config"
 	"cadre/infrastructure/gormrepo"
+	"cadre/infrastructure/reportfiles"
 	"cadre/interfaces/httpapi"
+	"cadre/interfaces/webui"
 	"cadre/quartzstore"
 )
 
@@ -43,6 +45,7 @@ type Node struct {
 	GeneratedPassword string
 
 	Tasks     *taskmanager.Manager
+	Reports   *reportfiles.Dir
 	JobStore  quartzstore.Store
 	Scheduler *quartzstore.Scheduler
 
@@ -89,11 +92,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 		return nil, fmt.Errorf("bootstrap repository: %w", err)
 	}
 	n.cluster = singleNode{}
+	n.Reports = reportfiles.New(filepath.Join(cfg.Home, "reports"))
 	if err := n.buildTasks(ctx); err != nil {
 		n.closeDBs()
 		return nil, err
 	}
 	n.engine, _ = httpapi.NewRouter(httpapi.Deps{NodeID: cfg.NodeID, Repo: n.Repo, Auth: n.Auth, Tasks: n.Tasks, Ready: n.readyCheck, Log: log})
+	webui.Register(n.engine, webui.Deps{
+		NodeID: cfg.NodeID, Repo: n.Repo, Auth: n.Auth, Log: log,
+		Info: func(ctx context.Context) webui.NodeInfo {
+			return webui.NodeInfo{NodeID: cfg.NodeID, URL: n.LocalURL(), Database: string(n.DB.Dialect), Started: n.Started, Version: Version}
+		},
+	})
 	return n, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"cadre/app/taskmanager"
 	"cadre/db"
 	"cadre/domain/task"
+	"cadre/infrastructure/csvres"
 	"cadre/infrastructure/jobs"
 	"cadre/quartzstore"
 )
@@ -93,5 +94,7 @@ func (n *Node) maintain(ctx context.Context) {
 
 // handlers builds the task handlers of DESIGN §4.
 func (n *Node) handlers() map[string]taskmanager.Handler {
-	return map[string]taskmanager.Handler{"noop": handlers.NewNoop()}
+	hs := handlers.All(handlers.Deps{Repo: n.Repo, CSV: csvres.New(), Reports: n.Reports, Tasks: n.Store, Sessions: n.Store, Now: time.Now})
+	hs[handlers.NameNoop] = handlers.NewNoop()
+	return hs
 }

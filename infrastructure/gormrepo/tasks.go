@@ -259,3 +259,29 @@ func (r *Repo) TasksWaitingCoordinators(ctx context.Context) ([]*task.Task, erro
 	ts, _, err := tasksOf(rows, 0)
 	return ts, err
 }
+
+// DeleteClosedTasksBefore deletes top-level CLOSED tasks that finished before
+// t, with their workers and buckets, and returns how many top-level tasks went.
+func (r *Repo) DeleteClosedTasksBefore(ctx context.Context, t time.Time) (int64, error) {
+	var oids []string
+	err := r.db.WithContext(ctx).Model(&taskRow{}).
+		Where("parent_oid = '' AND execution_state = ? AND last_run_finish < ?", string(task.Closed), t.UTC()).
+		Pluck("oid", &oids).Error
+	if err != nil || len(oids) == 0 {
+		return 0, err
+	}
+	err = r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, q := range []string{
+			"DELETE FROM buckets WHERE task_oid IN ?",
+			"DELETE FROM buckets WHERE task_oid IN (SELECT oid FROM tasks WHERE parent_oid IN ?)",
+			"DELETE FROM tasks WHERE parent_oid IN ?",
+			"DELETE FROM tasks WHERE oid IN ?",
+		} {
+			if err := tx.Exec(q, oids).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return int64(len(oids)), err
+}

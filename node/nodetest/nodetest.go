@@ -54,6 +54,9 @@ func StartOn(t *testing.T, url string, extra ...string) *Node {
 	if err != nil {
 		t.Fatalf("start node: %v", err)
 	}
+	if err := n.StartServices(ctx); err != nil {
+		t.Fatalf("start services: %v", err)
+	}
 	srv := httptest.NewServer(n.Handler())
 	n.MarkReady()
 	t.Cleanup(func() {

@@ -1,0 +1,129 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"cadre/app/repository"
+	"cadre/app/taskmanager"
+	"cadre/domain/object"
+	"cadre/domain/task"
+)
+
+// Handler names, as tasks refer to them.
+const (
+	NameNoop      = "noop"
+	NameRecompute = "recompute"
+	NameImport    = "import"
+	NameReconcile = "reconcile"
+	NameLiveSync  = "livesync"
+	NameReport    = "report"
+	NameCleanup   = "cleanup"
+)
+
+// Deps are what the handlers of All work with.
+type Deps struct {
+	Repo *repository.Service
+	// CSV reads resources for import, reconcile and livesync.
+	CSV Resource
+	// Reports stores report files on this node's disk (${midpoint.home}/reports).
+	Reports ReportFiles
+	// Tasks and Sessions are cleaned by cleanup; a nil one is skipped.
+	Tasks    TaskCleaner
+	Sessions SessionCleaner
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// All returns the repository handlers keyed by name: recompute, import,
+// reconcile, livesync, report and cleanup (noop is built by NewNoop).
+func All(deps Deps) map[string]taskmanager.Handler {
+	return map[string]taskmanager.Handler{
+		NameRecompute: NewRecompute(deps.Repo),
+		NameImport:    NewImport(deps.Repo, deps.CSV),
+		NameReconcile: NewReconcile(deps.Repo, deps.CSV),
+		NameLiveSync:  NewLiveSync(deps.Repo, deps.CSV),
+		NameReport:    NewReport(deps.Repo, deps.Reports, deps.Now),
+		NameCleanup:   NewCleanup(deps.Tasks, deps.Sessions, deps.Now),
+	}
+}
+
+// administrator is the bootstrap user; resources never manage it.
+const administrator = "administrator"
+
+func isAdministrator(name string) bool { return object.NormalizeName(name) == administrator }
+
+// pageSize is how many objects one repository search returns.
+const pageSize = 500
+
+// errStopped ends a walk early because the run is stopping.
+var errStopped = errors.New("run stopping")
+
+// eachUser calls fn for every user, in name order, a page of pageSize at a time.
+// It returns errStopped when the run is stopping, and fn's first error.
+func eachUser(ctx context.Context, repo *repository.Service, run *taskmanager.Run, fn func(u *object.User) error) error {
+	for offset := 0; ; offset += pageSize {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		page, err := repo.Store().Search(ctx, object.Query{Type: object.TypeUser, Limit: pageSize, Offset: offset})
+		if err != nil {
+			return fmt.Errorf("search users at offset %d: %w", offset, err)
+		}
+		for _, o := range page.Items {
+			if run.Stopping() {
+				return errStopped
+			}
+			u, ok := o.(*object.User)
+			if !ok {
+				return fmt.Errorf("object %s is a %T, not a user", o.ObjectMeta().OID, o)
+			}
+			if err := fn(u); err != nil {
+				return err
+			}
+		}
+		if len(page.Items) < pageSize {
+			return nil
+		}
+	}
+}
+
+// resourceParam reads the required `resource` parameter.
+func resourceParam(params map[string]any) (string, error) {
+	v, ok := params["resource"]
+	if !ok {
+		return "", errors.New(`parameter "resource" is required: the path of the CSV file`)
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf(`parameter "resource" must be a string (a file path), not %T`, v)
+	}
+	if strings.TrimSpace(s) == "" {
+		return "", errors.New(`parameter "resource" must not be empty: the path of the CSV file`)
+	}
+	return strings.TrimSpace(s), nil
+}
+
+// optionalString reads an optional string parameter.
+func optionalString(params map[string]any, key string) (string, error) {
+	v, ok := params[key]
+	if !ok || v == nil {
+		return "", nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("parameter %q must be a string, not %T", key, v)
+	}
+	return strings.TrimSpace(s), nil
+}
+
+// rejectBucketing is the Validate rule of handlers that run over everything at once.
+func rejectBucketing(handler, why string, b *task.Bucketing) error {
+	if b != nil {
+		return fmt.Errorf("%s cannot be bucketed: %s; remove the bucketing", handler, why)
+	}
+	return nil
+}

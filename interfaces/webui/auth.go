@@ -1,0 +1,118 @@
+package webui
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"cadre/domain/security"
+	"cadre/interfaces/httpapi"
+)
+
+func (h *Handlers) routesAuth(g *gin.RouterGroup) {
+	g.POST("/logout", h.logout)
+}
+
+// loginPage is the data of the "login" template.
+type loginPage struct {
+	Next     string
+	Username string
+}
+
+func (h *Handlers) loginForm(c *gin.Context) {
+	next := safeNext(c.Query("next"))
+	if _, ok := httpapi.SessionOf(c); ok && httpapi.IsCookieAuth(c) {
+		c.Redirect(http.StatusSeeOther, next)
+		return
+	}
+	h.render(c, http.StatusOK, "login", loginPage{Next: next})
+}
+
+func (h *Handlers) login(c *gin.Context) {
+	ctx := c.Request.Context()
+	if !sameOrigin(c.Request) {
+		h.log.WarnContext(ctx, "web login posted from another site", "origin", c.GetHeader("Origin"), "referer", c.GetHeader("Referer"))
+		h.renderError(c, http.StatusForbidden, "This login form was sent from another site. Open the login page of this server and log in there.")
+		return
+	}
+	data := loginPage{Next: safeNext(c.PostForm("next")), Username: strings.TrimSpace(c.PostForm("username"))}
+	password := c.PostForm("password")
+	if data.Username == "" || password == "" {
+		h.renderAlert(c, http.StatusBadRequest, "login", "Enter your username and your password.", data)
+		return
+	}
+	token, _, _, err := h.auth.Login(ctx, data.Username, password)
+	if errors.Is(err, security.ErrBadCredentials) {
+		h.log.InfoContext(ctx, "web login refused", "user", data.Username)
+		h.renderAlert(c, http.StatusUnauthorized, "login", "Wrong username or password.", data)
+		return
+	}
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	if old, err := c.Cookie(httpapi.SessionCookie); err == nil && old != "" {
+		if err := h.auth.Logout(ctx, old); err != nil { // the new session replaces it
+			h.log.WarnContext(ctx, "end previous session at login", "err", err)
+		}
+	}
+	httpapi.SetSessionCookie(c, token, int(security.SessionIdleTimeout.Seconds()))
+	c.Redirect(http.StatusSeeOther, data.Next)
+}
+
+func (h *Handlers) logout(c *gin.Context) {
+	if token, err := c.Cookie(httpapi.SessionCookie); err == nil && token != "" {
+		if err := h.auth.Logout(c.Request.Context(), token); err != nil {
+			h.fail(c, err)
+			return
+		}
+	}
+	httpapi.SetSessionCookie(c, "", -1)
+	c.Redirect(http.StatusSeeOther, "/ui/login?ok=loggedout")
+}
+
+// safeNext returns next when it is a local /ui path, else "/ui/", so the login
+// form cannot be used to send people to another site.
+func safeNext(next string) string {
+	const home = "/ui/"
+	if !strings.HasPrefix(next, "/ui") || strings.ContainsAny(next, "\\\r\n\t") {
+		return home
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return home
+	}
+	clean := path.Clean(u.Path)
+	if (clean != "/ui" && !strings.HasPrefix(clean, "/ui/")) || clean == "/ui/login" {
+		return home
+	}
+	return next
+}
+
+// sameOrigin reports whether a form post came from this site, judged by the
+// Origin header or else the Referer, when the browser sent one. It guards the
+// login form against login CSRF, together with the SameSite session cookie.
+func sameOrigin(r *http.Request) bool {
+	src := r.Header.Get("Origin")
+	if src == "" {
+		src = r.Header.Get("Referer")
+	}
+	if src == "" {
+		return true
+	}
+	u, err := url.Parse(src)
+	if err != nil || u.Host == "" { // includes Origin: null
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	// Behind a proxy that rewrites Host, the original one is forwarded.
+	fwd, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Host"), ",")
+	fwd = strings.TrimSpace(fwd)
+	return fwd != "" && strings.EqualFold(u.Host, fwd)
+}

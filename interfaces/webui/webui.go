@@ -1,0 +1,225 @@
+// Package webui is the server-rendered web UI: login, dashboard and user
+// management over the repository, on the same Gin engine as the REST API.
+//
+// Adding a page group: write one file (tasks.go) with its handlers and a
+// routesTasks(g *gin.RouterGroup) method, a template web/templates/pages/<name>.html
+// that defines "title" and "content", and add routesTasks to the list in
+// Register. Handlers answer with h.render (a page), h.renderAlert (a page with
+// an error box) or h.fail (an error page for an application error); POSTs are
+// CSRF-checked by the group, and h.requireWrite guards every change.
+package webui
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"cadre/app/auth"
+	"cadre/app/repository"
+	"cadre/interfaces/httpapi"
+	"cadre/web"
+)
+
+// Deps are the application services the web UI drives.
+type Deps struct {
+	// NodeID is shown in every page header.
+	NodeID string
+	Repo   *repository.Service
+	Auth   *auth.Service
+	Log    *slog.Logger
+	// Info describes this node for the dashboard; nil shows only NodeID.
+	Info func(ctx context.Context) NodeInfo
+}
+
+// NodeInfo is what the dashboard shows about the node that serves it.
+type NodeInfo struct {
+	NodeID   string
+	URL      string
+	Database string // dialect, for example "sqlite" or "postgresql"
+	Started  time.Time
+	Version  string
+}
+
+// Handlers serve the web UI pages.
+type Handlers struct {
+	nodeID string
+	repo   *repository.Service
+	auth   *auth.Service
+	log    *slog.Logger
+	info   func(ctx context.Context) NodeInfo
+	authn  gin.HandlerFunc
+	pages  map[string]*template.Template
+}
+
+// Register adds the web UI to r: GET / (redirect to /ui/), /static/* (public,
+// embedded) and the /ui pages. Templates are parsed here, once; a broken
+// embedded template panics, as it is a programming error caught by any test.
+//
+// Register also replaces r's NoRoute and NoMethod handlers: paths under /ui
+// get an HTML error page, every other path keeps the API's JSON error shape.
+func Register(r *gin.Engine, d Deps) {
+	pages, err := parseTemplates(web.FS)
+	if err != nil {
+		panic(fmt.Sprintf("webui: %v", err))
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	h := &Handlers{nodeID: d.NodeID, repo: d.Repo, auth: d.Auth, log: d.Log, info: d.Info,
+		authn: httpapi.Authenticate(d.Auth, d.Log), pages: pages}
+
+	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/ui/") })
+	h.routesStatic(r)
+	r.NoRoute(h.noRoute)
+	r.NoMethod(h.noMethod)
+
+	ui := r.Group("/ui", h.authn, pageHeaders, h.recoverPage)
+	ui.GET("/login", h.loginForm)
+	ui.POST("/login", h.login)
+
+	in := ui.Group("", h.requireSession, h.checkCSRF)
+	for _, routes := range []func(*gin.RouterGroup){
+		h.routesAuth,
+		h.routesDashboard,
+		h.routesUsers,
+	} {
+		routes(in)
+	}
+}
+
+func (h *Handlers) routesStatic(r *gin.Engine) {
+	static, err := fs.Sub(web.FS, "static")
+	if err != nil {
+		panic(fmt.Sprintf("webui: %v", err))
+	}
+	files := http.StripPrefix("/static", http.FileServerFS(static))
+	serve := func(c *gin.Context) {
+		if strings.HasSuffix(c.Param("file"), "/") { // no directory listings
+			c.String(http.StatusNotFound, "not found")
+			return
+		}
+		c.Header("Cache-Control", "public, max-age=3600")
+		c.Header("X-Content-Type-Options", "nosniff")
+		files.ServeHTTP(c.Writer, c.Request)
+	}
+	r.GET("/static/*file", serve)
+	r.HEAD("/static/*file", serve)
+}
+
+// pageHeaders sets the headers every UI page carries: no framing, no
+// third-party resources, referrers only to this site (so forms send Origin).
+func pageHeaders(c *gin.Context) {
+	setPageHeaders(c)
+	c.Next()
+}
+
+func setPageHeaders(c *gin.Context) {
+	c.Header("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	c.Header("X-Frame-Options", "DENY")
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Header("Referrer-Policy", "same-origin")
+}
+
+// recoverPage turns a panic in a page handler into the 500 page; the stack
+// goes to the log only.
+func (h *Handlers) recoverPage(c *gin.Context) {
+	defer func() {
+		rec := recover()
+		if rec == nil {
+			return
+		}
+		if rec == http.ErrAbortHandler {
+			panic(rec)
+		}
+		h.log.ErrorContext(c.Request.Context(), "panic in web UI handler", "method", c.Request.Method,
+			"path", c.Request.URL.Path, "panic", rec, "stack", string(debug.Stack()))
+		if !c.Writer.Written() {
+			h.renderError(c, http.StatusInternalServerError, msgInternal)
+		}
+		c.Abort()
+	}()
+	c.Next()
+}
+
+// requireSession lets only requests with a live cookie session through;
+// anyone else is sent to the login page, which brings them back afterwards.
+func (h *Handlers) requireSession(c *gin.Context) {
+	if _, ok := httpapi.SessionOf(c); ok && httpapi.IsCookieAuth(c) {
+		c.Header("Cache-Control", "no-store")
+		c.Next()
+		return
+	}
+	if token, err := c.Cookie(httpapi.SessionCookie); err == nil && token != "" {
+		httpapi.SetSessionCookie(c, "", -1) // ended or unknown session
+	}
+	target := "/ui/login"
+	if c.Request.Method == http.MethodGet {
+		target += "?next=" + url.QueryEscape(c.Request.URL.RequestURI())
+	}
+	c.Redirect(http.StatusSeeOther, target)
+	c.Abort()
+}
+
+// checkCSRF requires the session's token in the form field "csrf" on every
+// request that changes state.
+func (h *Handlers) checkCSRF(c *gin.Context) {
+	switch c.Request.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		c.Next()
+		return
+	}
+	sess, _ := httpapi.SessionOf(c)
+	if !auth.CheckCSRF(sess, c.PostForm("csrf")) {
+		p, _ := httpapi.PrincipalOf(c)
+		h.log.WarnContext(c.Request.Context(), "web form without a valid CSRF token", "path", c.Request.URL.Path, "user", p.Name)
+		h.renderError(c, http.StatusForbidden, "This form has no valid security token (it may be from another site or an old page). Go back, reload the page and try again.")
+		c.Abort()
+		return
+	}
+	c.Next()
+}
+
+// requireWrite renders the 403 page and returns false unless the principal
+// may change things; every state-changing handler calls it first.
+func (h *Handlers) requireWrite(c *gin.Context) bool {
+	if p, _ := httpapi.PrincipalOf(c); p.CanWrite() {
+		return true
+	}
+	h.renderError(c, http.StatusForbidden, msgForbidden)
+	return false
+}
+
+func isUIPath(p string) bool { return p == "/ui" || strings.HasPrefix(p, "/ui/") }
+
+func (h *Handlers) noRoute(c *gin.Context) {
+	if !isUIPath(c.Request.URL.Path) {
+		httpapi.Abort(c, http.StatusNotFound, "not-found", "no such path: "+c.Request.URL.Path)
+		return
+	}
+	if h.authn(c); c.IsAborted() {
+		return
+	}
+	setPageHeaders(c)
+	h.renderError(c, http.StatusNotFound, "There is no page at "+c.Request.URL.Path+".")
+}
+
+func (h *Handlers) noMethod(c *gin.Context) {
+	if !isUIPath(c.Request.URL.Path) {
+		httpapi.Abort(c, http.StatusMethodNotAllowed, "method-not-allowed", c.Request.Method+" is not allowed here")
+		return
+	}
+	if h.authn(c); c.IsAborted() {
+		return
+	}
+	setPageHeaders(c)
+	h.renderError(c, http.StatusMethodNotAllowed, "This page does not accept "+c.Request.Method+" requests.")
+}
