@@ -97,7 +97,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 		n.closeDBs()
 		return nil, err
 	}
-	n.engine, _ = httpapi.NewRouter(httpapi.Deps{NodeID: cfg.NodeID, Repo: n.Repo, Auth: n.Auth, Tasks: n.Tasks, Ready: n.readyCheck, Log: log})
+	n.engine, _ = httpapi.NewRouter(httpapi.Deps{NodeID: cfg.NodeID, Repo: n.Repo, Auth: n.Auth, Tasks: n.Tasks, Reports: n.Reports,
+		ReportDownload: cfg.Reports.Download, Ready: n.readyCheck, Log: log})
 	webui.Register(n.engine, webui.Deps{
 		NodeID: cfg.NodeID, Repo: n.Repo, Auth: n.Auth, Log: log,
 		Info: func(ctx context.Context) webui.NodeInfo {

@@ -249,7 +249,7 @@ func (m *Manager) runWorker(ctx context.Context, w *task.Task, r *localRun) erro
 			errs++
 			m.log.Warn("bucket failed", "task", w.Parent, "bucket", b.Seq, "err", runErr)
 		}
-		err = m.store.BucketsComplete(ctx, w.Parent, b.Seq, b.Epoch, items, m.now().UTC())
+		err = m.store.BucketsComplete(ctx, w.Parent, b.Seq, b.Epoch, items, errs, m.now().UTC())
 		switch {
 		case errors.Is(err, task.ErrFenced):
 			m.metrics.BucketFenced()
@@ -260,9 +260,6 @@ func (m *Manager) runWorker(ctx context.Context, w *task.Task, r *localRun) erro
 		}
 		m.metrics.BucketCompleted()
 		total, totalErrs = total+items, totalErrs+errs
-		if err := m.store.TasksAddProgress(ctx, w.Parent, items, errs); err != nil {
-			return err
-		}
 	}
 	if r.isStopping() {
 		return m.afterStop(ctx, w.OID, total, totalErrs)

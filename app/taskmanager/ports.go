@@ -57,8 +57,9 @@ type TaskStore interface {
 	BucketsCreate(ctx context.Context, taskOID string, contents []task.Content) error
 	// BucketsClaim delegates the first READY bucket (epoch+1); nil when none is READY.
 	BucketsClaim(ctx context.Context, p BucketsClaimParams) (*task.Bucket, error)
-	// BucketsComplete completes a bucket for the current epoch only (task.ErrFenced otherwise).
-	BucketsComplete(ctx context.Context, taskOID string, seq, epoch, items int64, now time.Time) error
+	// BucketsComplete completes a bucket for the current epoch only (task.ErrFenced
+	// otherwise) and adds items and errors to the coordinator, atomically.
+	BucketsComplete(ctx context.Context, taskOID string, seq, epoch, items, errs int64, now time.Time) error
 	// BucketsReleaseWorker puts the worker's DELEGATED buckets back to READY.
 	BucketsReleaseWorker(ctx context.Context, worker string) (int64, error)
 	// BucketsReleaseNode puts DELEGATED buckets held on a node back to READY.

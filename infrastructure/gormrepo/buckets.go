@@ -92,17 +92,21 @@ func (r *Repo) BucketsClaim(ctx context.Context, p taskmanager.BucketsClaimParam
 	return &b, err
 }
 
-// BucketsComplete completes a bucket only for the epoch that holds it.
-func (r *Repo) BucketsComplete(ctx context.Context, taskOID string, seq, epoch, items int64, now time.Time) error {
-	res := r.db.WithContext(ctx).Exec(`UPDATE buckets SET state = 'COMPLETE', items_processed = ?, completed_at = ?, completions = completions + 1
+// BucketsComplete completes a bucket only for the epoch that holds it and,
+// in the same transaction, adds its items and errors to the coordinator, so
+// a closed coordinator's progress is always whole.
+func (r *Repo) BucketsComplete(ctx context.Context, taskOID string, seq, epoch, items, errs int64, now time.Time) error {
+	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE buckets SET state = 'COMPLETE', items_processed = ?, completed_at = ?, completions = completions + 1
 WHERE task_oid = ? AND seq = ? AND epoch = ? AND state = 'DELEGATED'`, items, now.UTC(), taskOID, seq, epoch)
-	if res.Error != nil {
-		return fmt.Errorf("complete bucket %d: %w", seq, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("%w: bucket %d of %s, epoch %d", task.ErrFenced, seq, taskOID, epoch)
-	}
-	return nil
+		if res.Error != nil {
+			return fmt.Errorf("complete bucket %d: %w", seq, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("%w: bucket %d of %s, epoch %d", task.ErrFenced, seq, taskOID, epoch)
+		}
+		return tx.Exec("UPDATE tasks SET items_processed = items_processed + ?, errors = errors + ? WHERE oid = ?", items, errs, taskOID).Error
+	})
 }
 
 // BucketsReleaseWorker returns a worker's delegated buckets to READY.

@@ -21,6 +21,11 @@ type Deps struct {
 	Auth   *auth.Service
 	// Tasks is the task manager; nil leaves the task endpoints out.
 	Tasks *taskmanager.Manager
+	// Reports opens local report files; Peers (nil on a single node) reaches other nodes.
+	Reports ReportFiles
+	Peers   ReportPeers
+	// ReportDownload is "redirect" (default) or "proxy" (reports/download).
+	ReportDownload string
 	// Ready reports whether the node can serve (database reachable, node registered).
 	Ready func(ctx context.Context) error
 	Log   *slog.Logger
@@ -59,6 +64,9 @@ func NewRouter(d Deps) (*gin.Engine, *gin.RouterGroup) {
 	authed.GET("/objects/:type/:oid", a.getObject)
 	authed.PATCH("/objects/:type/:oid", a.modifyObject)
 	authed.DELETE("/objects/:type/:oid", a.deleteObject)
+	if d.Reports != nil {
+		authed.GET("/reports/:oid/download", a.downloadReport)
+	}
 	if d.Tasks != nil {
 		a.registerTasks(authed)
 	}
