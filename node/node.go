@@ -1,6 +1,6 @@
 // Package node is the composition root: it opens the databases, builds the
 // adapters and the application, and runs one Cadre node. main.go and the
-// component tests both use it, so they run exactly the same wiring.
+// tests both use it, so they run exactly the same wiring.
 package node
 
 import (
@@ -16,13 +16,16 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"cadre/app/auth"
+	appcluster "cadre/app/cluster"
 	"cadre/app/repository"
 	"cadre/app/taskmanager"
 	"cadre/db"
 	"cadre/infrastructure/config"
 	"cadre/infrastructure/gormrepo"
+	"cadre/infrastructure/metrics"
 	"cadre/infrastructure/reportfiles"
 	"cadre/interfaces/httpapi"
 	"cadre/interfaces/webui"
@@ -34,13 +37,15 @@ var Version = "0.1.0"
 
 // Node is one running Cadre node.
 type Node struct {
-	Config  *config.Config
-	Log     *slog.Logger
-	DB      *db.DB
-	Repo    *repository.Service
-	Auth    *auth.Service
-	Store   *gormrepo.Repo
-	Started time.Time
+	Config *config.Config
+	Log    *slog.Logger
+	DB     *db.DB
+	Repo   *repository.Service
+	Auth   *auth.Service
+	Store  *gormrepo.Repo
+	// InstanceID is new at every start; it tells two processes with one node id apart.
+	InstanceID string
+	Started    time.Time
 	// GeneratedPassword is the administrator password made on first start, if any.
 	GeneratedPassword string
 
@@ -48,22 +53,24 @@ type Node struct {
 	Reports   *reportfiles.Dir
 	JobStore  quartzstore.Store
 	Scheduler *quartzstore.Scheduler
+	Cluster   *appcluster.Manager
 
-	jobDB    *db.DB // separate job-store database, when configured
-	cluster  taskmanager.Cluster
-	metrics  taskmanager.Metrics
-	engine   *gin.Engine
-	server   *http.Server
-	listener net.Listener
-	ready    atomic.Bool
-	stopBg   context.CancelFunc
-	bgDone   chan struct{}
+	migrations  db.MigrationSet
+	jobDB       *db.DB // separate job-store database, when configured
+	clusterView clusterView
+	extraGroups []string
+	Metrics     *metrics.Metrics
+	engine      *gin.Engine
+	server      *http.Server
+	listener    net.Listener
+	ready       atomic.Bool
 }
 
-// New opens the repository, migrates it, bootstraps an empty one and builds
-// the HTTP handler. It does not listen yet.
+// New opens the repository, migrates it, bootstraps an empty one, resolves
+// the node id and builds the application and the HTTP handler. It does not
+// listen or schedule yet.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, error) {
-	n := &Node{Config: cfg, Log: log, Started: time.Now()}
+	n := &Node{Config: cfg, Log: log, Started: time.Now(), InstanceID: uuid.NewString()}
 	if err := os.MkdirAll(cfg.Home, 0o755); err != nil {
 		return nil, fmt.Errorf("create midpoint.home %s: %w", cfg.Home, err)
 	}
@@ -73,13 +80,25 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 		return nil, fmt.Errorf("repository: %w", err)
 	}
 	n.DB = d
-	if _, err := d.Migrate(ctx, db.RepositoryMigrations(d.Dialect), cfg.Repository.MissingSchemaAction, cfg.Repository.UpgradeableSchemaAction, log); err != nil {
+	n.migrations = db.RepositoryMigrations(d.Dialect)
+	if _, err := d.Migrate(ctx, n.migrations, cfg.Repository.MissingSchemaAction, cfg.Repository.UpgradeableSchemaAction, log); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("repository schema: %w", err)
 	}
 	n.Store = gormrepo.New(d)
+	id, err := n.resolveNodeID(ctx)
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("nodeId: %w", err)
+	}
+	cfg.NodeID = id
+	n.Log = log.With("node", id)
+	log = n.Log
+	for _, w := range cfg.Warnings {
+		log.Warn("configuration: " + w)
+	}
 	n.Repo = repository.NewService(n.Store, auth.BcryptHasher{}, time.Now, log)
-	n.Auth = auth.NewService(n.Store, n.Store, cfg.NodeID, time.Now)
+	n.Auth = auth.NewService(n.Store, n.Store, id, time.Now)
 	n.Repo.OnChange(func(ctx context.Context, c repository.Change) {
 		effect, user := auth.EffectOf(c)
 		if err := n.Auth.Apply(ctx, effect, user); err != nil {
@@ -91,18 +110,23 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 		n.closeDBs()
 		return nil, fmt.Errorf("bootstrap repository: %w", err)
 	}
-	n.cluster = singleNode{}
+	n.clusterView.self = id
+	n.Metrics = metrics.New(id)
+	if sqlDB, err := d.DB.DB(); err == nil {
+		n.Metrics.RegisterDBPool("repository", sqlDB.Stats)
+	}
 	n.Reports = reportfiles.New(filepath.Join(cfg.Home, "reports"))
 	if err := n.buildTasks(ctx); err != nil {
 		n.closeDBs()
 		return nil, err
 	}
-	n.engine, _ = httpapi.NewRouter(httpapi.Deps{NodeID: cfg.NodeID, Repo: n.Repo, Auth: n.Auth, Tasks: n.Tasks, Reports: n.Reports,
-		ReportDownload: cfg.Reports.Download, Ready: n.readyCheck, Log: log})
+	n.engine, _ = httpapi.NewRouter(httpapi.Deps{NodeID: id, InstanceID: n.InstanceID, Repo: n.Repo, Auth: n.Auth, Tasks: n.Tasks,
+		Nodes: &n.clusterView, Reports: n.Reports, ReportDownload: cfg.Reports.Download, Ready: n.readyCheck, Log: log})
+	n.engine.GET("/metrics", gin.WrapH(n.Metrics.Handler()))
 	webui.Register(n.engine, webui.Deps{
-		NodeID: cfg.NodeID, Repo: n.Repo, Auth: n.Auth, Log: log,
+		NodeID: id, Repo: n.Repo, Auth: n.Auth, Log: log,
 		Info: func(ctx context.Context) webui.NodeInfo {
-			return webui.NodeInfo{NodeID: cfg.NodeID, URL: n.LocalURL(), Database: string(n.DB.Dialect), Started: n.Started, Version: Version}
+			return webui.NodeInfo{NodeID: id, URL: n.LocalURL(), Database: string(n.DB.Dialect), Started: n.Started, Version: Version}
 		},
 	})
 	return n, nil
@@ -115,6 +139,9 @@ func (n *Node) readyCheck(ctx context.Context) error {
 	if !n.ready.Load() {
 		return errors.New("starting")
 	}
+	if n.Cluster != nil && !n.Cluster.Registered() {
+		return errors.New("not registered: ERROR: node id conflict")
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := n.DB.Ping(ctx); err != nil {
@@ -123,30 +150,9 @@ func (n *Node) readyCheck(ctx context.Context) error {
 	return nil
 }
 
-// StartServices recovers work left by an earlier run of this node and
-// starts the scheduler and the maintenance loop.
-func (n *Node) StartServices(ctx context.Context) error {
-	if _, _, err := n.Tasks.RecoverNode(ctx, n.Config.NodeID); err != nil {
-		return fmt.Errorf("recover tasks of the previous run: %w", err)
-	}
-	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	n.stopBg, n.bgDone = cancel, make(chan struct{})
-	if err := n.Scheduler.Start(bg); err != nil {
-		cancel()
-		return fmt.Errorf("start scheduler: %w", err)
-	}
-	go func() {
-		defer close(n.bgDone)
-		n.maintain(bg)
-	}()
-	return nil
-}
-
-// Start listens on server.port and starts background services.
+// Start listens on server.port (0 = any free port), registers the node,
+// recovers work left by its previous run and starts scheduling.
 func (n *Node) Start(ctx context.Context) error {
-	if err := n.StartServices(ctx); err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", n.Config.ServerPort))
 	if err != nil {
 		return fmt.Errorf("listen on server.port %d: %w", n.Config.ServerPort, err)
@@ -158,13 +164,24 @@ func (n *Node) Start(ctx context.Context) error {
 			n.Log.Error("http server", "err", err)
 		}
 	}()
+	n.buildCluster(ln.Addr().(*net.TCPAddr).Port)
+	n.Scheduler.Pause() // the cluster manager resumes it once the node may schedule
+	if err := n.Cluster.Start(ctx); err != nil {
+		return err
+	}
+	if n.Cluster.Registered() {
+		if _, _, err := n.Tasks.RecoverNode(ctx, n.Config.NodeID); err != nil {
+			return fmt.Errorf("recover tasks of the previous run: %w", err)
+		}
+	}
+	if err := n.Scheduler.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start scheduler: %w", err)
+	}
 	n.ready.Store(true)
-	n.Log.Info("node ready", "url", n.LocalURL(), "database", string(n.DB.Dialect), "home", absPath(n.Config.Home))
+	n.Log.Info("node ready", "url", n.LocalURL(), "database", string(n.DB.Dialect), "home", absPath(n.Config.Home),
+		"clustered", n.Config.TaskManager.Clustered)
 	return nil
 }
-
-// MarkReady lets tests that serve the handler themselves pass /readyz.
-func (n *Node) MarkReady() { n.ready.Store(true) }
 
 // LocalURL is where this node listens.
 func (n *Node) LocalURL() string {
@@ -176,20 +193,19 @@ func (n *Node) LocalURL() string {
 }
 
 // Stop shuts the HTTP server down first, then drains the task manager (no
-// new claims; running work is released to other nodes), stops the scheduler
-// and closes the databases.
+// new claims; running work is released to other nodes), stops the
+// scheduler, marks the node DOWN and closes the databases.
 func (n *Node) Stop(ctx context.Context) error {
 	n.ready.Store(false)
 	var errs []error
 	if n.server != nil {
 		errs = append(errs, n.server.Shutdown(ctx))
 	}
-	if n.stopBg != nil {
+	if n.Cluster != nil {
 		n.Scheduler.Pause()
 		errs = append(errs, n.Tasks.Drain(ctx))
 		errs = append(errs, n.Scheduler.Stop(ctx))
-		n.stopBg()
-		<-n.bgDone
+		errs = append(errs, n.Cluster.Stop(ctx))
 	}
 	n.closeDBs()
 	return errors.Join(errs...)

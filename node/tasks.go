@@ -2,14 +2,18 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/robfig/cron/v3"
 
+	appcluster "cadre/app/cluster"
 	"cadre/app/handlers"
 	"cadre/app/taskmanager"
 	"cadre/db"
+	"cadre/domain/cluster"
 	"cadre/domain/task"
 	"cadre/infrastructure/csvres"
 	"cadre/infrastructure/jobs"
@@ -20,10 +24,60 @@ var cronParser = cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom
 
 func parseCron(expr string) (task.CronSchedule, error) { return cronParser.Parse(expr) }
 
-// singleNode is the cluster view of a non-clustered node.
-type singleNode struct{}
+// clusterView lets the task manager and the API see the cluster manager,
+// which is built after them (it needs the listener's port).
+type clusterView struct {
+	self string
+	// remote switches another node's scheduler through a peer call.
+	remote func(ctx context.Context, nodeID string, start bool) error
+	m      atomic.Pointer[appcluster.Manager]
+}
 
-func (singleNode) LiveNodes(context.Context) int { return 1 }
+func (v *clusterView) set(m *appcluster.Manager) { v.m.Store(m) }
+
+// LiveNodes implements taskmanager.Cluster.
+func (v *clusterView) LiveNodes(ctx context.Context) []string {
+	if m := v.m.Load(); m != nil {
+		return m.LiveNodes(ctx)
+	}
+	return []string{v.self}
+}
+
+// Nodes lists the nodes for the API.
+func (v *clusterView) Nodes(ctx context.Context) ([]appcluster.NodeView, error) {
+	m := v.m.Load()
+	if m == nil {
+		return nil, errors.New("cluster manager not started")
+	}
+	return m.Nodes(ctx)
+}
+
+// SchedulerStop pauses scheduling on the named node: here, or through a peer call.
+func (v *clusterView) SchedulerStop(ctx context.Context, nodeID string) error {
+	return v.scheduler(ctx, nodeID, false)
+}
+
+// SchedulerStart resumes scheduling on the named node.
+func (v *clusterView) SchedulerStart(ctx context.Context, nodeID string) error {
+	return v.scheduler(ctx, nodeID, true)
+}
+
+func (v *clusterView) scheduler(ctx context.Context, nodeID string, start bool) error {
+	m := v.m.Load()
+	if m == nil {
+		return errors.New("cluster manager not started")
+	}
+	if nodeID != v.self {
+		if v.remote == nil {
+			return fmt.Errorf("%w: %s is not this node and peer calls are not available", cluster.ErrNotFound, nodeID)
+		}
+		return v.remote(ctx, nodeID, start)
+	}
+	if start {
+		return m.StartScheduler(ctx)
+	}
+	return m.StopScheduler(ctx)
+}
 
 // openJobStore opens the job store of DESIGN §2: in the repository database
 // (default), in a separate database (taskManager/jdbcUrl), or in memory
@@ -59,7 +113,7 @@ func (n *Node) buildTasks(ctx context.Context) error {
 	j := jobs.New(store, nil)
 	hs := n.handlers()
 	n.Tasks = taskmanager.New(taskmanager.Config{NodeID: n.Config.NodeID, WorkersPerNode: n.Config.TaskManager.WorkerThreadsPerNode, ParseCron: parseCron},
-		n.Store, j, n.cluster, hs, n.metrics, time.Now, n.Log)
+		n.Store, j, &n.clusterView, hs, n.Metrics, time.Now, n.Log)
 	n.Scheduler = quartzstore.NewScheduler(store, quartzstore.SchedulerConfig{
 		InstanceID:      n.Config.NodeID,
 		Threads:         n.Config.TaskManager.Threads,
@@ -73,23 +127,10 @@ func (n *Node) buildTasks(ctx context.Context) error {
 	return nil
 }
 
-// executionGroups are the groups this node runs: the unnamed group and its own id.
-func (n *Node) executionGroups() []string { return []string{"", n.Config.NodeID} }
-
-// maintain runs the task manager's upkeep every registration interval until ctx ends.
-func (n *Node) maintain(ctx context.Context) {
-	tick := time.NewTicker(n.Config.TaskManager.NodeRegistrationInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			if err := n.Tasks.Maintain(ctx); err != nil && ctx.Err() == nil {
-				n.Log.Warn("task maintenance", "err", err)
-			}
-		}
-	}
+// executionGroups are the groups this node runs: the unnamed group, its own
+// id and taskManager/executionGroups.
+func (n *Node) executionGroups() []string {
+	return append([]string{"", n.Config.NodeID}, n.extraGroups...)
 }
 
 // handlers builds the task handlers of DESIGN §4.

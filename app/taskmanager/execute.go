@@ -132,6 +132,11 @@ func (m *Manager) afterStop(ctx context.Context, oid string, items, errs int64) 
 		if t.State != task.Running || t.Node != m.cfg.NodeID {
 			return errNotRunnable
 		}
+		if t.Role == task.Worker {
+			// Its buckets are back to READY; the workers on the other nodes, or
+			// a new one from Maintain, take them. A pinned worker has nowhere to go.
+			return t.Finish(task.Success, "released: node "+m.cfg.NodeID+" stopped", m.now().UTC())
+		}
 		return t.Release()
 	})
 	if errors.Is(err, errNotRunnable) || errors.Is(err, task.ErrNotFound) {
@@ -139,6 +144,9 @@ func (m *Manager) afterStop(ctx context.Context, oid string, items, errs int64) 
 	}
 	if err != nil {
 		return err
+	}
+	if t.State == task.Closed {
+		return m.Maintain(ctx)
 	}
 	return m.sched.Schedule(ctx, t, true)
 }
@@ -196,20 +204,30 @@ func (m *Manager) startCoordinator(ctx context.Context, t *task.Task) error {
 	if t.Workers != nil {
 		spec = *t.Workers
 	}
-	n := min(spec.Count(m.cluster.LiveNodes(ctx), m.cfg.WorkersPerNode), len(contents))
+	nodes := m.cluster.LiveNodes(ctx)
+	if len(nodes) == 0 {
+		nodes = []string{m.cfg.NodeID}
+	}
+	n := min(spec.Count(len(nodes), m.cfg.WorkersPerNode), len(contents))
 	for i := range n {
-		if err := m.addWorker(ctx, t, i+1); err != nil {
+		// Workers are spread evenly and pinned to live nodes (the node id is
+		// its own execution group), unless the task names a group.
+		group := t.ExecutionGroup
+		if group == "" {
+			group = nodes[i%len(nodes)]
+		}
+		if err := m.addWorker(ctx, t, i+1, group); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (m *Manager) addWorker(ctx context.Context, coord *task.Task, index int) error {
+func (m *Manager) addWorker(ctx context.Context, coord *task.Task, index int, group string) error {
 	now := m.now().UTC()
 	w := &task.Task{
 		OID: uuid.NewString(), Name: fmt.Sprintf("Worker %d for %s", index, coord.Name), Handler: coord.Handler,
-		Owner: coord.Owner, Params: coord.Params, ExecutionGroup: coord.ExecutionGroup, Parent: coord.OID,
+		Owner: coord.Owner, Params: coord.Params, ExecutionGroup: group, Parent: coord.OID,
 		Role: task.Worker, State: task.Runnable, Result: task.InProgress, Version: 1, CreatedAt: now, ModifiedAt: now,
 	}
 	if err := m.store.TasksAdd(ctx, w); err != nil {
@@ -310,10 +328,39 @@ func (m *Manager) ensureWorkers(ctx context.Context, coord *task.Task) error {
 	if err != nil {
 		return err
 	}
+	live := map[string]bool{}
+	for _, id := range m.cluster.LiveNodes(ctx) {
+		live[id] = true
+	}
 	for _, w := range workers {
-		if w.State == task.Runnable || w.State == task.Running {
+		runnable := w.State == task.Runnable || w.State == task.Running
+		if runnable && (w.ExecutionGroup == coord.ExecutionGroup || live[w.ExecutionGroup]) {
 			return nil
 		}
 	}
-	return m.addWorker(ctx, coord, len(workers)+1)
+	group := coord.ExecutionGroup
+	if group == "" {
+		group = m.workerHome(ctx)
+		if group == "" {
+			return nil // no live node to run it; the next node up will
+		}
+	}
+	return m.addWorker(ctx, coord, len(workers)+1, group)
+}
+
+// workerHome picks the node for a replacement worker: this node, or, while
+// it is leaving, another live one ("" if there is none).
+func (m *Manager) workerHome(ctx context.Context) string {
+	m.mu.Lock()
+	draining := m.draining
+	m.mu.Unlock()
+	if !draining {
+		return m.cfg.NodeID
+	}
+	for _, id := range m.cluster.LiveNodes(ctx) {
+		if id != m.cfg.NodeID {
+			return id
+		}
+	}
+	return ""
 }

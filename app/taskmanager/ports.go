@@ -50,6 +50,8 @@ type TaskStore interface {
 	TasksAddProgress(ctx context.Context, oid string, items, errs int64) error
 	// TasksRunningOn lists RUNNING tasks whose node is the given one.
 	TasksRunningOn(ctx context.Context, node string) ([]*task.Task, error)
+	// TasksRunnableWorkersIn lists RUNNABLE worker tasks pinned to an execution group.
+	TasksRunnableWorkersIn(ctx context.Context, group string) ([]*task.Task, error)
 	// TasksWaitingCoordinators lists WAITING coordinators.
 	TasksWaitingCoordinators(ctx context.Context) ([]*task.Task, error)
 
@@ -79,8 +81,9 @@ type Scheduler interface {
 
 // Cluster tells the task manager about the nodes.
 type Cluster interface {
-	// LiveNodes is the number of nodes that are up and checking in (at least 1).
-	LiveNodes(ctx context.Context) int
+	// LiveNodes lists the ids of the nodes that are up, checking in and
+	// scheduling, sorted.
+	LiveNodes(ctx context.Context) []string
 }
 
 // Run is what a handler gets for one run of a task or one bucket.

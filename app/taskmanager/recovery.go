@@ -23,6 +23,9 @@ func (m *Manager) RecoverNode(ctx context.Context, node string) (tasks int, buck
 			if t.State != task.Running || t.Node != node {
 				return errNotRunnable
 			}
+			if t.Role == task.Worker {
+				return t.Finish(task.PartialError, "node "+node+" died; its buckets were released", m.now().UTC())
+			}
 			return t.Release()
 		})
 		if errors.Is(err, errNotRunnable) || errors.Is(err, task.ErrNotFound) {
@@ -31,10 +34,35 @@ func (m *Manager) RecoverNode(ctx context.Context, node string) (tasks int, buck
 		if err != nil {
 			return tasks, 0, fmt.Errorf("release task %s: %w", t.OID, err)
 		}
+		tasks++
+		if t.State == task.Closed {
+			continue
+		}
 		if err := m.sched.Schedule(ctx, t, !t.Recurring()); err != nil {
 			return tasks, 0, err
 		}
-		tasks++
+	}
+	if node != m.cfg.NodeID {
+		// Workers pinned to the dead node that had not started yet.
+		pinned, err := m.store.TasksRunnableWorkersIn(ctx, node)
+		if err != nil {
+			return tasks, 0, err
+		}
+		for _, w := range pinned {
+			if _, err := m.store.TasksUpdate(ctx, w.OID, func(t *task.Task) error {
+				if t.State != task.Runnable {
+					return errNotRunnable
+				}
+				t.State = task.Closed
+				t.Message = "node " + node + " died before this worker started"
+				return nil
+			}); err != nil && !errors.Is(err, errNotRunnable) {
+				return tasks, 0, err
+			}
+			if err := m.sched.Unschedule(ctx, w.OID); err != nil {
+				return tasks, 0, err
+			}
+		}
 	}
 	buckets, err = m.store.BucketsReleaseNode(ctx, node)
 	if err != nil {

@@ -86,6 +86,9 @@ type TaskManager struct {
 	// WorkerThreadsPerNode is the default number of worker tasks per node for a bucketed
 	// task; default 4, at least 1.
 	WorkerThreadsPerNode int
+	// ExecutionGroups is a comma-separated list of execution groups this node
+	// runs besides the unnamed group and its own node id; default none.
+	ExecutionGroups string
 }
 
 // Administrator is the <administrator> section.
@@ -546,6 +549,10 @@ func (l *loader) validate(c *Config) {
 		if !tm.JDBCJobStore {
 			l.fail("taskManager/jdbcJobStore", l.from("taskManager/jdbcJobStore"),
 				"false (in-memory job store) is only allowed when taskManager/clustered is false")
+		}
+		if c.Repository.Database == dbSQLite && !tm.LocalNodeClusteringEnabled {
+			l.fail("taskManager/clustered", l.from("taskManager/clustered"),
+				"clustered mode on SQLite needs taskManager/localNodeClusteringEnabled=true (one host, one file); use PostgreSQL for a cluster")
 		}
 	} else if c.NodeID == "" && c.NodeIDSource == "" {
 		c.NodeID = DefaultNodeID

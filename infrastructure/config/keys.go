@@ -44,6 +44,7 @@ var keys = []key{
 	{"taskManager/nodeTimeout", duration(func(c *Config) *time.Duration { return &c.TaskManager.NodeTimeout })},
 	{"taskManager/localNodeClusteringEnabled", boolean(func(c *Config) *bool { return &c.TaskManager.LocalNodeClusteringEnabled })},
 	{"taskManager/workerThreadsPerNode", integer(func(c *Config) *int { return &c.TaskManager.WorkerThreadsPerNode }, 1, 0)},
+	{"taskManager/executionGroups", text(func(c *Config) *string { return &c.TaskManager.ExecutionGroups })},
 
 	{"administrator/initialPassword", text(func(c *Config) *string { return &c.Administrator.InitialPassword })},
 	{"logging/format", enum(func(c *Config) *string { return &c.Logging.Format }, "text", "json")},

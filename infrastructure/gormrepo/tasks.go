@@ -285,3 +285,15 @@ func (r *Repo) DeleteClosedTasksBefore(ctx context.Context, t time.Time) (int64,
 	})
 	return int64(len(oids)), err
 }
+
+// TasksRunnableWorkersIn lists RUNNABLE workers pinned to an execution group.
+func (r *Repo) TasksRunnableWorkersIn(ctx context.Context, group string) ([]*task.Task, error) {
+	var rows []taskRow
+	err := r.db.WithContext(ctx).Where("execution_state = ? AND role = ? AND execution_group = ?",
+		string(task.Runnable), string(task.Worker), group).Find(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	ts, _, err := tasksOf(rows, 0)
+	return ts, err
+}

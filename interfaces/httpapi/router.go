@@ -17,8 +17,13 @@ import (
 // Deps are the application services the API drives.
 type Deps struct {
 	NodeID string
-	Repo   *repository.Service
-	Auth   *auth.Service
+	// InstanceID is new at every start; /healthz shows it so a restarted node
+	// can tell its previous instance is gone.
+	InstanceID string
+	// Nodes lists nodes and switches schedulers; nil leaves the node endpoints out.
+	Nodes NodeDirectory
+	Repo  *repository.Service
+	Auth  *auth.Service
 	// Tasks is the task manager; nil leaves the task endpoints out.
 	Tasks *taskmanager.Manager
 	// Reports opens local report files; Peers (nil on a single node) reaches other nodes.
@@ -51,7 +56,9 @@ func NewRouter(d Deps) (*gin.Engine, *gin.RouterGroup) {
 		Abort(c, http.StatusMethodNotAllowed, "method-not-allowed", c.Request.Method+" is not allowed here")
 	})
 
-	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok", "node": d.NodeID}) })
+	r.GET("/healthz", func(c *gin.Context) {
+		c.JSON(http.StatusOK, gin.H{"status": "ok", "node": d.NodeID, "instance": d.InstanceID})
+	})
 	r.GET("/readyz", a.readyz)
 
 	v1 := r.Group("/api/v1", Authenticate(d.Auth, d.Log))
@@ -66,6 +73,9 @@ func NewRouter(d Deps) (*gin.Engine, *gin.RouterGroup) {
 	authed.DELETE("/objects/:type/:oid", a.deleteObject)
 	if d.Reports != nil {
 		authed.GET("/reports/:oid/download", a.downloadReport)
+	}
+	if d.Nodes != nil {
+		a.registerNodes(authed)
 	}
 	if d.Tasks != nil {
 		a.registerTasks(authed)

@@ -17,6 +17,7 @@ import (
 
 	"cadre/domain/object"
 	"cadre/domain/security"
+	"cadre/domain/task"
 	"cadre/interfaces/httpapi"
 )
 
@@ -40,8 +41,10 @@ type View struct {
 	// Error is shown in the alert box at the top of the page.
 	Error string
 	// Nav is the active main navigation item: "dashboard", "users", "tasks".
-	Nav  string
-	Data any
+	Nav string
+	// HasTasks is set when the node has a task manager, so the task pages exist.
+	HasTasks bool
+	Data     any
 }
 
 // flashes maps the "ok" query parameter of a redirect to its message. Only
@@ -52,16 +55,34 @@ var flashes = map[string]string{
 	"enabled":   "User enabled.",
 	"disabled":  "User disabled; their sessions have ended.",
 	"loggedout": "You have logged out.",
+
+	"task-created":   "Task created.",
+	"task-suspended": "Task suspended.",
+	"task-resumed":   "Task resumed.",
+	"task-run":       "The task will run now.",
+	"task-deleted":   "Task deleted.",
 }
 
 var funcs = template.FuncMap{
-	// datetime formats a time in UTC to the second; the zero time is "—".
-	"datetime": func(t time.Time) string {
+	// datetime formats a time.Time or *time.Time in UTC to the second; the
+	// zero time and nil are "—".
+	"datetime": func(v any) string {
+		var t time.Time
+		switch v := v.(type) {
+		case time.Time:
+			t = v
+		case *time.Time:
+			if v != nil {
+				t = *v
+			}
+		}
 		if t.IsZero() {
 			return "—"
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
+	// token turns a state name into a CSS class part: "PARTIAL_ERROR" → "partial-error".
+	"token": func(s string) string { return strings.ReplaceAll(strings.ToLower(s), "_", "-") },
 }
 
 // parseTemplates parses the layout and partials once, then each page into its
@@ -105,12 +126,8 @@ func (h *Handlers) renderAlert(c *gin.Context, status int, name, alert string, d
 		c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8", []byte(msgInternal))
 		return
 	}
-	v := View{NodeID: h.nodeID, Error: alert, Nav: navOf(c.Request.URL.Path), Data: data}
-	if p, ok := httpapi.PrincipalOf(c); ok && httpapi.IsCookieAuth(c) {
-		v.User, v.CanWrite = &p, p.CanWrite()
-		sess, _ := httpapi.SessionOf(c)
-		v.CSRF = sess.CSRFToken
-	}
+	v := h.view(c, data)
+	v.Error = alert
 	if alert == "" && status < 400 {
 		v.Flash = flashes[c.Query("ok")]
 	}
@@ -121,6 +138,35 @@ func (h *Handlers) renderAlert(c *gin.Context, status int, name, alert string, d
 		return
 	}
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// view is the View of a request, without the alert and flash.
+func (h *Handlers) view(c *gin.Context, data any) View {
+	v := View{NodeID: h.nodeID, Nav: navOf(c.Request.URL.Path), HasTasks: h.tasks != nil, Data: data}
+	if p, ok := httpapi.PrincipalOf(c); ok && httpapi.IsCookieAuth(c) {
+		v.User, v.CanWrite = &p, p.CanWrite()
+		sess, _ := httpapi.SessionOf(c)
+		v.CSRF = sess.CSRFToken
+	}
+	return v
+}
+
+// renderFragment writes the template block of page, without the layout:
+// the part of a page that cadre.js swaps in place (data-refresh-url).
+func (h *Handlers) renderFragment(c *gin.Context, page, block string, data any) {
+	t, ok := h.pages[page]
+	if !ok {
+		h.log.ErrorContext(c.Request.Context(), "no such page template", "template", page)
+		c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8", []byte(msgInternal))
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, block, h.view(c, data)); err != nil {
+		h.log.ErrorContext(c.Request.Context(), "render fragment", "template", page, "block", block, "err", err)
+		c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8", []byte(msgInternal))
+		return
+	}
+	c.Data(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
 }
 
 func navOf(p string) string {
@@ -189,6 +235,14 @@ func describe(err error) (int, string) {
 		return http.StatusConflict, "An object with this name already exists."
 	case errors.Is(err, object.ErrInvalid):
 		return http.StatusUnprocessableEntity, sentence(fieldLabels.Replace(strings.TrimPrefix(err.Error(), object.ErrInvalid.Error()+": ")))
+	case errors.Is(err, task.ErrNotFound):
+		return http.StatusNotFound, "This task does not exist; it may have been deleted."
+	case errors.Is(err, task.ErrInvalid):
+		return http.StatusUnprocessableEntity, sentence(strings.TrimPrefix(err.Error(), task.ErrInvalid.Error()+": "))
+	case errors.Is(err, task.ErrIllegalState):
+		return http.StatusConflict, sentence(strings.TrimPrefix(err.Error(), task.ErrIllegalState.Error()+": "))
+	case errors.Is(err, task.ErrUnknownHandler):
+		return http.StatusUnprocessableEntity, "There is no such task handler on this node."
 	}
 	// Errors other packages registered with httpapi.RegisterError carry
 	// messages meant for clients.

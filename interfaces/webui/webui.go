@@ -25,6 +25,7 @@ import (
 
 	"cadre/app/auth"
 	"cadre/app/repository"
+	"cadre/app/taskmanager"
 	"cadre/interfaces/httpapi"
 	"cadre/web"
 )
@@ -38,6 +39,9 @@ type Deps struct {
 	Log    *slog.Logger
 	// Info describes this node for the dashboard; nil shows only NodeID.
 	Info func(ctx context.Context) NodeInfo
+	// Tasks is the task manager behind the /ui/tasks pages; nil leaves the
+	// task pages (and the "Tasks" navigation item) out.
+	Tasks *taskmanager.Manager
 }
 
 // NodeInfo is what the dashboard shows about the node that serves it.
@@ -56,13 +60,15 @@ type Handlers struct {
 	auth   *auth.Service
 	log    *slog.Logger
 	info   func(ctx context.Context) NodeInfo
+	tasks  *taskmanager.Manager
 	authn  gin.HandlerFunc
 	pages  map[string]*template.Template
 }
 
 // Register adds the web UI to r: GET / (redirect to /ui/), /static/* (public,
-// embedded) and the /ui pages. Templates are parsed here, once; a broken
-// embedded template panics, as it is a programming error caught by any test.
+// embedded) and the /ui pages; the /ui/tasks pages only when d.Tasks is set.
+// Templates are parsed here, once; a broken embedded template panics, as it
+// is a programming error caught by any test.
 //
 // Register also replaces r's NoRoute and NoMethod handlers: paths under /ui
 // get an HTML error page, every other path keeps the API's JSON error shape.
@@ -74,7 +80,7 @@ func Register(r *gin.Engine, d Deps) {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	h := &Handlers{nodeID: d.NodeID, repo: d.Repo, auth: d.Auth, log: d.Log, info: d.Info,
+	h := &Handlers{nodeID: d.NodeID, repo: d.Repo, auth: d.Auth, log: d.Log, info: d.Info, tasks: d.Tasks,
 		authn: httpapi.Authenticate(d.Auth, d.Log), pages: pages}
 
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/ui/") })
@@ -87,12 +93,16 @@ func Register(r *gin.Engine, d Deps) {
 	ui.POST("/login", h.login)
 
 	in := ui.Group("", h.requireSession, h.checkCSRF)
-	for _, routes := range []func(*gin.RouterGroup){
+	routes := []func(*gin.RouterGroup){
 		h.routesAuth,
 		h.routesDashboard,
 		h.routesUsers,
-	} {
-		routes(in)
+	}
+	if h.tasks != nil {
+		routes = append(routes, h.routesTasks)
+	}
+	for _, add := range routes {
+		add(in)
 	}
 }
 

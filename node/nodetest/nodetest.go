@@ -5,7 +5,6 @@ package nodetest
 import (
 	"context"
 	"io"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -39,6 +38,9 @@ func StartOn(t *testing.T, url string, extra ...string) *Node {
 		"-Dmidpoint.home=" + t.TempDir(),
 		"-Dmidpoint.repository.jdbcUrl=" + url,
 		"-Dmidpoint.administrator.initialPassword=" + AdminPassword,
+		"-Dserver.port=0",
+		"-Dmidpoint.taskManager.nodeRegistrationInterval=200ms",
+		"-Dmidpoint.taskManager.nodeTimeout=2s",
 	}, extra...)
 	cfg, err := config.Load(args, nil)
 	if err != nil {
@@ -54,18 +56,15 @@ func StartOn(t *testing.T, url string, extra ...string) *Node {
 	if err != nil {
 		t.Fatalf("start node: %v", err)
 	}
-	if err := n.StartServices(ctx); err != nil {
-		t.Fatalf("start services: %v", err)
+	if err := n.Start(ctx); err != nil {
+		t.Fatalf("start node: %v", err)
 	}
-	srv := httptest.NewServer(n.Handler())
-	n.MarkReady()
 	t.Cleanup(func() {
-		srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		if err := n.Stop(ctx); err != nil && !strings.Contains(err.Error(), "closed") {
 			t.Logf("stop node: %v", err)
 		}
 	})
-	return &Node{Node: n, URL: srv.URL}
+	return &Node{Node: n, URL: n.LocalURL()}
 }

@@ -1,0 +1,395 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"cadre/domain/cluster"
+)
+
+// Prober asks a node's URL which instance answers there.
+type Prober interface {
+	// Instance returns the internal id of the instance serving url.
+	Instance(ctx context.Context, url string) (string, error)
+}
+
+// Config of the cluster manager.
+type Config struct {
+	Clustered                  bool
+	Hostname                   string
+	HTTPPort                   int
+	Scheme                     string
+	ConfigURL                  string
+	Version                    string
+	SchemaVersion              int
+	Interval                   time.Duration // nodeRegistrationInterval
+	Timeout                    time.Duration // nodeTimeout
+	LocalNodeClusteringEnabled bool
+	ExecutionGroups            []string
+}
+
+// Manager registers and keeps this node in the cluster.
+type Manager struct {
+	cfg    Config
+	store  NodeStore
+	rec    Recoverer
+	sched  Scheduler
+	urls   URLSource
+	prober Prober
+	log    *slog.Logger
+
+	mu         sync.Mutex
+	self       cluster.Node
+	registered bool
+	nodes      []*cluster.Node
+	dbNow      time.Time
+	paused     bool // scheduler stopped by an operator
+	stop       context.CancelFunc
+	done       chan struct{}
+	onChange   []func()
+}
+
+// New builds the manager for node id (already resolved) with a fresh internal id.
+func New(cfg Config, id, internalID string, store NodeStore, rec Recoverer, sched Scheduler, urls URLSource, prober Prober, log *slog.Logger) *Manager {
+	return &Manager{cfg: cfg, store: store, rec: rec, sched: sched, urls: urls, prober: prober, log: log,
+		self: cluster.Node{ID: id, InternalID: internalID, Hostname: cfg.Hostname, HTTPPort: cfg.HTTPPort, Clustered: cfg.Clustered,
+			Version: cfg.Version, SchemaVersion: cfg.SchemaVersion, OperationalState: cluster.Starting,
+			SchedulerState: cluster.SchedulerPaused, ExecutionGroups: cfg.ExecutionGroups}}
+}
+
+// ResolveNodeID expands a node id expression; a ${sequence:…} takes the first
+// number whose node row is free or no longer checking in.
+func ResolveNodeID(ctx context.Context, expr string, getenv func(string) string, hostname string, store NodeStore, timeout time.Duration) (string, error) {
+	id, seq, err := cluster.ExpandNodeID(expr, getenv, hostname)
+	if err != nil || seq == nil {
+		return id, err
+	}
+	now, err := store.Now(ctx)
+	if err != nil {
+		return "", err
+	}
+	for i := seq.Start; i <= seq.End; i++ {
+		cand := seq.Candidate(i)
+		n, err := store.NodesGet(ctx, cand)
+		if errors.Is(err, cluster.ErrNotFound) || (err == nil && !n.CheckingIn(now, timeout)) {
+			return cand, nil
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("nodeId %q: every number from %d to %d is taken by a live node", expr, seq.Start, seq.End)
+}
+
+// Self is a copy of this node's row as last written.
+func (m *Manager) Self() cluster.Node {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.self
+}
+
+// Registered reports whether this node owns its row (no id conflict).
+func (m *Manager) Registered() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.registered
+}
+
+// CanSchedule reports whether this node may run tasks.
+func (m *Manager) CanSchedule() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.registered && m.self.ErrorReason == "" && !m.paused
+}
+
+// Start registers the node and starts the check-in loop. A conflict does not
+// fail Start: the node keeps serving HTTP, does not schedule, and retries.
+func (m *Manager) Start(ctx context.Context) error {
+	if err := m.register(ctx); err != nil && !errors.Is(err, cluster.ErrIDConflict) {
+		return err
+	}
+	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.stop, m.done = cancel, make(chan struct{})
+	go m.loop(loopCtx)
+	return nil
+}
+
+// OnChange registers a callback run after every check-in (e.g. to refresh peers).
+func (m *Manager) OnChange(f func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.onChange = append(m.onChange, f)
+}
+
+func (m *Manager) register(ctx context.Context) error {
+	m.mu.Lock()
+	me := m.self
+	m.mu.Unlock()
+	me.URL = m.computeURL(ctx, me.URLOverride)
+	me.OperationalState = cluster.Up
+	reg := cluster.Registration{Node: &me, Timeout: m.cfg.Timeout, LocalNodeClusteringEnabled: m.cfg.LocalNodeClusteringEnabled}
+	var existingURL, existingInstance string
+	judge := func(existing *cluster.Node, others []*cluster.Node, now time.Time) error {
+		if existing != nil {
+			existingURL, existingInstance = existing.URL, existing.InternalID
+		}
+		return reg.Judge(existing, others, now)
+	}
+	err := m.store.NodesRegister(ctx, &me, judge)
+	if errors.Is(err, cluster.ErrIDConflict) && existingURL != "" && m.prober != nil {
+		// The row is fresh, but is its instance still there? A node restarted
+		// after a crash finds its own old row; it may take it over at once.
+		probeCtx, cancel := context.WithTimeout(ctx, time.Second)
+		inst, perr := m.prober.Instance(probeCtx, existingURL)
+		cancel()
+		if perr != nil || inst != existingInstance {
+			m.log.Info("taking over the row of a previous instance that no longer answers", "url", existingURL, "instance", existingInstance)
+			reg.TakeOver = true
+			err = m.store.NodesRegister(ctx, &me, judge)
+		}
+	}
+	if errors.Is(err, cluster.ErrIDConflict) {
+		m.mu.Lock()
+		m.registered = false
+		m.self.ErrorReason = cluster.ReasonIDConflict
+		m.self.SchedulerState = cluster.SchedulerError
+		m.mu.Unlock()
+		m.sched.Pause()
+		m.log.Error("ERROR: node id conflict: another live node has this id; this node serves HTTP but does not schedule", "err", err)
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("register node %s: %w", me.ID, err)
+	}
+	m.mu.Lock()
+	m.registered = true
+	m.self = me
+	m.mu.Unlock()
+	m.applySchedulerState(ctx)
+	if me.ErrorReason != "" {
+		m.log.Error("ERROR: " + me.ErrorReason + "; this node serves HTTP but does not schedule")
+	} else {
+		m.log.Info("node registered", "url", me.URL, "clustered", me.Clustered)
+	}
+	return nil
+}
+
+// applySchedulerState pauses or resumes the local scheduler to match the
+// node's error state and the operator's stop/start, and writes it.
+func (m *Manager) applySchedulerState(ctx context.Context) {
+	m.mu.Lock()
+	state := cluster.SchedulerRunning
+	switch {
+	case !m.registered || m.self.ErrorReason != "":
+		state = cluster.SchedulerError
+	case m.paused:
+		state = cluster.SchedulerPaused
+	}
+	m.self.SchedulerState = state
+	m.mu.Unlock()
+	if state == cluster.SchedulerRunning {
+		m.sched.Resume()
+	} else {
+		m.sched.Pause()
+	}
+}
+
+func (m *Manager) computeURL(ctx context.Context, override string) string {
+	pattern := ""
+	if m.urls != nil {
+		pattern = m.urls.IntraClusterURLPattern(ctx)
+	}
+	return cluster.IntraClusterURL(cluster.URLInputs{URLOverride: override, ConfigURL: m.cfg.ConfigURL, Pattern: pattern,
+		Scheme: m.cfg.Scheme, Host: m.cfg.Hostname, Port: m.cfg.HTTPPort})
+}
+
+func (m *Manager) loop(ctx context.Context) {
+	defer close(m.done)
+	tick := time.NewTicker(m.cfg.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if err := m.Tick(ctx); err != nil && ctx.Err() == nil {
+				m.log.Warn("cluster check-in", "err", err)
+			}
+		}
+	}
+}
+
+// Tick does one round: check in (or retry registration), find dead nodes
+// and recover their work, and run task maintenance.
+func (m *Manager) Tick(ctx context.Context) error {
+	if !m.Registered() {
+		if err := m.register(ctx); err != nil {
+			return nil // still in conflict; the error is on the node and in the log
+		}
+	}
+	if err := m.checkIn(ctx); err != nil {
+		return err
+	}
+	nodes, err := m.store.NodesList(ctx)
+	if err != nil {
+		return err
+	}
+	now, err := m.store.Now(ctx)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.nodes, m.dbNow = nodes, now
+	callbacks := append([]func(){}, m.onChange...)
+	m.mu.Unlock()
+	for _, f := range callbacks {
+		f()
+	}
+	if !m.CanSchedule() {
+		return nil
+	}
+	var errs []error
+	for _, n := range nodes {
+		if n.ID == m.self.ID || n.OperationalState == cluster.Down || n.CheckingIn(now, m.cfg.Timeout) {
+			continue
+		}
+		won, err := m.store.NodesMarkDown(ctx, n.ID, now.Add(-m.cfg.Timeout))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !won {
+			continue
+		}
+		m.log.Warn("node is dead: no check-in within nodeTimeout (database clock); recovering its work",
+			"deadNode", n.ID, "lastCheckIn", n.LastCheckIn, "silentFor", now.Sub(n.LastCheckIn).Round(time.Millisecond))
+		if _, _, err := m.rec.RecoverNode(ctx, n.ID); err != nil {
+			errs = append(errs, fmt.Errorf("recover node %s: %w", n.ID, err))
+		}
+	}
+	errs = append(errs, m.rec.Maintain(ctx))
+	return errors.Join(errs...)
+}
+
+func (m *Manager) checkIn(ctx context.Context) error {
+	m.mu.Lock()
+	m.self.URL = ""
+	override := m.self.URLOverride
+	m.mu.Unlock()
+	url := m.computeURL(ctx, override)
+	m.applySchedulerState(ctx)
+	m.mu.Lock()
+	m.self.URL = url
+	me := m.self
+	m.mu.Unlock()
+	wasDown, err := m.store.NodesCheckIn(ctx, &me)
+	if errors.Is(err, cluster.ErrTakenOver) {
+		m.mu.Lock()
+		m.registered = false
+		m.self.ErrorReason = cluster.ReasonIDConflict
+		m.mu.Unlock()
+		m.applySchedulerState(ctx)
+		m.log.Error("ERROR: node id conflict: another instance took over this node's row; scheduling stopped")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if wasDown {
+		m.log.Warn("this node was declared dead by the cluster while it was away; its work was recovered elsewhere and any late completion is fenced")
+	}
+	return nil
+}
+
+// Stop ends the loop and marks the node DOWN, so peers need no timeout.
+func (m *Manager) Stop(ctx context.Context) error {
+	if m.stop != nil {
+		m.stop()
+		<-m.done
+	}
+	m.mu.Lock()
+	registered, me := m.registered, m.self
+	m.mu.Unlock()
+	if !registered {
+		return nil
+	}
+	return m.store.NodesSetDown(ctx, me.ID, me.InternalID)
+}
+
+// LiveNodes returns the ids of the nodes that may run work, sorted; it
+// always includes this node when it can schedule.
+func (m *Manager) LiveNodes(ctx context.Context) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	seen := map[string]bool{}
+	var ids []string
+	if m.registered && m.self.ErrorReason == "" && !m.paused {
+		seen[m.self.ID] = true
+		ids = append(ids, m.self.ID)
+	}
+	for _, n := range m.nodes {
+		if !seen[n.ID] && n.ID != m.self.ID && n.Live(m.dbNow, m.cfg.Timeout) && n.SchedulerState == cluster.SchedulerRunning {
+			seen[n.ID] = true
+			ids = append(ids, n.ID)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// NodeView is a node with what other nodes see of it.
+type NodeView struct {
+	cluster.Node
+	CheckInAge time.Duration
+	Alive      bool
+	Errors     []string
+	Warnings   []string
+}
+
+// Nodes lists every node with its check-in age, errors and warnings.
+func (m *Manager) Nodes(ctx context.Context) ([]NodeView, error) {
+	nodes, err := m.store.NodesList(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now, err := m.store.Now(ctx)
+	if err != nil {
+		return nil, err
+	}
+	me := m.Self()
+	found := false
+	out := make([]NodeView, 0, len(nodes)+1)
+	for _, n := range nodes {
+		if n.ID == me.ID && n.InternalID == me.InternalID {
+			found = true
+		}
+		out = append(out, NodeView{Node: *n, CheckInAge: now.Sub(n.LastCheckIn), Alive: n.CheckingIn(now, m.cfg.Timeout),
+			Errors: n.Errors(), Warnings: cluster.Warnings(n, nodes, now, m.cfg.Timeout)})
+	}
+	if !found && me.ErrorReason != "" { // an unregistered (conflicting) node still shows itself
+		out = append(out, NodeView{Node: me, Errors: me.Errors(), Alive: true})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// StopScheduler pauses scheduling on this node (operator action).
+func (m *Manager) StopScheduler(ctx context.Context) error {
+	m.mu.Lock()
+	m.paused = true
+	m.mu.Unlock()
+	return m.checkIn(ctx)
+}
+
+// StartScheduler resumes scheduling on this node.
+func (m *Manager) StartScheduler(ctx context.Context) error {
+	m.mu.Lock()
+	m.paused = false
+	m.mu.Unlock()
+	return m.checkIn(ctx)
+}

@@ -1,0 +1,52 @@
+// Package cluster is the cluster manager: it registers this node, checks in
+// every nodeRegistrationInterval, judges conformance, detects dead nodes by
+// the database clock and has their work recovered.
+package cluster
+
+import (
+	"context"
+	"time"
+
+	"cadre/domain/cluster"
+)
+
+// NodeStore persists node rows. Every time it takes or returns is the database clock.
+type NodeStore interface {
+	// Now reads the database clock.
+	Now(ctx context.Context) (time.Time, error)
+	NodesList(ctx context.Context) ([]*cluster.Node, error)
+	NodesGet(ctx context.Context, id string) (*cluster.Node, error)
+	// NodesRegister locks the row of n.ID, calls judge with it (nil if absent)
+	// and every other node at database time, and, unless judge fails, writes n
+	// with LastCheckIn = StartedAt = database now. It keeps an existing secret
+	// and urlOverride when n has none.
+	NodesRegister(ctx context.Context, n *cluster.Node, judge func(existing *cluster.Node, others []*cluster.Node, now time.Time) error) error
+	// NodesCheckIn sets last check-in to database now and writes the node's
+	// state fields, only while the row still belongs to internalID
+	// (cluster.ErrTakenOver otherwise). It reports whether peers had marked it DOWN.
+	NodesCheckIn(ctx context.Context, n *cluster.Node) (wasDown bool, err error)
+	// NodesMarkDown flips a node that has not checked in since deadBefore to
+	// DOWN; it reports whether this call did it (one winner per death).
+	NodesMarkDown(ctx context.Context, id string, deadBefore time.Time) (bool, error)
+	// NodesSetDown marks this instance's own row DOWN (graceful stop).
+	NodesSetDown(ctx context.Context, id, internalID string) error
+	NodesDelete(ctx context.Context, id string) error
+}
+
+// Recoverer makes a dead node's work runnable elsewhere.
+type Recoverer interface {
+	RecoverNode(ctx context.Context, node string) (tasks int, buckets int64, err error)
+	Maintain(ctx context.Context) error
+}
+
+// Scheduler is the local job scheduler's on/off switch.
+type Scheduler interface {
+	Pause()
+	Resume()
+	Paused() bool
+}
+
+// URLSource gives the system configuration's intraClusterHttpUrlPattern.
+type URLSource interface {
+	IntraClusterURLPattern(ctx context.Context) string
+}

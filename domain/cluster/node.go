@@ -1,0 +1,179 @@
+// Package cluster holds nodes, their states and the rules that judge them:
+// liveness by the database clock, conformance, and intra-cluster URLs.
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// OperationalState of a node.
+type OperationalState string
+
+// Operational states (DESIGN §3).
+const (
+	Starting OperationalState = "STARTING"
+	Up       OperationalState = "UP"
+	Down     OperationalState = "DOWN"
+)
+
+// SchedulerState of a node.
+type SchedulerState string
+
+// Scheduler states.
+const (
+	SchedulerRunning SchedulerState = "RUNNING"
+	SchedulerPaused  SchedulerState = "PAUSED"
+	SchedulerError   SchedulerState = "ERROR"
+)
+
+// Error reasons shown as "ERROR: <reason>".
+const (
+	ReasonIDConflict   = "node id conflict"
+	ReasonNotClustered = "not clustered"
+)
+
+// Errors of the cluster.
+var (
+	ErrNotFound   = errors.New("node not found")
+	ErrTakenOver  = errors.New("node row was taken over by another instance with the same id")
+	ErrIDConflict = errors.New(ReasonIDConflict)
+)
+
+// Node is one Cadre process as registered in the repository.
+type Node struct {
+	ID               string
+	InternalID       string // new at every start; tells two instances of one id apart
+	Hostname         string
+	HTTPPort         int
+	URL              string
+	URLOverride      string
+	Clustered        bool
+	Version          string
+	SchemaVersion    int
+	OperationalState OperationalState
+	SchedulerState   SchedulerState
+	ErrorReason      string
+	ExecutionGroups  []string
+	Secret           string
+	LastCheckIn      time.Time // database clock
+	StartedAt        time.Time // database clock
+}
+
+// CheckingIn reports whether the node is not DOWN and checked in within
+// timeout of now; both times come from the database clock.
+func (n *Node) CheckingIn(now time.Time, timeout time.Duration) bool {
+	return n.OperationalState != Down && now.Sub(n.LastCheckIn) <= timeout
+}
+
+// Live reports whether the node is up, checking in and not in error: it may run work.
+func (n *Node) Live(now time.Time, timeout time.Duration) bool {
+	return n.OperationalState == Up && n.SchedulerState != SchedulerError && n.CheckingIn(now, timeout)
+}
+
+// Errors lists the node's errors in words.
+func (n *Node) Errors() []string {
+	if n.ErrorReason == "" {
+		return nil
+	}
+	return []string{"ERROR: " + n.ErrorReason}
+}
+
+// Registration is what a starting node claims.
+type Registration struct {
+	Node *Node
+	// TakeOver lets the node replace a row whose instance was found gone
+	// (its URL no longer answers as that instance) before the timeout.
+	TakeOver                   bool
+	Timeout                    time.Duration
+	LocalNodeClusteringEnabled bool
+}
+
+// Judge decides whether a starting node may schedule, given the row that
+// already holds its id (nil if none) and every other node, at database time now.
+// It returns ErrIDConflict when the id belongs to a live instance; otherwise
+// the node registers, with an error reason when it must not schedule.
+func (r Registration) Judge(existing *Node, others []*Node, now time.Time) error {
+	me := r.Node
+	if existing != nil && existing.InternalID != me.InternalID && existing.CheckingIn(now, r.Timeout) && !r.TakeOver {
+		return fmt.Errorf("%w: node %s is alive (last check-in %s ago)", ErrIDConflict, me.ID, now.Sub(existing.LastCheckIn).Round(time.Millisecond))
+	}
+	me.ErrorReason = ""
+	for _, o := range others {
+		if o.ID == me.ID || !o.CheckingIn(now, r.Timeout) || o.ErrorReason != "" {
+			continue
+		}
+		if !r.LocalNodeClusteringEnabled && o.Hostname == me.Hostname {
+			me.ErrorReason = fmt.Sprintf("%s (host %s already runs live node %s; set taskManager/localNodeClusteringEnabled to allow it)", ReasonIDConflict, me.Hostname, o.ID)
+			return nil
+		}
+		if !me.Clustered && !o.Clustered {
+			me.ErrorReason = fmt.Sprintf("%s (this node has clustered=false but shares the repository with live node %s; set taskManager/clustered=true on every node)",
+				ReasonNotClustered, o.ID)
+			return nil
+		}
+		if o.Clustered != me.Clustered {
+			me.ErrorReason = fmt.Sprintf("%s (this node has clustered=%t, live node %s has clustered=%t; set the same taskManager/clustered everywhere)",
+				ReasonNotClustered, me.Clustered, o.ID, o.Clustered)
+			return nil
+		}
+	}
+	return nil
+}
+
+// Warnings lists differences between a node and the other live nodes
+// (version, schema), shown on every node.
+func Warnings(n *Node, all []*Node, now time.Time, timeout time.Duration) []string {
+	var out []string
+	for _, o := range all {
+		if o.ID == n.ID || !o.CheckingIn(now, timeout) {
+			continue
+		}
+		if o.Version != n.Version {
+			out = append(out, fmt.Sprintf("version %s differs from node %s (%s)", n.Version, o.ID, o.Version))
+		}
+		if o.SchemaVersion != n.SchemaVersion {
+			out = append(out, fmt.Sprintf("schema version %d differs from node %s (%d)", n.SchemaVersion, o.ID, o.SchemaVersion))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// URLInputs are what the intra-cluster URL is built from.
+type URLInputs struct {
+	URLOverride string // on the node row
+	ConfigURL   string // config url
+	Pattern     string // system configuration infrastructure/intraClusterHttpUrlPattern
+	Scheme      string
+	Host        string
+	Port        int
+	Path        string
+}
+
+// IntraClusterURL picks the URL in the seed's order: urlOverride → config
+// url → pattern with $host, $port, $path → scheme://host:port/path.
+func IntraClusterURL(in URLInputs) string {
+	switch {
+	case in.URLOverride != "":
+		return strings.TrimSuffix(in.URLOverride, "/")
+	case in.ConfigURL != "":
+		return strings.TrimSuffix(in.ConfigURL, "/")
+	case in.Pattern != "":
+		r := strings.NewReplacer("$host", in.Host, "$port", strconv.Itoa(in.Port), "$path", strings.Trim(in.Path, "/"))
+		return strings.TrimSuffix(r.Replace(in.Pattern), "/")
+	}
+	scheme := in.Scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	u := fmt.Sprintf("%s://%s:%d", scheme, in.Host, in.Port)
+	if p := strings.Trim(in.Path, "/"); p != "" {
+		u += "/" + p
+	}
+	return u
+}

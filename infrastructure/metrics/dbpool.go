@@ -1,0 +1,66 @@
+package metrics
+
+import (
+	"database/sql"
+	"maps"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// dbPoolCollector reads sql.DBStats of every registered pool at scrape time.
+type dbPoolCollector struct {
+	open, inUse, idle, waitCount, waitSeconds *prometheus.Desc
+
+	mu    sync.Mutex
+	pools map[string]func() sql.DBStats
+}
+
+func newDBPoolCollector() *dbPoolCollector {
+	pool := []string{"pool"}
+	return &dbPoolCollector{
+		open: prometheus.NewDesc("cadre_db_open_connections",
+			"Open connections of the database pool, in use or idle.", pool, nil),
+		inUse: prometheus.NewDesc("cadre_db_in_use_connections",
+			"Connections of the database pool currently in use.", pool, nil),
+		idle: prometheus.NewDesc("cadre_db_idle_connections",
+			"Idle connections of the database pool.", pool, nil),
+		waitCount: prometheus.NewDesc("cadre_db_wait_count_total",
+			"Times a caller waited for a connection of the database pool.", pool, nil),
+		waitSeconds: prometheus.NewDesc("cadre_db_wait_seconds_total",
+			"Total time callers waited for a connection of the database pool, in seconds.", pool, nil),
+		pools: make(map[string]func() sql.DBStats),
+	}
+}
+
+func (c *dbPoolCollector) add(name string, stats func() sql.DBStats) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pools[name] = stats
+}
+
+// Describe implements prometheus.Collector.
+func (c *dbPoolCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.open
+	ch <- c.inUse
+	ch <- c.idle
+	ch <- c.waitCount
+	ch <- c.waitSeconds
+}
+
+// Collect implements prometheus.Collector. Stats functions run outside the
+// lock so a slow pool cannot block registration.
+func (c *dbPoolCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	pools := maps.Clone(c.pools)
+	c.mu.Unlock()
+
+	for name, stats := range pools {
+		s := stats()
+		ch <- prometheus.MustNewConstMetric(c.open, prometheus.GaugeValue, float64(s.OpenConnections), name)
+		ch <- prometheus.MustNewConstMetric(c.inUse, prometheus.GaugeValue, float64(s.InUse), name)
+		ch <- prometheus.MustNewConstMetric(c.idle, prometheus.GaugeValue, float64(s.Idle), name)
+		ch <- prometheus.MustNewConstMetric(c.waitCount, prometheus.CounterValue, float64(s.WaitCount), name)
+		ch <- prometheus.MustNewConstMetric(c.waitSeconds, prometheus.CounterValue, s.WaitDuration.Seconds(), name)
+	}
+}

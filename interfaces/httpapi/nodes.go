@@ -1,0 +1,108 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	appcluster "cadre/app/cluster"
+	"cadre/domain/cluster"
+)
+
+func init() {
+	RegisterError(cluster.ErrNotFound, http.StatusNotFound, "node-not-found")
+}
+
+// NodeDirectory lists the nodes and switches their schedulers.
+type NodeDirectory interface {
+	Nodes(ctx context.Context) ([]appcluster.NodeView, error)
+	// SchedulerStop and SchedulerStart act on the named node, here or through a peer call.
+	SchedulerStop(ctx context.Context, nodeID string) error
+	SchedulerStart(ctx context.Context, nodeID string) error
+}
+
+// NodeJSON is the API form of a node (DESIGN §8).
+type NodeJSON struct {
+	NodeID           string    `json:"nodeId"`
+	URL              string    `json:"url"`
+	Hostname         string    `json:"hostname"`
+	HTTPPort         int       `json:"httpPort"`
+	OperationalState string    `json:"operationalState"`
+	SchedulerState   string    `json:"schedulerState"`
+	Clustered        bool      `json:"clustered"`
+	Version          string    `json:"version"`
+	SchemaVersion    int       `json:"schemaVersion"`
+	LastCheckInTime  time.Time `json:"lastCheckInTime"`
+	CheckInAgeMs     int64     `json:"checkInAgeMs"`
+	Alive            bool      `json:"alive"`
+	StartedAt        time.Time `json:"startedAt"`
+	ExecutionGroups  []string  `json:"executionGroups"`
+	Errors           []string  `json:"errors"`
+	Warnings         []string  `json:"warnings"`
+}
+
+// NodeToJSON converts a node view for the API and the web UI.
+func NodeToJSON(v appcluster.NodeView) NodeJSON {
+	j := NodeJSON{NodeID: v.ID, URL: v.URL, Hostname: v.Hostname, HTTPPort: v.HTTPPort, OperationalState: string(v.OperationalState),
+		SchedulerState: string(v.SchedulerState), Clustered: v.Clustered, Version: v.Version, SchemaVersion: v.SchemaVersion,
+		LastCheckInTime: v.LastCheckIn, CheckInAgeMs: v.CheckInAge.Milliseconds(), Alive: v.Alive, StartedAt: v.StartedAt,
+		ExecutionGroups: v.ExecutionGroups, Errors: v.Errors, Warnings: v.Warnings}
+	if j.Errors == nil {
+		j.Errors = []string{}
+	}
+	if j.Warnings == nil {
+		j.Warnings = []string{}
+	}
+	if j.ExecutionGroups == nil {
+		j.ExecutionGroups = []string{}
+	}
+	return j
+}
+
+func (a *API) registerNodes(g *gin.RouterGroup) {
+	g.GET("/nodes", a.listNodes)
+	g.POST("/nodes/:id/scheduler/stop", a.schedulerAction(a.d.Nodes.SchedulerStop))
+	g.POST("/nodes/:id/scheduler/start", a.schedulerAction(a.d.Nodes.SchedulerStart))
+}
+
+func (a *API) listNodes(c *gin.Context) {
+	if !a.canRead(c) {
+		return
+	}
+	views, err := a.d.Nodes.Nodes(c.Request.Context())
+	if err != nil {
+		Fail(c, a.log, err)
+		return
+	}
+	items := make([]NodeJSON, 0, len(views))
+	for _, v := range views {
+		items = append(items, NodeToJSON(v))
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "total": len(items), "servedBy": a.d.NodeID})
+}
+
+func (a *API) schedulerAction(action func(ctx context.Context, nodeID string) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !a.canWrite(c) {
+			return
+		}
+		if err := action(c.Request.Context(), c.Param("id")); err != nil {
+			Fail(c, a.log, err)
+			return
+		}
+		views, err := a.d.Nodes.Nodes(c.Request.Context())
+		if err != nil {
+			Fail(c, a.log, err)
+			return
+		}
+		for _, v := range views {
+			if v.ID == c.Param("id") {
+				c.JSON(http.StatusOK, NodeToJSON(v))
+				return
+			}
+		}
+		c.Status(http.StatusNoContent)
+	}
+}

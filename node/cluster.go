@@ -1,0 +1,107 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	appcluster "cadre/app/cluster"
+	"cadre/domain/object"
+)
+
+// resolveNodeID turns nodeId / nodeIdSource into this node's id.
+func (n *Node) resolveNodeID(ctx context.Context) (string, error) {
+	cfg := n.Config
+	host := n.hostname()
+	switch {
+	case cfg.NodeID != "":
+		return appcluster.ResolveNodeID(ctx, cfg.NodeID, os.Getenv, host, n.Store, cfg.TaskManager.NodeTimeout)
+	case cfg.NodeIDSource == "hostname":
+		return host, nil
+	case cfg.NodeIDSource == "random":
+		return "node-" + randomHex(4), nil
+	}
+	return "DefaultNode", nil
+}
+
+func (n *Node) hostname() string {
+	if n.Config.HostName != "" {
+		return n.Config.HostName
+	}
+	h, err := os.Hostname()
+	if err != nil {
+		return "localhost"
+	}
+	return h
+}
+
+func randomHex(nBytes int) string {
+	b := make([]byte, nBytes)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// urlPattern reads infrastructure/intraClusterHttpUrlPattern from the system configuration.
+type urlPattern struct{ n *Node }
+
+func (u urlPattern) IntraClusterURLPattern(ctx context.Context) string {
+	o, err := u.n.Store.Get(ctx, object.TypeSystemConfiguration, object.SystemConfigurationOID)
+	if err != nil {
+		return ""
+	}
+	return o.(*object.SystemConfiguration).Infrastructure.IntraClusterHTTPURLPattern
+}
+
+// httpProber asks a node URL's /healthz which instance answers there.
+type httpProber struct{ client *http.Client }
+
+func (p httpProber) Instance(ctx context.Context, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(url, "/")+"/healthz", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Instance string `json:"instance"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return "", fmt.Errorf("read /healthz of %s: %w", url, err)
+	}
+	if body.Instance == "" {
+		return "", errors.New("no instance in /healthz")
+	}
+	return body.Instance, nil
+}
+
+func (n *Node) buildCluster(port int) {
+	cfg := n.Config
+	var groups []string
+	for _, g := range strings.Split(cfg.TaskManager.ExecutionGroups, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			groups = append(groups, g)
+		}
+	}
+	n.extraGroups = groups
+	httpPort := cfg.HTTPPort
+	if httpPort == 0 {
+		httpPort = port
+	}
+	schema, _ := n.DB.SchemaVersion(context.Background(), n.migrations)
+	n.Cluster = appcluster.New(appcluster.Config{
+		Clustered: cfg.TaskManager.Clustered, Hostname: n.hostname(), HTTPPort: httpPort, Scheme: "http", ConfigURL: cfg.URL,
+		Version: Version, SchemaVersion: schema, Interval: cfg.TaskManager.NodeRegistrationInterval, Timeout: cfg.TaskManager.NodeTimeout,
+		LocalNodeClusteringEnabled: cfg.TaskManager.LocalNodeClusteringEnabled, ExecutionGroups: groups,
+	}, cfg.NodeID, n.InstanceID, n.Store, n.Tasks, n.Scheduler, urlPattern{n}, httpProber{client: &http.Client{Timeout: time.Second}}, n.Log)
+	n.clusterView.set(n.Cluster)
+}
