@@ -60,7 +60,7 @@ func isAdministrator(name string) bool { return object.NormalizeName(name) == ad
 const pageSize = 500
 
 // errStopped ends a walk early because the run is stopping.
-var errStopped = errors.New("run stopping")
+var errStopped = taskmanager.ErrStopped
 
 // eachUser calls fn for every user, in name order, a page of pageSize at a time.
 // It returns errStopped when the run is stopping, and fn's first error.

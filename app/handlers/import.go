@@ -59,7 +59,7 @@ func (h *Import) Run(ctx context.Context, run *taskmanager.Run) error {
 	var counts syncCounts
 	err = syncRows(ctx, h.repo, run, resource, rows, &counts, nil)
 	if errors.Is(err, errStopped) {
-		return nil
+		return err
 	}
 	if err != nil {
 		return err

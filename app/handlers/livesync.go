@@ -66,7 +66,7 @@ func (h *LiveSync) Run(ctx context.Context, run *taskmanager.Run) error {
 	done := counts.created + counts.updated + counts.unchanged + counts.failed
 	run.SetToken(strconv.Itoa(seen + int(done)))
 	if errors.Is(err, errStopped) {
-		return nil
+		return err
 	}
 	if err != nil {
 		return err

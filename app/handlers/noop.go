@@ -40,7 +40,7 @@ func (Noop) Run(ctx context.Context, run *taskmanager.Run) error {
 	delay := time.Duration(IntParam(run.Task.Params, "delayMs", 0)) * time.Millisecond
 	for range items {
 		if run.Stopping() {
-			return nil
+			return taskmanager.ErrStopped
 		}
 		if delay > 0 {
 			select {

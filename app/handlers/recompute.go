@@ -87,7 +87,7 @@ func (h *Recompute) Run(ctx context.Context, run *taskmanager.Run) error {
 		return nil
 	})
 	if errors.Is(err, errStopped) {
-		return nil
+		return err
 	}
 	if err != nil {
 		return err

@@ -77,7 +77,7 @@ func (h *Reconcile) Run(ctx context.Context, run *taskmanager.Run) error {
 		})
 	}
 	if errors.Is(err, errStopped) {
-		return nil
+		return err
 	}
 	if err != nil {
 		return err

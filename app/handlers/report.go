@@ -77,7 +77,7 @@ func (h *Report) Run(ctx context.Context, run *taskmanager.Run) error {
 		err = fmt.Errorf("close report file %s: %w", path, closeErr)
 	}
 	if errors.Is(err, errStopped) {
-		return nil
+		return err
 	}
 	if err != nil {
 		return err

@@ -1,9 +1,11 @@
 package handlers_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
+	"cadre/app/taskmanager"
 	"cadre/domain/object"
 )
 
@@ -137,15 +139,16 @@ func TestResourceFailures(t *testing.T) {
 	}
 }
 
-// TestStopping: a run that is told to stop returns early without error.
+// TestStopping: a run that is told to stop returns early with ErrStopped, so
+// its bucket is released rather than completed.
 func TestStopping(t *testing.T) {
 	e := setup(t)
 	path := e.writeCSV(t, "users.csv", csvOf("name", "a", "b", "c", "d"))
 	calls := 0
 	stopAfter2 := func() bool { calls++; return calls > 2 }
 	res := e.run(t, "import", map[string]any{"resource": path}, runOpts{stopping: stopAfter2})
-	if res.err != nil || res.items != 2 {
-		t.Errorf("stopped import: err %v, %d items; want nil, 2", res.err, res.items)
+	if !errors.Is(res.err, taskmanager.ErrStopped) || res.items != 2 {
+		t.Errorf("stopped import: err %v, %d items; want ErrStopped, 2", res.err, res.items)
 	}
 }
 

@@ -107,7 +107,7 @@ func (m *Manager) runStandalone(ctx context.Context, t *task.Task, r *localRun) 
 	}
 	var items, errs int64
 	runErr := h.Run(ctx, m.newRun(t, nil, r, &items, &errs))
-	if r.isStopping() {
+	if r.isStopping() || errors.Is(runErr, ErrStopped) {
 		return m.afterStop(ctx, t.OID, items, errs)
 	}
 	result, msg := task.Success, ""
@@ -257,17 +257,20 @@ func (m *Manager) runWorker(ctx context.Context, w *task.Task, r *localRun) erro
 		m.metrics.BucketClaimed()
 		var items, errs int64
 		runErr := h.Run(ctx, m.newRun(w, b, r, &items, &errs))
-		if r.isStopping() {
+		if errors.Is(runErr, ErrStopped) || errors.Is(runErr, context.Canceled) {
 			if _, err := m.store.BucketsReleaseWorker(context.WithoutCancel(ctx), w.OID); err != nil {
 				return err
 			}
 			break
 		}
+		// The handler did the whole bucket: complete it even if a stop came in
+		// meanwhile. If the bucket was reassigned while this node was away,
+		// the epoch no longer matches and the completion is fenced.
 		if runErr != nil {
 			errs++
 			m.log.Warn("bucket failed", "task", w.Parent, "bucket", b.Seq, "err", runErr)
 		}
-		err = m.store.BucketsComplete(ctx, w.Parent, b.Seq, b.Epoch, items, errs, m.now().UTC())
+		err = m.store.BucketsComplete(context.WithoutCancel(ctx), w.Parent, b.Seq, b.Epoch, items, errs, m.now().UTC())
 		switch {
 		case errors.Is(err, task.ErrFenced):
 			m.metrics.BucketFenced()

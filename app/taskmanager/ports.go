@@ -5,6 +5,7 @@ package taskmanager
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -101,6 +102,10 @@ type Run struct {
 	// SetToken records handler state for the next run (livesync).
 	SetToken func(token string)
 }
+
+// ErrStopped is what a handler returns when it noticed Stopping and left its
+// work unfinished; a bucket is then released, not completed.
+var ErrStopped = errors.New("run stopped before its work was done")
 
 // Handler does the real work of a kind of task.
 type Handler interface {
