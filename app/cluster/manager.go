@@ -113,6 +113,9 @@ func (m *Manager) Start(ctx context.Context) error {
 	if err := m.register(ctx); err != nil && !errors.Is(err, cluster.ErrIDConflict) {
 		return err
 	}
+	if err := m.Tick(ctx); err != nil { // write the scheduler state and learn the peers at once
+		m.log.Warn("first cluster check-in", "err", err)
+	}
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.stop, m.done = cancel, make(chan struct{})
 	go m.loop(loopCtx)

@@ -153,16 +153,10 @@ func (m *Manager) afterStop(ctx context.Context, oid string, items, errs int64) 
 
 func (m *Manager) finish(ctx context.Context, oid string, result task.ResultStatus, msg string, items, errs int64, token string) error {
 	ctx = context.WithoutCancel(ctx)
-	t, err := m.store.TasksUpdate(ctx, oid, func(t *task.Task) error {
-		if t.State != task.Running && t.State != task.Waiting {
-			return errNotRunnable // suspended or closed meanwhile: leave it
-		}
-		t.Progress.ItemsProcessed += items
-		t.Progress.Errors += errs
-		if token != "" {
-			t.Token = token
-		}
-		return t.Finish(result, msg, m.now().UTC())
+	var t *task.Task
+	err := retry(ctx, func() (err error) {
+		t, err = m.store.TasksUpdate(ctx, oid, m.finishChange(result, msg, items, errs, token))
+		return err
 	})
 	if errors.Is(err, errNotRunnable) || errors.Is(err, task.ErrNotFound) {
 		return nil
@@ -174,6 +168,20 @@ func (m *Manager) finish(ctx context.Context, oid string, result task.ResultStat
 		return m.sched.Schedule(ctx, t, false)
 	}
 	return nil
+}
+
+func (m *Manager) finishChange(result task.ResultStatus, msg string, items, errs int64, token string) func(*task.Task) error {
+	return func(t *task.Task) error {
+		if t.State != task.Running && t.State != task.Waiting {
+			return errNotRunnable // suspended or closed meanwhile: leave it
+		}
+		t.Progress.ItemsProcessed += items
+		t.Progress.Errors += errs
+		if token != "" {
+			t.Token = token
+		}
+		return t.Finish(result, msg, m.now().UTC())
+	}
 }
 
 // startCoordinator splits the work into buckets, creates the workers and parks.
@@ -244,7 +252,11 @@ func (m *Manager) runWorker(ctx context.Context, w *task.Task, r *localRun) erro
 	}
 	var total, totalErrs int64
 	for !r.isStopping() {
-		b, err := m.store.BucketsClaim(ctx, BucketsClaimParams{TaskOID: w.Parent, Worker: w.OID, Node: m.cfg.NodeID, Now: m.now().UTC()})
+		var b *task.Bucket
+		err := retry(ctx, func() (err error) {
+			b, err = m.store.BucketsClaim(ctx, BucketsClaimParams{TaskOID: w.Parent, Worker: w.OID, Node: m.cfg.NodeID, Now: m.now().UTC()})
+			return err
+		})
 		if err != nil {
 			if r.isStopping() {
 				break
@@ -270,14 +282,19 @@ func (m *Manager) runWorker(ctx context.Context, w *task.Task, r *localRun) erro
 			errs++
 			m.log.Warn("bucket failed", "task", w.Parent, "bucket", b.Seq, "err", runErr)
 		}
-		err = m.store.BucketsComplete(context.WithoutCancel(ctx), w.Parent, b.Seq, b.Epoch, items, errs, m.now().UTC())
+		err = retry(ctx, func() error {
+			return m.store.BucketsComplete(context.WithoutCancel(ctx), w.Parent, b.Seq, b.Epoch, items, errs, m.now().UTC())
+		})
 		switch {
 		case errors.Is(err, task.ErrFenced):
 			m.metrics.BucketFenced()
 			m.log.Warn("bucket completion fenced: it was reassigned while this node was away", "task", w.Parent, "bucket", b.Seq, "epoch", b.Epoch)
 			continue
 		case err != nil:
-			return err
+			// The database stayed away past the retry window: give the bucket
+			// back (best effort; recovery does it otherwise) and end this worker.
+			_, _ = m.store.BucketsReleaseWorker(context.WithoutCancel(ctx), w.OID)
+			return errors.Join(err, m.finish(ctx, w.OID, task.FatalError, err.Error(), total, totalErrs, ""))
 		}
 		m.metrics.BucketCompleted()
 		total, totalErrs = total+items, totalErrs+errs

@@ -133,11 +133,17 @@ type browser struct {
 
 func (e *env) browser(t *testing.T) *browser {
 	t.Helper()
+	return newBrowser(t, e.srv.URL)
+}
+
+// newBrowser is a browser for the server at base.
+func newBrowser(t *testing.T, base string) *browser {
+	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &browser{t: t, base: e.srv.URL, c: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+	return &browser{t: t, base: base, c: &http.Client{Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 

@@ -486,8 +486,8 @@ func parseParams(s string) (map[string]any, error) {
 	var v any
 	if err := json.Unmarshal([]byte(s), &v); err != nil {
 		var syntax *json.SyntaxError
-		if errors.As(err, &syntax) {
-			line, col := position(s, syntax.Offset)
+		if errors.As(err, &syntax) && syntax.Offset < int64(len(s)) {
+			line, col := position(s, syntax.Offset-1) // Offset counts the offending byte
 			return nil, formProblem(fmt.Sprintf("The parameters are not valid JSON: %s (line %d, column %d).", syntax, line, col))
 		}
 		return nil, formProblem(fmt.Sprintf("The parameters are not valid JSON: %v.", err))
@@ -499,7 +499,7 @@ func parseParams(s string) (map[string]any, error) {
 	return m, nil
 }
 
-// position is the 1-based line and column of a byte offset in s.
+// position is the 1-based line and column of the byte at offset in s.
 func position(s string, offset int64) (line, col int) {
 	line, col = 1, 1
 	for i, r := range s {

@@ -43,8 +43,9 @@ var build struct {
 
 // Binary returns the path of a cadre binary: $CADRE_TEST_BINARY when set,
 // otherwise one built from the module root on the first call in this test
-// process (later calls reuse it). A failed build fails the test with the
-// compiler's output.
+// process (later calls reuse it), kept as $TMPDIR/cadre-proctest/cadre-<hash>
+// and removed by a later run once unused for 3 hours. A failed build fails the
+// test with the compiler's output.
 //
 // The binary is built without -race on purpose: an instrumented binary takes
 // several times longer to link and runs several times slower, which would

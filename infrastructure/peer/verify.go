@@ -1,0 +1,233 @@
+package peer
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Verification limits.
+const (
+	// MaxSkew is how far a request's timestamp may be from the verifier's clock.
+	MaxSkew = 60 * time.Second
+	// NonceTTL is how long a nonce is remembered; it covers the whole ±MaxSkew window.
+	NonceTTL = 2 * MaxSkew
+	// MaxBody is the largest signed request body read, 1 MiB.
+	MaxBody = 1 << 20
+	// maxNonces bounds the replay cache (≈ 2,000 requests a second over NonceTTL);
+	// when full, new requests get 503 and the caller retries.
+	maxNonces   = 1 << 18
+	maxNonceLen = 64
+)
+
+// ContextKey is the Gin context key holding the verified caller's node id.
+const ContextKey = "cadre.peer"
+
+// Caller is the node id the Verifier authenticated for this request, if any.
+func Caller(c *gin.Context) (string, bool) {
+	id := c.GetString(ContextKey)
+	return id, id != ""
+}
+
+// Verifier authenticates signed calls from other nodes.
+type Verifier struct {
+	dir    Directory
+	log    *slog.Logger
+	now    func() time.Time
+	nonces *nonceCache
+}
+
+// NewVerifier builds a verifier; now defaults to time.Now, log to discard.
+func NewVerifier(dir Directory, log *slog.Logger, now func() time.Time) *Verifier {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Verifier{dir: dir, log: log, now: now, nonces: newNonceCache(NonceTTL, maxNonces)}
+}
+
+// rejection is why a request was refused.
+type rejection struct {
+	status int
+	slug   string
+	reason string
+}
+
+func unauthorized(format string, args ...any) *rejection {
+	return &rejection{http.StatusUnauthorized, "peer-unauthorized", fmt.Sprintf(format, args...)}
+}
+
+// Middleware checks the caller's signature, timestamp and nonce. It answers
+// 401 {"error":"peer-unauthorized","message":reason} (and logs a warning) for
+// an unsigned request, an unknown node, a bad signature, a timestamp off by
+// more than MaxSkew, or a replayed nonce; 413 for a body over MaxBody; 503
+// when the node table cannot be read. The body is restored for the handler,
+// and ContextKey holds the caller's id.
+//
+// A caller marked DOWN is still accepted: the signature with its secret proves
+// who it is, and a node that was marked DOWN during a stall must still be able
+// to send invalidations while it recovers.
+func (v *Verifier) Middleware() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		node, rej := v.verify(c)
+		if rej != nil {
+			ctx := c.Request.Context()
+			attrs := []any{"reason", rej.reason, "node", node, "remote", c.Request.RemoteAddr, "method", c.Request.Method, "path", c.Request.URL.Path}
+			if rej.status == http.StatusServiceUnavailable {
+				v.log.ErrorContext(ctx, "peer request not verified", attrs...)
+			} else {
+				v.log.WarnContext(ctx, "peer request rejected", attrs...)
+			}
+			if rej.status == http.StatusUnauthorized {
+				c.Header("WWW-Authenticate", `Cadre-HMAC realm="cadre-cluster"`)
+			}
+			c.AbortWithStatusJSON(rej.status, gin.H{"error": rej.slug, "message": rej.reason})
+			return
+		}
+		c.Set(ContextKey, node)
+		c.Next()
+	}
+}
+
+func (v *Verifier) verify(c *gin.Context) (string, *rejection) {
+	r := c.Request
+	node, ts, nonce, sig := r.Header.Get(HeaderNode), r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderNonce), r.Header.Get(HeaderSignature)
+	if node == "" || ts == "" || nonce == "" || sig == "" {
+		return node, unauthorized("unsigned request")
+	}
+	if len(nonce) > maxNonceLen {
+		return node, unauthorized("bad nonce from node %s", node)
+	}
+	body, rej := readBody(r)
+	if rej != nil {
+		return node, rej
+	}
+	_, secret, up, err := v.dir.Lookup(r.Context(), node)
+	switch {
+	case errors.Is(err, ErrUnknownNode):
+		return node, unauthorized("unknown node %s", node)
+	case err != nil:
+		return node, &rejection{http.StatusServiceUnavailable, "unavailable", fmt.Sprintf("look up node %s: %v", node, err)}
+	case secret == "":
+		return node, unauthorized("node %s has no secret yet", node)
+	}
+	got, err := hex.DecodeString(sig)
+	pathQuery := r.RequestURI
+	if pathQuery == "" {
+		pathQuery = r.URL.RequestURI()
+	}
+	if err != nil || !hmac.Equal(got, mac(secret, r.Method, pathQuery, ts, nonce, body)) {
+		return node, unauthorized("bad signature from node %s", node)
+	}
+	ms, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return node, unauthorized("bad timestamp from node %s", node)
+	}
+	now := v.now()
+	if off := now.Sub(time.UnixMilli(ms)); off > MaxSkew || off < -MaxSkew {
+		return node, unauthorized("stale timestamp from node %s (off by %ds)", node, int64(off.Round(time.Second)/time.Second))
+	}
+	switch v.nonces.add(node+"\n"+nonce, now) {
+	case nonceReplayed:
+		return node, unauthorized("replayed request from node %s", node)
+	case nonceFull:
+		return node, &rejection{http.StatusServiceUnavailable, "peer-busy", "too many peer requests to remember their nonces; retry shortly"}
+	}
+	if !up {
+		v.log.InfoContext(r.Context(), "peer request from a node marked down", "node", node, "path", r.URL.Path)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	return node, nil
+}
+
+func readBody(r *http.Request) ([]byte, *rejection) {
+	tooLarge := &rejection{http.StatusRequestEntityTooLarge, "too-large", "request body is larger than 1 MiB"}
+	if r.ContentLength > MaxBody {
+		return nil, tooLarge
+	}
+	if r.Body == nil {
+		return nil, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) || len(body) > MaxBody {
+		return nil, tooLarge
+	}
+	if err != nil {
+		return nil, &rejection{http.StatusBadRequest, "bad-request", "read body: " + err.Error()}
+	}
+	return body, nil
+}
+
+type nonceResult int
+
+const (
+	nonceFresh nonceResult = iota
+	nonceReplayed
+	nonceFull
+)
+
+// nonceCache remembers nonces for ttl, in insertion order so pruning is cheap.
+type nonceCache struct {
+	mu    sync.Mutex
+	ttl   time.Duration
+	max   int
+	seen  map[string]struct{}
+	order []nonceEntry // by expiry, oldest first from head
+	head  int
+}
+
+type nonceEntry struct {
+	key string
+	exp time.Time
+}
+
+func newNonceCache(ttl time.Duration, max int) *nonceCache {
+	return &nonceCache{ttl: ttl, max: max, seen: map[string]struct{}{}}
+}
+
+func (n *nonceCache) add(key string, now time.Time) nonceResult {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.prune(now)
+	if _, ok := n.seen[key]; ok {
+		return nonceReplayed
+	}
+	if len(n.seen) >= n.max {
+		return nonceFull
+	}
+	n.seen[key] = struct{}{}
+	n.order = append(n.order, nonceEntry{key, now.Add(n.ttl)})
+	return nonceFresh
+}
+
+func (n *nonceCache) prune(now time.Time) {
+	for n.head < len(n.order) && !n.order[n.head].exp.After(now) {
+		delete(n.seen, n.order[n.head].key)
+		n.order[n.head] = nonceEntry{}
+		n.head++
+	}
+	if n.head > 1024 && 2*n.head > len(n.order) {
+		n.order = append([]nonceEntry(nil), n.order[n.head:]...)
+		n.head = 0
+	}
+}
+
+func (n *nonceCache) len() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.seen)
+}
