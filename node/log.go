@@ -8,7 +8,7 @@ import (
 )
 
 // NewLogger builds the node's slog logger: text by default, JSON with
-// logging/format=json; every line carries the node id.
+// logging/format=json.
 func NewLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 	var h slog.Handler
 	if cfg.Logging.Format == "json" {
@@ -16,5 +16,5 @@ func NewLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 	} else {
 		h = slog.NewTextHandler(w, nil)
 	}
-	return slog.New(h).With("node", cfg.NodeID)
+	return slog.New(h) // node.New adds the resolved node id to every line
 }

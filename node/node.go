@@ -32,6 +32,10 @@ import (
 	"cadre/quartzstore"
 )
 
+// ClockSkewEnv shifts this node's local clock (a Go duration such as "1h"),
+// for tests proving that liveness never depends on local clocks.
+const ClockSkewEnv = "CADRE_TEST_CLOCK_SKEW"
+
 // Version is the build version, shown in node rows and on the dashboard.
 var Version = "0.1.0"
 
@@ -55,6 +59,7 @@ type Node struct {
 	Scheduler *quartzstore.Scheduler
 	Cluster   *appcluster.Manager
 
+	now         func() time.Time // the local clock (skewable in tests)
 	migrations  db.MigrationSet
 	jobDB       *db.DB // separate job-store database, when configured
 	clusterView clusterView
@@ -70,7 +75,15 @@ type Node struct {
 // the node id and builds the application and the HTTP handler. It does not
 // listen or schedule yet.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, error) {
-	n := &Node{Config: cfg, Log: log, Started: time.Now(), InstanceID: uuid.NewString()}
+	n := &Node{Config: cfg, Log: log, Started: time.Now(), InstanceID: uuid.NewString(), now: time.Now}
+	if skew := os.Getenv(ClockSkewEnv); skew != "" {
+		d, err := time.ParseDuration(skew)
+		if err != nil {
+			return nil, fmt.Errorf("%s=%q: %w", ClockSkewEnv, skew, err)
+		}
+		n.now = func() time.Time { return time.Now().Add(d) }
+		log.Warn("local clock skewed for testing", "skew", d)
+	}
 	if err := os.MkdirAll(cfg.Home, 0o755); err != nil {
 		return nil, fmt.Errorf("create midpoint.home %s: %w", cfg.Home, err)
 	}
@@ -97,8 +110,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 	for _, w := range cfg.Warnings {
 		log.Warn("configuration: " + w)
 	}
-	n.Repo = repository.NewService(n.Store, auth.BcryptHasher{}, time.Now, log)
-	n.Auth = auth.NewService(n.Store, n.Store, id, time.Now)
+	n.Repo = repository.NewService(n.Store, auth.BcryptHasher{}, n.now, log)
+	n.Auth = auth.NewService(n.Store, n.Store, id, n.now)
 	n.Repo.OnChange(func(ctx context.Context, c repository.Change) {
 		effect, user := auth.EffectOf(c)
 		if err := n.Auth.Apply(ctx, effect, user); err != nil {

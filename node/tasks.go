@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
-	"time"
 
 	"github.com/robfig/cron/v3"
 
@@ -85,7 +84,7 @@ func (v *clusterView) scheduler(ctx context.Context, nodeID string, start bool) 
 func (n *Node) openJobStore(ctx context.Context) (quartzstore.Store, error) {
 	tm := n.Config.TaskManager
 	if !tm.JDBCJobStore {
-		return quartzstore.NewMemoryStore(time.Now), nil
+		return quartzstore.NewMemoryStore(n.now), nil
 	}
 	d := n.DB
 	if tm.JDBCURL != "" {
@@ -113,7 +112,7 @@ func (n *Node) buildTasks(ctx context.Context) error {
 	j := jobs.New(store, nil)
 	hs := n.handlers()
 	n.Tasks = taskmanager.New(taskmanager.Config{NodeID: n.Config.NodeID, WorkersPerNode: n.Config.TaskManager.WorkerThreadsPerNode, ParseCron: parseCron},
-		n.Store, j, &n.clusterView, hs, n.Metrics, time.Now, n.Log)
+		n.Store, j, &n.clusterView, hs, n.Metrics, n.now, n.Log)
 	n.Scheduler = quartzstore.NewScheduler(store, quartzstore.SchedulerConfig{
 		InstanceID:      n.Config.NodeID,
 		Threads:         n.Config.TaskManager.Threads,
@@ -135,7 +134,7 @@ func (n *Node) executionGroups() []string {
 
 // handlers builds the task handlers of DESIGN §4.
 func (n *Node) handlers() map[string]taskmanager.Handler {
-	hs := handlers.All(handlers.Deps{Repo: n.Repo, CSV: csvres.New(), Reports: n.Reports, Tasks: n.Store, Sessions: n.Store, Now: time.Now})
+	hs := handlers.All(handlers.Deps{Repo: n.Repo, CSV: csvres.New(), Reports: n.Reports, Tasks: n.Store, Sessions: n.Store, Now: n.now})
 	hs[handlers.NameNoop] = handlers.NewNoop()
 	return hs
 }

@@ -327,6 +327,15 @@ func (m *Manager) Stop(ctx context.Context) error {
 // LiveNodes returns the ids of the nodes that may run work, sorted; it
 // always includes this node when it can schedule.
 func (m *Manager) LiveNodes(ctx context.Context) []string {
+	// Read the rows afresh: a node that joined since the last check-in must
+	// get its share of the workers.
+	if nodes, err := m.store.NodesList(ctx); err == nil {
+		if now, err := m.store.Now(ctx); err == nil {
+			m.mu.Lock()
+			m.nodes, m.dbNow = nodes, now
+			m.mu.Unlock()
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	seen := map[string]bool{}

@@ -549,6 +549,8 @@ func (h *Handlers) createTask(c *gin.Context) {
 	switch {
 	case errors.As(err, &problem):
 		status, message = http.StatusUnprocessableEntity, string(problem)
+	case errors.Is(err, task.ErrUnknownHandler) && form.Handler == "":
+		message = "Choose a handler."
 	case errors.Is(err, task.ErrUnknownHandler):
 		message = fmt.Sprintf("There is no handler named %q on this node; choose one from the list.", form.Handler)
 	case status != http.StatusUnprocessableEntity:

@@ -137,7 +137,7 @@ func TestTaskCreatedThroughFormRunsToClosed(t *testing.T) {
 
 	form := b.get("/ui/tasks/new")
 	form.expect(t, http.StatusOK, `<label for="name">`, `<label for="handler">`, `<option value="noop"`,
-		`<label for="params">`, `>{}</textarea>`, `<label for="interval">`, `<label for="cron">`, `<label for="from">`,
+		`<option value="" selected>Choose a handler</option>`, `<label for="params">`, `>{}</textarea>`, `<label for="interval">`, `<label for="cron">`, `<label for="from">`,
 		`<label for="to">`, `<label for="bucketSize">`, `<label for="depth">`, `<label for="workersTotal">`,
 		`href="/ui/tasks" aria-current="page"`)
 	csrf := form.field(t, csrfRe)
@@ -374,7 +374,7 @@ func TestTaskPagesForReaders(t *testing.T) {
 	nobody := e.userWith(t, "nobody")
 	nobody.get("/ui/tasks").expect(t, http.StatusForbidden, "You are not allowed to do this.")
 	nobody.get(path).expect(t, http.StatusForbidden)
-	nobody.get(path + "/fragment").expect(t, http.StatusForbidden)
+	nobody.get(path+"/fragment").expect(t, http.StatusForbidden)
 }
 
 func TestTaskCreateValidation(t *testing.T) {
@@ -395,6 +395,7 @@ func TestTaskCreateValidation(t *testing.T) {
 		{"params not an object", map[string]string{"params": `[1, 2]`}, "The parameters must be a JSON object"},
 		{"params the handler refuses", map[string]string{"params": `{"items": -1}`}, "Noop parameter items must be a non-negative integer."},
 		{"no name", map[string]string{"name": " "}, "Name is required."},
+		{"no handler", map[string]string{"handler": ""}, "Choose a handler."},
 		{"unknown handler", map[string]string{"handler": "nope"}, "There is no handler named &#34;nope&#34; on this node"},
 		{"interval not a number", map[string]string{"schedule": "interval", "interval": "often"}, "The interval must be a whole number, not &#34;often&#34;."},
 		{"interval zero", map[string]string{"schedule": "interval", "interval": "0"}, "The interval must be at least 1 second."},
