@@ -137,7 +137,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 		Nodes: &n.clusterView, Reports: n.Reports, ReportDownload: cfg.Reports.Download, Ready: n.readyCheck, Log: log})
 	n.engine.GET("/metrics", gin.WrapH(n.Metrics.Handler()))
 	webui.Register(n.engine, webui.Deps{
-		NodeID: id, Repo: n.Repo, Auth: n.Auth, Log: log,
+		NodeID: id, Repo: n.Repo, Auth: n.Auth, Log: log, Tasks: n.Tasks,
 		Info: func(ctx context.Context) webui.NodeInfo {
 			return webui.NodeInfo{NodeID: id, URL: n.LocalURL(), Database: string(n.DB.Dialect), Started: n.Started, Version: Version}
 		},

@@ -53,9 +53,10 @@ type Proc struct {
 	// restart appends to it after a marker line.
 	LogPath string
 
-	t    testing.TB
-	bin  string
-	args []string
+	t        testing.TB
+	bin      string
+	args     []string
+	waitPath string // /readyz, or /healthz for StartServing
 
 	mu       sync.Mutex
 	cur      *run
@@ -89,15 +90,28 @@ func (r *run) exited() bool {
 // the tail of its log.
 func Start(t testing.TB, nodeID string, args ...string) *Proc {
 	t.Helper()
+	return start(t, "/readyz", nodeID, args)
+}
+
+// StartServing is Start for a node that is expected not to become ready
+// (an id conflict, say): it waits only until GET /healthz answers.
+func StartServing(t testing.TB, nodeID string, args ...string) *Proc {
+	t.Helper()
+	return start(t, "/healthz", nodeID, args)
+}
+
+func start(t testing.TB, waitPath, nodeID string, args []string) *Proc {
+	t.Helper()
 	bin := Binary(t)
 	dir := t.TempDir() // before t.Cleanup below: cleanups run last-in first-out
 	p := &Proc{
-		NodeID:  nodeID,
-		Home:    filepath.Join(dir, "home"),
-		LogPath: filepath.Join(dir, logName(nodeID)),
-		t:       t,
-		bin:     bin,
-		args:    slices.Clone(args),
+		NodeID:   nodeID,
+		Home:     filepath.Join(dir, "home"),
+		LogPath:  filepath.Join(dir, logName(nodeID)),
+		t:        t,
+		bin:      bin,
+		waitPath: waitPath,
+		args:     slices.Clone(args),
 	}
 	if err := os.Mkdir(p.Home, 0o755); err != nil {
 		t.Fatalf("start %s: %v", p.name(), err)
@@ -298,7 +312,7 @@ func (p *Proc) waitReady() error {
 // a literal, that it is this node answering and not another process that
 // took the port.
 func (p *Proc) answersReady(client *http.Client) bool {
-	resp, err := client.Get(p.URL + "/readyz")
+	resp, err := client.Get(p.URL + p.waitPath)
 	if err != nil {
 		return false
 	}
