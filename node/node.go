@@ -26,6 +26,7 @@ import (
 	"cadre/infrastructure/config"
 	"cadre/infrastructure/gormrepo"
 	"cadre/infrastructure/metrics"
+	"cadre/infrastructure/peer"
 	"cadre/infrastructure/reportfiles"
 	"cadre/interfaces/httpapi"
 	"cadre/interfaces/webui"
@@ -58,9 +59,14 @@ type Node struct {
 	JobStore  quartzstore.Store
 	Scheduler *quartzstore.Scheduler
 	Cluster   *appcluster.Manager
+	// Cache is the global per-node cache (DESIGN §7).
+	Cache *repository.GlobalCache
+	// Peers calls other nodes over signed HTTP.
+	Peers *peer.Client
 
 	now         func() time.Time // the local clock (skewable in tests)
 	migrations  db.MigrationSet
+	peerDir     *peerDirectory
 	jobDB       *db.DB // separate job-store database, when configured
 	clusterView clusterView
 	extraGroups []string
@@ -110,7 +116,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 	for _, w := range cfg.Warnings {
 		log.Warn("configuration: " + w)
 	}
-	n.Repo = repository.NewService(n.Store, auth.BcryptHasher{}, n.now, log)
+	n.Metrics = metrics.New(id)
+	if sqlDB, err := d.DB.DB(); err == nil {
+		n.Metrics.RegisterDBPool("repository", sqlDB.Stats)
+	}
+	n.Cache = repository.NewGlobalCache(n.Store, repository.DefaultCacheTTL, n.now, n.Metrics)
+	n.Repo = repository.NewService(n.Cache, auth.BcryptHasher{}, n.now, log)
 	n.Auth = auth.NewService(n.Store, n.Store, id, n.now)
 	n.Repo.OnChange(func(ctx context.Context, c repository.Change) {
 		effect, user := auth.EffectOf(c)
@@ -124,18 +135,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 		return nil, fmt.Errorf("bootstrap repository: %w", err)
 	}
 	n.clusterView.self = id
-	n.Metrics = metrics.New(id)
-	if sqlDB, err := d.DB.DB(); err == nil {
-		n.Metrics.RegisterDBPool("repository", sqlDB.Stats)
-	}
 	n.Reports = reportfiles.New(filepath.Join(cfg.Home, "reports"))
 	if err := n.buildTasks(ctx); err != nil {
 		n.closeDBs()
 		return nil, err
 	}
 	n.engine, _ = httpapi.NewRouter(httpapi.Deps{NodeID: id, InstanceID: n.InstanceID, Repo: n.Repo, Auth: n.Auth, Tasks: n.Tasks,
-		Nodes: &n.clusterView, Reports: n.Reports, ReportDownload: cfg.Reports.Download, Ready: n.readyCheck, Log: log})
+		Nodes: &n.clusterView, Reports: n.Reports, Peers: &peerDirectory{n: n}, ReportDownload: cfg.Reports.Download, Ready: n.readyCheck, Log: log})
 	n.engine.GET("/metrics", gin.WrapH(n.Metrics.Handler()))
+	n.buildPeers()
 	webui.Register(n.engine, webui.Deps{
 		NodeID: id, Repo: n.Repo, Auth: n.Auth, Log: log, Tasks: n.Tasks,
 		Info: func(ctx context.Context) webui.NodeInfo {

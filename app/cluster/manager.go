@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,7 +61,7 @@ func New(cfg Config, id, internalID string, store NodeStore, rec Recoverer, sche
 	return &Manager{cfg: cfg, store: store, rec: rec, sched: sched, urls: urls, prober: prober, log: log,
 		self: cluster.Node{ID: id, InternalID: internalID, Hostname: cfg.Hostname, HTTPPort: cfg.HTTPPort, Clustered: cfg.Clustered,
 			Version: cfg.Version, SchemaVersion: cfg.SchemaVersion, OperationalState: cluster.Starting,
-			SchedulerState: cluster.SchedulerPaused, ExecutionGroups: cfg.ExecutionGroups}}
+			SchedulerState: cluster.SchedulerPaused, ExecutionGroups: cfg.ExecutionGroups, Secret: newSecret()}}
 }
 
 // ResolveNodeID expands a node id expression; a ${sequence:…} takes the first
@@ -404,4 +406,11 @@ func (m *Manager) StartScheduler(ctx context.Context) error {
 	m.paused = false
 	m.mu.Unlock()
 	return m.checkIn(ctx)
+}
+
+// newSecret makes a node's peer secret; a node keeps the one in its row.
+func newSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -11,10 +11,15 @@ import (
 // Suspend stops a task wherever it runs; a coordinator's workers are
 // suspended with it and give their buckets back.
 func (m *Manager) Suspend(ctx context.Context, oid string) (*task.Task, error) {
-	t, err := m.store.TasksUpdate(ctx, oid, func(t *task.Task) error { return t.Suspend() })
+	var ranOn string
+	t, err := m.store.TasksUpdate(ctx, oid, func(t *task.Task) error {
+		ranOn = t.Node
+		return t.Suspend()
+	})
 	if err != nil {
 		return nil, err
 	}
+	m.stopWhereItRuns(ranOn, oid)
 	if err := m.sched.Unschedule(ctx, oid); err != nil {
 		return nil, err
 	}
@@ -28,13 +33,18 @@ func (m *Manager) Suspend(ctx context.Context, oid string) (*task.Task, error) {
 			if w.State == task.Closed {
 				continue
 			}
-			if _, err := m.store.TasksUpdate(ctx, w.OID, func(t *task.Task) error { return t.Suspend() }); err != nil && !errors.Is(err, task.ErrIllegalState) {
+			var workerOn string
+			if _, err := m.store.TasksUpdate(ctx, w.OID, func(t *task.Task) error {
+				workerOn = t.Node
+				return t.Suspend()
+			}); err != nil && !errors.Is(err, task.ErrIllegalState) {
 				return nil, fmt.Errorf("suspend worker %s: %w", w.OID, err)
 			}
 			if err := m.sched.Unschedule(ctx, w.OID); err != nil {
 				return nil, err
 			}
 			m.stopLocal(w.OID)
+			m.stopWhereItRuns(workerOn, w.OID)
 		}
 	}
 	return m.Get(ctx, oid)
@@ -123,4 +133,13 @@ func (m *Manager) stopLocal(oid string) bool {
 		r.stop()
 	}
 	return ok
+}
+
+// stopWhereItRuns tells the node running a task to stop it now, in the
+// background; the node would notice by itself within StopPoll anyway.
+func (m *Manager) stopWhereItRuns(nodeID, oid string) {
+	if nodeID == "" || nodeID == m.cfg.NodeID || m.remoteStop == nil {
+		return
+	}
+	go m.remoteStop(context.Background(), nodeID, oid)
 }

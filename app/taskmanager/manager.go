@@ -34,6 +34,8 @@ type Manager struct {
 	now      func() time.Time
 	log      *slog.Logger
 
+	remoteStop func(ctx context.Context, nodeID, oid string)
+
 	mu       sync.Mutex
 	running  map[string]*localRun // task OID → run on this node
 	draining bool
@@ -77,6 +79,10 @@ func New(cfg Config, store TaskStore, sched Scheduler, cluster Cluster, handlers
 // SetScheduler wires the job store after construction (the scheduler's runner
 // calls back into the manager, so one of them has to come second).
 func (m *Manager) SetScheduler(s Scheduler) { m.sched = s }
+
+// SetRemoteStop sets how a task running on another node is told to stop at
+// once (a peer call); without it the other node notices within StopPoll.
+func (m *Manager) SetRemoteStop(f func(ctx context.Context, nodeID, oid string)) { m.remoteStop = f }
 
 // Handlers lists the registered handler names, sorted.
 func (m *Manager) Handlers() []string {

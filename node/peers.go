@@ -1,0 +1,208 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"cadre/app/auth"
+	"cadre/app/repository"
+	"cadre/domain/cluster"
+	"cadre/domain/object"
+	"cadre/infrastructure/peer"
+	peerapi "cadre/interfaces/peer"
+)
+
+// sessionWait bounds how long a user's request waits for peers to drop a
+// changed user's sessions; a slow or dead peer never blocks longer, and
+// converges through the principal cache's time-to-live.
+const sessionWait = 300 * time.Millisecond
+
+// peerDirectory gives the peer adapter the node rows.
+type peerDirectory struct {
+	n *Node
+
+	mu    sync.Mutex
+	cache map[string]lookupEntry
+}
+
+type lookupEntry struct {
+	node  *cluster.Node
+	until time.Time
+}
+
+// Self implements peer.Directory.
+func (d *peerDirectory) Self() (string, string) {
+	if d.n.Cluster == nil {
+		return d.n.Config.NodeID, ""
+	}
+	me := d.n.Cluster.Self()
+	return me.ID, me.Secret
+}
+
+// LivePeers implements peer.Directory.
+func (d *peerDirectory) LivePeers(ctx context.Context) ([]peer.Target, error) {
+	nodes, err := d.n.Store.NodesList(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now, err := d.n.Store.Now(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []peer.Target
+	for _, nd := range nodes {
+		if nd.ID != d.n.Config.NodeID && nd.URL != "" && nd.CheckingIn(now, d.n.Config.TaskManager.NodeTimeout) {
+			out = append(out, peer.Target{ID: nd.ID, URL: nd.URL})
+		}
+	}
+	return out, nil
+}
+
+// Lookup implements peer.Directory, with a one-second cache: every incoming
+// peer call looks its caller up.
+func (d *peerDirectory) Lookup(ctx context.Context, id string) (peer.Target, string, bool, error) {
+	d.mu.Lock()
+	e, ok := d.cache[id]
+	d.mu.Unlock()
+	if !ok || time.Now().After(e.until) {
+		nd, err := d.n.Store.NodesGet(ctx, id)
+		if errors.Is(err, cluster.ErrNotFound) {
+			return peer.Target{}, "", false, fmt.Errorf("%w: %s", peer.ErrUnknownNode, id)
+		}
+		if err != nil {
+			return peer.Target{}, "", false, err
+		}
+		e = lookupEntry{node: nd, until: time.Now().Add(time.Second)}
+		d.mu.Lock()
+		if d.cache == nil || len(d.cache) > 1000 {
+			d.cache = map[string]lookupEntry{}
+		}
+		d.cache[id] = e
+		d.mu.Unlock()
+	}
+	return peer.Target{ID: e.node.ID, URL: e.node.URL}, e.node.Secret, e.node.OperationalState != cluster.Down, nil
+}
+
+// NodeURL implements httpapi.ReportPeers.
+func (d *peerDirectory) NodeURL(ctx context.Context, nodeID string) (string, bool, error) {
+	nd, err := d.n.Store.NodesGet(ctx, nodeID)
+	if errors.Is(err, cluster.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	now, err := d.n.Store.Now(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	return nd.URL, nd.CheckingIn(now, d.n.Config.TaskManager.NodeTimeout), nil
+}
+
+// FetchReport implements httpapi.ReportPeers over the signed peer call.
+func (d *peerDirectory) FetchReport(ctx context.Context, nodeID, reportOID string) (io.ReadCloser, int64, error) {
+	t, _, _, err := d.Lookup(ctx, nodeID)
+	if err != nil {
+		return nil, 0, err
+	}
+	return d.n.Peers.Stream(ctx, t, peer.ReportFilePath(reportOID), peer.EndpointReportFile)
+}
+
+// peerHandlers answers other nodes' calls.
+type peerHandlers struct{ n *Node }
+
+func (h peerHandlers) InvalidateCache(_ context.Context, objType, oid string) {
+	h.n.Cache.Invalidate(object.Type(objType), oid)
+}
+
+func (h peerHandlers) InvalidateSessions(_ context.Context, userOID string) {
+	if userOID == "" {
+		_ = h.n.Auth.Apply(context.Background(), auth.EffectRefreshAll, "")
+		return
+	}
+	h.n.Auth.InvalidateUser(userOID)
+}
+
+func (h peerHandlers) SchedulerStop(ctx context.Context) error { return h.n.Cluster.StopScheduler(ctx) }
+func (h peerHandlers) SchedulerStart(ctx context.Context) error {
+	return h.n.Cluster.StartScheduler(ctx)
+}
+func (h peerHandlers) StopTask(_ context.Context, oid string) bool {
+	return h.n.Tasks.StopLocal(oid)
+}
+
+func (h peerHandlers) OpenReport(ctx context.Context, oid string) (io.ReadCloser, int64, error) {
+	o, err := h.n.Store.Get(ctx, object.TypeReport, oid)
+	if err != nil {
+		return nil, 0, err
+	}
+	return h.n.Reports.Open(o.(*object.Report).FileName)
+}
+
+func (h peerHandlers) Status(ctx context.Context) any {
+	me := h.n.Cluster.Self()
+	return map[string]any{"node": me.ID, "instance": h.n.InstanceID, "schedulerState": me.SchedulerState,
+		"runningTasks": h.n.Tasks.RunningHere(), "version": Version}
+}
+
+// buildPeers wires the signed peer client and endpoints, and sends every
+// committed change to the peers: cache invalidations in the background,
+// session invalidations with a short bounded wait.
+func (n *Node) buildPeers() {
+	dir := &peerDirectory{n: n}
+	n.peerDir = dir
+	n.Peers = peer.NewClient(dir, n.Metrics, n.Log, peer.Options{})
+	peerapi.Register(n.engine, peer.NewVerifier(dir, n.Log, nil), peerHandlers{n})
+	n.clusterView.remote = func(ctx context.Context, nodeID string, start bool) error {
+		t, _, _, err := dir.Lookup(ctx, nodeID)
+		if errors.Is(err, peer.ErrUnknownNode) {
+			return fmt.Errorf("%w: %s", cluster.ErrNotFound, nodeID)
+		}
+		if err != nil {
+			return err
+		}
+		path := peer.EndpointSchedulerStop
+		if start {
+			path = peer.EndpointSchedulerStart
+		}
+		return n.Peers.Call(ctx, t, http.MethodPost, path, path, nil, nil)
+	}
+	n.Tasks.SetRemoteStop(func(ctx context.Context, nodeID, oid string) {
+		t, _, _, err := dir.Lookup(ctx, nodeID)
+		if err == nil {
+			err = n.Peers.Call(ctx, t, http.MethodPost, peer.TaskStopPath(oid), peer.EndpointTaskStop, nil, nil)
+		}
+		if err != nil {
+			n.Log.Warn("stop task on its node", "task", oid, "runsOn", nodeID, "err", err)
+		}
+	})
+	n.Repo.OnChange(func(ctx context.Context, c repository.Change) {
+		if !n.Config.TaskManager.Clustered {
+			return
+		}
+		if repository.Cached(c.Type) {
+			go n.Peers.Broadcast(context.Background(), http.MethodPost, peer.EndpointCacheInvalidate, peer.EndpointCacheInvalidate,
+				peer.CacheInvalidation{Type: string(c.Type), OID: c.OID})
+		}
+		effect, user := auth.EffectOf(c)
+		if effect == auth.EffectNone {
+			return
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			n.Peers.Broadcast(context.Background(), http.MethodPost, peer.EndpointSessionsInvalidate, peer.EndpointSessionsInvalidate,
+				peer.SessionInvalidation{UserOID: user})
+		}()
+		select {
+		case <-done:
+		case <-time.After(sessionWait):
+		case <-ctx.Done():
+		}
+	})
+}
