@@ -104,4 +104,13 @@ func (n *Node) buildCluster(port int) {
 		LocalNodeClusteringEnabled: cfg.TaskManager.LocalNodeClusteringEnabled, ExecutionGroups: groups,
 	}, cfg.NodeID, n.InstanceID, n.Store, n.Tasks, n.Scheduler, urlPattern{n}, httpProber{client: &http.Client{Timeout: time.Second}}, n.Log)
 	n.clusterView.set(n.Cluster)
+	n.Cluster.OnChange(func() {
+		views, err := n.Cluster.Nodes(context.Background())
+		if err != nil {
+			return
+		}
+		for _, v := range views {
+			n.Metrics.NodeUp(v.ID, v.Alive && v.OperationalState == "UP")
+		}
+	})
 }

@@ -119,8 +119,11 @@ func (n *Node) buildTasks(ctx context.Context) error {
 		CheckInInterval: n.Config.TaskManager.NodeRegistrationInterval,
 		InstanceTimeout: n.Config.TaskManager.NodeTimeout,
 		Groups:          n.executionGroups,
-		Runner:          func(ctx context.Context, f quartzstore.FiredTrigger) error { return n.Tasks.Execute(ctx, f.JobKey) },
-		Logger:          n.Log,
+		Runner: func(ctx context.Context, f quartzstore.FiredTrigger) error {
+			n.Metrics.SchedulerLateness(f.FiredTime.Sub(f.ScheduledTime))
+			return n.Tasks.Execute(ctx, f.JobKey)
+		},
+		Logger: n.Log,
 	})
 	j.SetWake(n.Scheduler.Wake)
 	return nil

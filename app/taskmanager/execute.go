@@ -202,12 +202,6 @@ func (m *Manager) startCoordinator(ctx context.Context, t *task.Task) error {
 	if err := m.store.BucketsCreate(ctx, t.OID, contents); err != nil {
 		return fmt.Errorf("create %d buckets: %w", len(contents), err)
 	}
-	if _, err := m.store.TasksUpdate(ctx, t.OID, func(t *task.Task) error {
-		t.Progress = task.Progress{}
-		return t.Wait()
-	}); err != nil {
-		return err
-	}
 	var spec task.Workers
 	if t.Workers != nil {
 		spec = *t.Workers
@@ -228,7 +222,15 @@ func (m *Manager) startCoordinator(ctx context.Context, t *task.Task) error {
 			return err
 		}
 	}
-	return nil
+	// Park only now: Maintain must not see a waiting coordinator with READY
+	// buckets and no workers yet, or it adds one too many.
+	if _, err := m.store.TasksUpdate(ctx, t.OID, func(t *task.Task) error {
+		t.Progress = task.Progress{}
+		return t.Wait()
+	}); err != nil {
+		return err
+	}
+	return m.checkCoordinatorDone(ctx, t.OID) // the workers may have finished already
 }
 
 func (m *Manager) addWorker(ctx context.Context, coord *task.Task, index int, group string) error {
@@ -324,11 +326,12 @@ func (m *Manager) checkCoordinatorDone(ctx context.Context, oid string) error {
 	}
 	result := task.Success
 	msg := fmt.Sprintf("%d buckets complete", counts.Complete)
-	if coord.Progress.Errors > 0 {
+	if counts.Errors > 0 {
 		result = task.PartialError
-		msg += fmt.Sprintf(", %d items failed", coord.Progress.Errors)
+		msg += fmt.Sprintf(", %d items failed", counts.Errors)
 	}
-	return m.finish(ctx, oid, result, msg, 0, 0, "")
+	// Record the final sums on the coordinator itself too.
+	return m.finish(ctx, oid, result, msg, counts.Items, counts.Errors, "")
 }
 
 // ensureWorkers makes sure a waiting coordinator with unfinished buckets has

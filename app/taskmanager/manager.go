@@ -106,8 +106,9 @@ func (m *Manager) Get(ctx context.Context, oid string) (*task.Task, error) {
 
 func (m *Manager) decorate(ctx context.Context, t *task.Task) {
 	if t.Role == task.Coordinator {
-		if c, err := m.store.BucketsCount(ctx, t.OID); err == nil {
+		if c, err := m.store.BucketsCount(ctx, t.OID); err == nil && c.Total() > 0 {
 			t.Progress.BucketsComplete, t.Progress.BucketsTotal = c.Complete, c.Total()
+			t.Progress.ItemsProcessed, t.Progress.Errors = c.Items, c.Errors
 		}
 	}
 	if t.State == task.Runnable {

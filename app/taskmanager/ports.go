@@ -26,6 +26,8 @@ type TaskFilter struct {
 // BucketCounts counts a coordinator's buckets by state.
 type BucketCounts struct {
 	Ready, Delegated, Complete int64
+	// Items and Errors are summed over the buckets (completed ones hold their final counts).
+	Items, Errors int64
 }
 
 // Total is the number of buckets.
@@ -60,8 +62,8 @@ type TaskStore interface {
 	BucketsCreate(ctx context.Context, taskOID string, contents []task.Content) error
 	// BucketsClaim delegates the first READY bucket (epoch+1); nil when none is READY.
 	BucketsClaim(ctx context.Context, p BucketsClaimParams) (*task.Bucket, error)
-	// BucketsComplete completes a bucket for the current epoch only (task.ErrFenced
-	// otherwise) and adds items and errors to the coordinator, atomically.
+	// BucketsComplete completes a bucket for the current epoch only
+	// (task.ErrFenced otherwise), recording its items and errors.
 	BucketsComplete(ctx context.Context, taskOID string, seq, epoch, items, errs int64, now time.Time) error
 	// BucketsReleaseWorker puts the worker's DELEGATED buckets back to READY.
 	BucketsReleaseWorker(ctx context.Context, worker string) (int64, error)

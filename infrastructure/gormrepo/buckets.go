@@ -92,21 +92,19 @@ func (r *Repo) BucketsClaim(ctx context.Context, p taskmanager.BucketsClaimParam
 	return &b, err
 }
 
-// BucketsComplete completes a bucket only for the epoch that holds it and,
-// in the same transaction, adds its items and errors to the coordinator, so
-// a closed coordinator's progress is always whole.
+// BucketsComplete completes a bucket only for the epoch that holds it. Its
+// items and errors stay on the bucket; a coordinator's progress is their sum,
+// so no completion has to lock the coordinator's row.
 func (r *Repo) BucketsComplete(ctx context.Context, taskOID string, seq, epoch, items, errs int64, now time.Time) error {
-	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE buckets SET state = 'COMPLETE', items_processed = ?, completed_at = ?, completions = completions + 1
-WHERE task_oid = ? AND seq = ? AND epoch = ? AND state = 'DELEGATED'`, items, now.UTC(), taskOID, seq, epoch)
-		if res.Error != nil {
-			return fmt.Errorf("complete bucket %d: %w", seq, res.Error)
-		}
-		if res.RowsAffected == 0 {
-			return fmt.Errorf("%w: bucket %d of %s, epoch %d", task.ErrFenced, seq, taskOID, epoch)
-		}
-		return tx.Exec("UPDATE tasks SET items_processed = items_processed + ?, errors = errors + ? WHERE oid = ?", items, errs, taskOID).Error
-	})
+	res := r.db.WithContext(ctx).Exec(`UPDATE buckets SET state = 'COMPLETE', items_processed = ?, errors = ?, completed_at = ?, completions = completions + 1
+WHERE task_oid = ? AND seq = ? AND epoch = ? AND state = 'DELEGATED'`, items, errs, now.UTC(), taskOID, seq, epoch)
+	if res.Error != nil {
+		return fmt.Errorf("complete bucket %d: %w", seq, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("%w: bucket %d of %s, epoch %d", task.ErrFenced, seq, taskOID, epoch)
+	}
+	return nil
 }
 
 // BucketsReleaseWorker returns a worker's delegated buckets to READY.
@@ -138,15 +136,20 @@ func (r *Repo) BucketsList(ctx context.Context, taskOID string) ([]task.Bucket, 
 	return out, nil
 }
 
-// BucketsCount counts a task's buckets by state.
+// BucketsCount counts a task's buckets by state and sums their items and errors.
 func (r *Repo) BucketsCount(ctx context.Context, taskOID string) (taskmanager.BucketCounts, error) {
 	var rows []struct {
-		State string
-		N     int64
+		State  string
+		N      int64
+		Items  int64
+		Errors int64
 	}
-	err := r.db.WithContext(ctx).Raw("SELECT state, COUNT(*) AS n FROM buckets WHERE task_oid = ? GROUP BY state", taskOID).Scan(&rows).Error
+	err := r.db.WithContext(ctx).Raw(`SELECT state, COUNT(*) AS n, COALESCE(SUM(items_processed), 0) AS items, COALESCE(SUM(errors), 0) AS errors
+FROM buckets WHERE task_oid = ? GROUP BY state`, taskOID).Scan(&rows).Error
 	var c taskmanager.BucketCounts
 	for _, row := range rows {
+		c.Items += row.Items
+		c.Errors += row.Errors
 		switch task.BucketState(row.State) {
 		case task.BucketReady:
 			c.Ready = row.N

@@ -174,7 +174,7 @@ func (c *Client) Broadcast(ctx context.Context, method, path, endpoint string, b
 			err := c.call(bctx, t, method, path, endpoint, payload, nil)
 			results[i] = Result{Target: t, Err: err}
 			if err != nil {
-				c.log.WarnContext(ctx, "peer broadcast call failed", "node", t.ID, "endpoint", endpoint, "err", err)
+				c.log.WarnContext(ctx, "peer broadcast call failed", "peer", t.ID, "endpoint", endpoint, "err", err)
 			}
 		})
 	}
@@ -312,7 +312,7 @@ func (c *Client) send(ctx context.Context, t Target, method, path string, payloa
 		if ctx.Err() != nil || n >= c.opt.Retries {
 			return nil, last
 		}
-		c.log.DebugContext(ctx, "peer call retry", "node", t.ID, "path", path, "attempt", n+1, "err", err)
+		c.log.DebugContext(ctx, "peer call retry", "peer", t.ID, "path", path, "attempt", n+1, "err", err)
 	}
 }
 

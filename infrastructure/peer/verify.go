@@ -84,7 +84,7 @@ func (v *Verifier) Middleware() gin.HandlerFunc {
 		node, rej := v.verify(c)
 		if rej != nil {
 			ctx := c.Request.Context()
-			attrs := []any{"reason", rej.reason, "node", node, "remote", c.Request.RemoteAddr, "method", c.Request.Method, "path", c.Request.URL.Path}
+			attrs := []any{"reason", rej.reason, "caller", node, "remote", c.Request.RemoteAddr, "method", c.Request.Method, "path", c.Request.URL.Path}
 			if rej.status == http.StatusServiceUnavailable {
 				v.log.ErrorContext(ctx, "peer request not verified", attrs...)
 			} else {
@@ -146,7 +146,7 @@ func (v *Verifier) verify(c *gin.Context) (string, *rejection) {
 		return node, &rejection{http.StatusServiceUnavailable, "peer-busy", "too many peer requests to remember their nonces; retry shortly"}
 	}
 	if !up {
-		v.log.InfoContext(r.Context(), "peer request from a node marked down", "node", node, "path", r.URL.Path)
+		v.log.InfoContext(r.Context(), "peer request from a node marked down", "caller", node, "path", r.URL.Path)
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))

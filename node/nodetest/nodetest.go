@@ -26,13 +26,13 @@ type Node struct {
 
 // Start runs a node on a fresh database of the dialect ("sqlite" or
 // "postgresql"); extra are -D arguments. It stops when the test ends.
-func Start(t *testing.T, dialect string, extra ...string) *Node {
+func Start(t testing.TB, dialect string, extra ...string) *Node {
 	t.Helper()
 	return StartOn(t, dbtest.URL(t, dialect), extra...)
 }
 
 // StartOn runs a node on an existing database URL.
-func StartOn(t *testing.T, url string, extra ...string) *Node {
+func StartOn(t testing.TB, url string, extra ...string) *Node {
 	t.Helper()
 	args := append([]string{
 		"-Dmidpoint.home=" + t.TempDir(),

@@ -17,31 +17,33 @@ import (
 
 const sysConfigPath = "/api/v1/objects/systemConfiguration/" + object.SystemConfigurationOID
 
-func pattern(t *testing.T, p *proctest.Proc) string {
+// subscription reads the system configuration's subscription identifier
+// through a node's API, which serves it from the node's global cache.
+func subscription(t *testing.T, p *proctest.Proc) string {
 	t.Helper()
 	status, out := p.Admin().Do(t, "GET", sysConfigPath, nil)
 	if status != 200 {
 		t.Fatalf("read system configuration on %s: %d %v", p.NodeID, status, out)
 	}
-	infra, _ := out["infrastructure"].(map[string]any)
-	s, _ := infra["intraClusterHttpUrlPattern"].(string)
+	info, _ := out["deploymentInformation"].(map[string]any)
+	s, _ := info["subscriptionIdentifier"].(string)
 	return s
 }
 
 func TestCacheInvalidationReachesPeers(t *testing.T) {
 	c := startCluster(t, 3)
 	for _, p := range c.nodes { // prime every node's global cache
-		pattern(t, p)
+		subscription(t, p)
 	}
 	for i := range 5 {
-		want := fmt.Sprintf("http://$host:$port/v%d", i)
-		status, out := c.admin(0).Do(t, "PATCH", sysConfigPath, map[string]any{"infrastructure": map[string]any{"intraClusterHttpUrlPattern": want}})
+		want := fmt.Sprintf("sub-%d", i)
+		status, out := c.admin(0).Do(t, "PATCH", sysConfigPath, map[string]any{"deploymentInformation": map[string]any{"subscriptionIdentifier": want}})
 		if status != 200 {
 			t.Fatalf("modify on node1: %d %v", status, out)
 		}
 		changed := time.Now()
 		for _, p := range c.nodes[1:] {
-			proctest.WaitFor(t, p.NodeID+" to see the change", 5*time.Second, func() bool { return pattern(t, p) == want })
+			proctest.WaitFor(t, p.NodeID+" to see the change", 5*time.Second, func() bool { return subscription(t, p) == want })
 		}
 		if took := time.Since(changed); took > 2*time.Second {
 			t.Errorf("change %d took %s to reach the peers' caches (the TTL is 60 s: the invalidation did not arrive)", i, took)
