@@ -207,7 +207,7 @@ func TestBroadcast(t *testing.T) {
 			}
 		})
 	}
-	if logs := c.log.String(); !strings.Contains(logs, "peer broadcast call failed") || !strings.Contains(logs, "node=n4") {
+	if logs := c.log.String(); !strings.Contains(logs, "peer broadcast call failed") || !strings.Contains(logs, "peer=n4") {
 		t.Fatalf("failures not logged:\n%s", logs)
 	}
 }
