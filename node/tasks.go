@@ -111,7 +111,8 @@ func (n *Node) buildTasks(ctx context.Context) error {
 	n.JobStore = store
 	j := jobs.New(store, nil)
 	hs := n.handlers()
-	n.Tasks = taskmanager.New(taskmanager.Config{NodeID: n.Config.NodeID, WorkersPerNode: n.Config.TaskManager.WorkerThreadsPerNode, ParseCron: parseCron},
+	n.Tasks = taskmanager.New(taskmanager.Config{NodeID: n.Config.NodeID, WorkersPerNode: n.Config.TaskManager.WorkerThreadsPerNode, ParseCron: parseCron,
+		Repo: n.Repo, CacheMetrics: n.Metrics},
 		n.Store, j, &n.clusterView, hs, n.Metrics, n.now, n.Log)
 	n.Scheduler = quartzstore.NewScheduler(store, quartzstore.SchedulerConfig{
 		InstanceID:      n.Config.NodeID,

@@ -127,3 +127,12 @@ func rejectBucketing(handler, why string, b *task.Bucketing) error {
 	}
 	return nil
 }
+
+// repoFor is the repository a run should use: the run's own, which reads
+// through its local cache, or the handler's.
+func repoFor(def *repository.Service, run *taskmanager.Run) *repository.Service {
+	if run != nil && run.Repo != nil {
+		return run.Repo
+	}
+	return def
+}

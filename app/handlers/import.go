@@ -57,7 +57,7 @@ func (h *Import) Run(ctx context.Context, run *taskmanager.Run) error {
 		rows = rows[from:max(from, to)]
 	}
 	var counts syncCounts
-	err = syncRows(ctx, h.repo, run, resource, rows, &counts, nil)
+	err = syncRows(ctx, repoFor(h.repo, run), run, resource, rows, &counts, nil)
 	if errors.Is(err, errStopped) {
 		return err
 	}

@@ -53,7 +53,7 @@ func (h *Recompute) Run(ctx context.Context, run *taskmanager.Run) error {
 	}
 	var changed, failed int64
 	// TODO: with a store query by OID range, a bucket would read only its own users.
-	err = eachUser(ctx, h.repo, run, func(u *object.User) error {
+	err = eachUser(ctx, repoFor(h.repo, run), run, func(u *object.User) error {
 		if !in(u.OID) {
 			return nil
 		}
@@ -61,7 +61,7 @@ func (h *Recompute) Run(ctx context.Context, run *taskmanager.Run) error {
 			run.Progress(1, 0)
 			return nil
 		}
-		_, err := h.repo.ModifySystem(ctx, repository.ModifyInput{Type: object.TypeUser, OID: u.OID, Apply: func(o object.Object) error {
+		_, err := repoFor(h.repo, run).ModifySystem(ctx, repository.ModifyInput{Type: object.TypeUser, OID: u.OID, Apply: func(o object.Object) error {
 			u, ok := o.(*object.User)
 			if !ok {
 				return fmt.Errorf("object %s is a %T, not a user", o.ObjectMeta().OID, o)

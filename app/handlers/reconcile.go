@@ -52,13 +52,13 @@ func (h *Reconcile) Run(ctx context.Context, run *taskmanager.Run) error {
 	}
 	var counts syncCounts
 	inFile := make(map[string]bool, len(rows))
-	err = syncRows(ctx, h.repo, run, resource, rows, &counts, inFile)
+	err = syncRows(ctx, repoFor(h.repo, run), run, resource, rows, &counts, inFile)
 	if err == nil && counts.unreadable > 0 {
 		run.Log.Warn("disable pass skipped: some rows name no user, so users missing from the file cannot be told apart",
 			"resource", resource, "unreadableRows", counts.unreadable)
 	}
 	if err == nil && counts.unreadable == 0 {
-		err = eachUser(ctx, h.repo, run, func(u *object.User) error {
+		err = eachUser(ctx, repoFor(h.repo, run), run, func(u *object.User) error {
 			if !u.Enabled || inFile[object.NormalizeName(u.Name)] || isAdministrator(u.Name) {
 				return nil
 			}

@@ -89,10 +89,10 @@ func (h *Report) Run(ctx context.Context, run *taskmanager.Run) error {
 		name = "Users " + stamp
 	}
 	rep := &object.Report{Meta: object.Meta{OID: oid, Name: name}, Node: run.Node, FileName: fileName, Task: run.Task.OID, CreatedAt: now}
-	_, err = h.repo.AddSystem(ctx, repository.AddInput{Object: rep})
+	_, err = repoFor(h.repo, run).AddSystem(ctx, repository.AddInput{Object: rep})
 	if errors.Is(err, object.ErrAlreadyExists) {
 		rep.Name = name + " " + stamp
-		_, err = h.repo.AddSystem(ctx, repository.AddInput{Object: rep})
+		_, err = repoFor(h.repo, run).AddSystem(ctx, repository.AddInput{Object: rep})
 	}
 	if err != nil {
 		return fmt.Errorf("add report %q: %w", rep.Name, err)
@@ -110,13 +110,13 @@ func (h *Report) write(ctx context.Context, run *taskmanager.Run, w io.Writer) (
 	}
 	roleNames := map[string]string{}
 	var n int64
-	err := eachUser(ctx, h.repo, run, func(u *object.User) error {
+	err := eachUser(ctx, repoFor(h.repo, run), run, func(u *object.User) error {
 		roles := make([]string, 0, len(u.Roles))
 		for _, oid := range u.Roles {
 			name, ok := roleNames[oid]
 			if !ok {
 				name = oid // a role that no longer exists shows as its OID
-				if o, err := h.repo.Store().Get(ctx, object.TypeRole, oid); err == nil {
+				if o, err := repoFor(h.repo, run).Store().Get(ctx, object.TypeRole, oid); err == nil {
 					name = o.ObjectMeta().Name
 				} else if !errors.Is(err, object.ErrNotFound) {
 					return fmt.Errorf("read role %s: %w", oid, err)

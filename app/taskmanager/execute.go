@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"cadre/app/repository"
 	"cadre/domain/task"
 )
 
@@ -92,7 +93,11 @@ func (m *Manager) watch(ctx context.Context, oid string, r *localRun) {
 }
 
 func (m *Manager) newRun(t *task.Task, b *task.Bucket, r *localRun, items, errs *int64) *Run {
-	return &Run{
+	var repo *repository.Service
+	if m.cfg.Repo != nil {
+		repo = m.cfg.Repo.WithStore(repository.NewLocalCache(m.cfg.Repo.Store(), m.cfg.CacheMetrics))
+	}
+	return &Run{Repo: repo,
 		Task: t, Bucket: b, Node: m.cfg.NodeID, Log: m.log.With("task", t.OID, "handler", t.Handler),
 		Progress: func(i, e int64) { *items += i; *errs += e },
 		Stopping: r.isStopping,

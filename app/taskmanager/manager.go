@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"cadre/app/repository"
 	"cadre/domain/task"
 )
 
@@ -21,6 +22,10 @@ type Config struct {
 	StopPoll time.Duration
 	// ParseCron validates cron expressions.
 	ParseCron func(string) (task.CronSchedule, error)
+	// Repo, when set, gives every run a local cache over the repository;
+	// CacheMetrics counts its hits and misses.
+	Repo         *repository.Service
+	CacheMetrics repository.CacheMetrics
 }
 
 // Manager is the task manager of one node.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"cadre/app/repository"
 	"cadre/domain/task"
 )
 
@@ -103,6 +104,10 @@ type Run struct {
 	Stopping func() bool
 	// SetToken records handler state for the next run (livesync).
 	SetToken func(token string)
+	// Repo reads and writes the repository through this run's local cache
+	// (objects, queries, versions), dropped when the run ends; nil when the
+	// manager was built without a repository.
+	Repo *repository.Service
 }
 
 // ErrStopped is what a handler returns when it noticed Stopping and left its
