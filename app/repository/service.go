@@ -88,7 +88,7 @@ func (s *Service) AddSystem(ctx context.Context, in AddInput) (object.Object, er
 	}
 	now := s.now().UTC()
 	m.Version, m.CreatedAt, m.ModifiedAt = 1, now, now
-	if err := s.prepare(ctx, o, in.Password); err != nil {
+	if err := s.prepare(ctx, o, nil, in.Password); err != nil {
 		return nil, err
 	}
 	if err := o.Validate(); err != nil {
@@ -101,8 +101,10 @@ func (s *Service) AddSystem(ctx context.Context, in AddInput) (object.Object, er
 	return o, nil
 }
 
-// prepare hashes a new password and checks references.
-func (s *Service) prepare(ctx context.Context, o object.Object, password string) error {
+// prepare hashes a new password and checks that roles added (compared with
+// before, nil for a new object) exist; a role deleted since it was assigned
+// does not block other changes to the user.
+func (s *Service) prepare(ctx context.Context, o, before object.Object, password string) error {
 	u, ok := o.(*object.User)
 	if !ok {
 		return nil
@@ -117,7 +119,14 @@ func (s *Service) prepare(ctx context.Context, o object.Object, password string)
 		}
 		u.PasswordHash = h
 	}
+	var had []string
+	if b, ok := before.(*object.User); ok {
+		had = b.Roles
+	}
 	for _, roleOID := range u.Roles {
+		if slices.Contains(had, roleOID) {
+			continue
+		}
 		if _, err := s.store.Get(ctx, object.TypeRole, roleOID); err != nil {
 			return fmt.Errorf("%w: role %q does not exist", object.ErrInvalid, roleOID)
 		}
@@ -160,7 +169,7 @@ func (s *Service) ModifySystem(ctx context.Context, in ModifyInput) (object.Obje
 		if err := in.Apply(o); err != nil {
 			return err
 		}
-		return s.prepare(ctx, o, in.Password)
+		return s.prepare(ctx, o, before, in.Password)
 	})
 	if err != nil {
 		return nil, err
