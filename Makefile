@@ -21,7 +21,11 @@ test: build
 
 ## bench: the figures of DESIGN §10 (never fails on speed)
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./bench/...
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./bench/... ./node/
+
+## cluster: three nodes (node1–node3) on the local PostgreSQL, ports 8081–8083; Ctrl-C stops them
+cluster: build
+	bash scripts/cluster.sh
 
 vet:
 	$(GO) vet ./...

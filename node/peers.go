@@ -45,14 +45,23 @@ func (d *peerDirectory) Self() (string, string) {
 }
 
 // LivePeers implements peer.Directory.
+// It uses the cluster manager's view from the last check-in, so a broadcast
+// starts without a database round trip; a node that joined since is reached
+// from the next check-in on, and converges by the cache TTL meanwhile.
 func (d *peerDirectory) LivePeers(ctx context.Context) ([]peer.Target, error) {
-	nodes, err := d.n.Store.NodesList(ctx)
-	if err != nil {
-		return nil, err
+	var nodes []*cluster.Node
+	var now time.Time
+	if d.n.Cluster != nil {
+		nodes, now = d.n.Cluster.KnownNodes()
 	}
-	now, err := d.n.Store.Now(ctx)
-	if err != nil {
-		return nil, err
+	if len(nodes) == 0 {
+		var err error
+		if nodes, err = d.n.Store.NodesList(ctx); err != nil {
+			return nil, err
+		}
+		if now, err = d.n.Store.Now(ctx); err != nil {
+			return nil, err
+		}
 	}
 	var out []peer.Target
 	for _, nd := range nodes {
