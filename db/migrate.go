@@ -99,11 +99,66 @@ func dialectDir(d Dialect) string {
 
 // SchemaVersion returns the applied version of set (0 when the version table is absent).
 func (d *DB) SchemaVersion(ctx context.Context, set MigrationSet) (int, error) {
-	if !d.Migrator().HasTable(set.Table) {
+	return schemaVersion(d.WithContext(ctx), set)
+}
+
+// Migrate brings the schema of set up to date, honouring the missing-schema and
+// upgradeable-schema actions. It returns the schema version in force afterwards.
+// Reading the version and applying every pending migration happen in one
+// transaction, serialised across processes (an advisory lock on PostgreSQL,
+// BEGIN IMMEDIATE on SQLite), so nodes starting together never see a
+// half-migrated schema.
+func (d *DB) Migrate(ctx context.Context, set MigrationSet, missingAction, upgradeAction string, log *slog.Logger) (int, error) {
+	var result int
+	err := d.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if d.Dialect == Postgres {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(4242)").Error; err != nil {
+				return err
+			}
+		}
+		current, err := schemaVersion(tx, set)
+		if err != nil {
+			return err
+		}
+		result = current
+		latest := set.Latest()
+		switch {
+		case current > latest:
+			return fmt.Errorf("%w: %s at version %d, binary knows %d", ErrSchemaTooNew, set.Table, current, latest)
+		case current == latest:
+			return nil
+		case current == 0:
+			switch missingAction {
+			case ActionStop:
+				return fmt.Errorf("%w (%s); missingSchemaAction=stop", ErrSchemaMissing, set.Table)
+			case ActionWarn:
+				log.Warn("database schema is missing; continuing because missingSchemaAction=warn", "table", set.Table)
+				return nil
+			}
+		default:
+			switch upgradeAction {
+			case ActionStop:
+				return fmt.Errorf("%w: %s at version %d, latest %d; upgradeableSchemaAction=stop", ErrSchemaOutdated, set.Table, current, latest)
+			case ActionWarn:
+				log.Warn("database schema is outdated; continuing because upgradeableSchemaAction=warn", "table", set.Table, "version", current, "latest", latest)
+				return nil
+			}
+		}
+		if err := apply(tx, set, current); err != nil {
+			return err
+		}
+		result = latest
+		return nil
+	})
+	return result, err
+}
+
+func schemaVersion(tx *gorm.DB, set MigrationSet) (int, error) {
+	if !tx.Migrator().HasTable(set.Table) {
 		return 0, nil
 	}
 	var v *int
-	if err := d.WithContext(ctx).Raw("SELECT MAX(version) FROM " + set.Table).Scan(&v).Error; err != nil {
+	if err := tx.Raw("SELECT MAX(version) FROM " + set.Table).Scan(&v).Error; err != nil {
 		return 0, fmt.Errorf("read schema version: %w", err)
 	}
 	if v == nil {
@@ -112,74 +167,21 @@ func (d *DB) SchemaVersion(ctx context.Context, set MigrationSet) (int, error) {
 	return *v, nil
 }
 
-// Migrate brings the schema of set up to date, honouring the missing-schema and
-// upgradeable-schema actions. It returns the schema version in force afterwards.
-func (d *DB) Migrate(ctx context.Context, set MigrationSet, missingAction, upgradeAction string, log *slog.Logger) (int, error) {
-	current, err := d.SchemaVersion(ctx, set)
-	if err != nil {
-		return 0, err
-	}
-	latest := set.Latest()
-	switch {
-	case current > latest:
-		return current, fmt.Errorf("%w: %s at version %d, binary knows %d", ErrSchemaTooNew, set.Table, current, latest)
-	case current == latest:
-		return current, nil
-	case current == 0:
-		switch missingAction {
-		case ActionStop:
-			return 0, fmt.Errorf("%w (%s); missingSchemaAction=stop", ErrSchemaMissing, set.Table)
-		case ActionWarn:
-			log.Warn("database schema is missing; continuing because missingSchemaAction=warn", "table", set.Table)
-			return 0, nil
-		}
-	default:
-		switch upgradeAction {
-		case ActionStop:
-			return current, fmt.Errorf("%w: %s at version %d, latest %d; upgradeableSchemaAction=stop", ErrSchemaOutdated, set.Table, current, latest)
-		case ActionWarn:
-			log.Warn("database schema is outdated; continuing because upgradeableSchemaAction=warn", "table", set.Table, "version", current, "latest", latest)
-			return current, nil
-		}
-	}
-	if err := d.apply(ctx, set, current); err != nil {
-		return current, err
-	}
-	return latest, nil
-}
-
-func (d *DB) apply(ctx context.Context, set MigrationSet, current int) error {
+func apply(tx *gorm.DB, set MigrationSet, current int) error {
 	create := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)", set.Table)
+	if err := tx.Exec(create).Error; err != nil {
+		return fmt.Errorf("create %s: %w", set.Table, err)
+	}
 	for _, m := range set.Migrations {
 		if m.Version <= current {
 			continue
 		}
-		err := d.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			if d.Dialect == Postgres {
-				// Serialise concurrent migrators (several nodes starting at once).
-				// CREATE TABLE IF NOT EXISTS is not safe against itself either.
-				if err := tx.Exec("SELECT pg_advisory_xact_lock(4242)").Error; err != nil {
-					return err
-				}
+		for _, stmt := range splitSQL(m.SQL) {
+			if err := tx.Exec(stmt).Error; err != nil {
+				return fmt.Errorf("migration %04d_%s: statement %q: %w", m.Version, m.Name, firstLine(stmt), err)
 			}
-			if err := tx.Exec(create).Error; err != nil {
-				return fmt.Errorf("create %s: %w", set.Table, err)
-			}
-			var done int64
-			if err := tx.Raw("SELECT COUNT(*) FROM "+set.Table+" WHERE version = ?", m.Version).Scan(&done).Error; err != nil {
-				return err
-			}
-			if done > 0 {
-				return nil
-			}
-			for _, stmt := range splitSQL(m.SQL) {
-				if err := tx.Exec(stmt).Error; err != nil {
-					return fmt.Errorf("statement %q: %w", firstLine(stmt), err)
-				}
-			}
-			return tx.Exec("INSERT INTO "+set.Table+" (version, name) VALUES (?, ?)", m.Version, m.Name).Error
-		})
-		if err != nil {
+		}
+		if err := tx.Exec("INSERT INTO "+set.Table+" (version, name) VALUES (?, ?)", m.Version, m.Name).Error; err != nil {
 			return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 		}
 	}

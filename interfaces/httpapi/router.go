@@ -60,6 +60,7 @@ func NewRouter(d Deps) (*gin.Engine, *gin.RouterGroup) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok", "node": d.NodeID, "instance": d.InstanceID})
 	})
 	r.GET("/readyz", a.readyz)
+	RegisterOpenAPI(r)
 
 	v1 := r.Group("/api/v1", Authenticate(d.Auth, d.Log))
 	v1.POST("/session", a.login)
