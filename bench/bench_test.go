@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"cadre/app/taskmanager"
 	"cadre/domain/object"
 	"cadre/domain/task"
 	"cadre/node/proctest"
@@ -73,7 +75,11 @@ func BenchmarkFailover(b *testing.B) {
 	victim := c.nodes[1]
 	killedAt := time.Now()
 	victim.Kill()
-	held := map[int64]bool{} // what the dead node holds can no longer change
+	// A statement the dead node sent just before it died may still commit
+	// (PostgreSQL runs what is in its buffer), so let the last one land
+	// before reading what it held.
+	time.Sleep(300 * time.Millisecond)
+	held := map[int64]bool{} // from here on, what the dead node holds can no longer change
 	for _, bk := range c.buckets(b, oid) {
 		if bk.State == task.BucketDelegated && bk.Node == victim.NodeID {
 			held[bk.Seq] = true
@@ -84,6 +90,21 @@ func BenchmarkFailover(b *testing.B) {
 	}
 
 	var firstClaim, lastDone time.Time
+	defer func() {
+		if b.Failed() {
+			for _, bk := range c.buckets(b, oid) {
+				if held[bk.Seq] {
+					b.Logf("held bucket %d: %s node=%q worker=%s epoch=%d", bk.Seq, bk.State, bk.Node, bk.Worker, bk.Epoch)
+				}
+			}
+			ws, _, _ := c.repo.TasksList(context.Background(), taskmanager.TaskFilter{Parent: oid, Limit: 100})
+			for _, w := range ws {
+				b.Logf("worker %s group=%s state=%s node=%q msg=%q", w.OID, w.ExecutionGroup, w.State, w.Node, w.Message)
+			}
+			coord, _ := c.repo.TasksGet(context.Background(), oid)
+			b.Logf("coordinator state=%s", coord.State)
+		}
+	}()
 	pollUntil(b, "the killed node's buckets to complete elsewhere", time.Minute, 10*time.Millisecond, func() bool {
 		seen := time.Now() // fallback when a stamp is missing
 		firstClaim, lastDone = time.Time{}, time.Time{}

@@ -186,6 +186,9 @@ func (n *Node) Start(ctx context.Context) error {
 		}
 	}()
 	n.buildCluster(ln.Addr().(*net.TCPAddr).Port)
+	if n.Config.TaskManager.Clustered {
+		n.Cache.HoldOff(n.now().Add(3 * n.Config.TaskManager.NodeRegistrationInterval))
+	}
 	n.Scheduler.Pause() // the cluster manager resumes it once the node may schedule
 	if err := n.Cluster.Start(ctx); err != nil {
 		return err

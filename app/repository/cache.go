@@ -33,10 +33,11 @@ type GlobalCache struct {
 	now     func() time.Time
 	metrics CacheMetrics
 
-	mu      sync.Mutex
-	objects map[string]cacheEntry[object.Object] // type/oid
-	names   map[string]cacheEntry[object.Object] // type/name
-	queries map[string]cacheEntry[object.Page]   // type/query
+	mu        sync.Mutex
+	coldUntil time.Time                            // no caching before this (see HoldOff)
+	objects   map[string]cacheEntry[object.Object] // type/oid
+	names     map[string]cacheEntry[object.Object] // type/name
+	queries   map[string]cacheEntry[object.Page]   // type/query
 }
 
 type cacheEntry[T any] struct {
@@ -69,6 +70,16 @@ func (c *GlobalCache) hit(t object.Type, ok bool) {
 	}
 }
 
+// HoldOff makes the cache pass every read through until t. A node that just
+// joined is not yet in its peers' lists, so it could miss their
+// invalidations; it caches nothing until they have had time to learn of it
+// (a few check-in intervals).
+func (c *GlobalCache) HoldOff(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.coldUntil = t
+}
+
 func lookup[T any](c *GlobalCache, m map[string]cacheEntry[T], key string) (T, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -83,6 +94,9 @@ func lookup[T any](c *GlobalCache, m map[string]cacheEntry[T], key string) (T, b
 func store[T any](c *GlobalCache, m map[string]cacheEntry[T], key string, v T) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.now().Before(c.coldUntil) {
+		return
+	}
 	m[key] = cacheEntry[T]{value: v, until: c.now().Add(c.ttl)}
 }
 

@@ -195,7 +195,10 @@ func TestKillNineMidTask(t *testing.T) {
 	victim := c.nodes[1]
 	victim.Kill()
 	killedAt := time.Now()
-	held := map[int64]bool{} // what the dead node holds can no longer change
+	// A statement the dead node sent just before it died may still commit
+	// (PostgreSQL runs what is in its buffer), so let it land first.
+	time.Sleep(300 * time.Millisecond)
+	held := map[int64]bool{} // from here on, what the dead node holds can no longer change
 	for _, b := range c.buckets(oid) {
 		if b.State == task.BucketDelegated && b.Node == victim.NodeID {
 			held[b.Seq] = true
