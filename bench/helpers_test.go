@@ -28,8 +28,8 @@ import (
 // Cluster timings of every benchmark cluster, as in tests/cluster and
 // `make cluster`.
 const (
-	interval    = 500 * time.Millisecond // taskManager.nodeRegistrationInterval
-	nodeTimeout = 3 * time.Second        // taskManager.nodeTimeout
+	interval    = proctest.Interval // taskManager.nodeRegistrationInterval
+	nodeTimeout = proctest.Timeout  // taskManager.nodeTimeout
 )
 
 // benchCluster is n real cadre processes on one fresh PostgreSQL database,
@@ -53,14 +53,7 @@ func startCluster(tb testing.TB, n int) *benchCluster {
 	}
 	tb.Cleanup(func() { d.Close() })
 	c := &benchCluster{url: url, d: d, repo: gormrepo.New(d)}
-	args := []string{
-		"-Dmidpoint.repository.jdbcUrl=" + url,
-		"-Dmidpoint.taskManager.clustered=true",
-		"-Dmidpoint.taskManager.localNodeClusteringEnabled=true",
-		"-Dmidpoint.taskManager.nodeRegistrationInterval=" + interval.String(),
-		"-Dmidpoint.taskManager.nodeTimeout=" + nodeTimeout.String(),
-		"-Dmidpoint.administrator.initialPassword=" + proctest.AdminPassword,
-	}
+	args := proctest.ClusterArgs(url)
 	for i := 1; i <= n; i++ {
 		c.nodes = append(c.nodes, proctest.Start(tb, fmt.Sprintf("node%d", i), args...))
 	}

@@ -22,8 +22,8 @@ import (
 
 // Short timings so tests run in seconds (DESIGN §9: make cluster uses the same).
 const (
-	interval = 500 * time.Millisecond
-	timeout  = 3 * time.Second
+	interval = proctest.Interval
+	timeout  = proctest.Timeout
 )
 
 type cluster struct {
@@ -34,16 +34,7 @@ type cluster struct {
 	args  []string
 }
 
-func clusterArgs(dbURL string) []string {
-	return []string{
-		"-Dmidpoint.repository.jdbcUrl=" + dbURL,
-		"-Dmidpoint.taskManager.clustered=true",
-		"-Dmidpoint.taskManager.localNodeClusteringEnabled=true",
-		"-Dmidpoint.taskManager.nodeRegistrationInterval=" + interval.String(),
-		"-Dmidpoint.taskManager.nodeTimeout=" + timeout.String(),
-		"-Dmidpoint.administrator.initialPassword=" + proctest.AdminPassword,
-	}
-}
+func clusterArgs(dbURL string) []string { return proctest.ClusterArgs(dbURL) }
 
 // startCluster starts n clustered nodes (node1…nodeN) on a fresh PostgreSQL database.
 func startCluster(t *testing.T, n int, extra ...string) *cluster {

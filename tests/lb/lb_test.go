@@ -27,23 +27,14 @@ import (
 
 // Short timings, as in tests/cluster.
 const (
-	interval = 500 * time.Millisecond
-	timeout  = 3 * time.Second
+	interval = proctest.Interval
+	timeout  = proctest.Timeout
 )
 
 // requests is how many GETs go through nginx before and after the kill.
 const requests = 30
 
-func clusterArgs(dbURL string) []string {
-	return []string{
-		"-Dmidpoint.repository.jdbcUrl=" + dbURL,
-		"-Dmidpoint.taskManager.clustered=true",
-		"-Dmidpoint.taskManager.localNodeClusteringEnabled=true",
-		"-Dmidpoint.taskManager.nodeRegistrationInterval=" + interval.String(),
-		"-Dmidpoint.taskManager.nodeTimeout=" + timeout.String(),
-		"-Dmidpoint.administrator.initialPassword=" + proctest.AdminPassword,
-	}
-}
+func clusterArgs(dbURL string) []string { return proctest.ClusterArgs(dbURL) }
 
 // nginxBinary finds nginx, or skips the test (fails it under CADRE_REQUIRE_NGINX=1).
 func nginxBinary(t *testing.T) string {
