@@ -146,6 +146,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 	n.buildPeers()
 	webui.Register(n.engine, webui.Deps{
 		NodeID: id, Repo: n.Repo, Auth: n.Auth, Log: log, Tasks: n.Tasks,
+		Nodes:             n.clusterView.Nodes,
+		Reachability:      n.Peers.Reachability,
+		SchedulerStop:     n.clusterView.SchedulerStop,
+		SchedulerStart:    n.clusterView.SchedulerStart,
+		ReportDownloadURL: func(oid string) string { return "/api/v1/reports/" + oid + "/download" },
 		Info: func(ctx context.Context) webui.NodeInfo {
 			return webui.NodeInfo{NodeID: id, URL: n.LocalURL(), Database: string(n.DB.Dialect), Started: n.Started, Version: Version}
 		},

@@ -2,30 +2,105 @@ package webui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"cadre/domain/cluster"
 	"cadre/domain/object"
 	"cadre/domain/security"
+	"cadre/infrastructure/peer"
 	"cadre/interfaces/httpapi"
 )
 
+// nodesRefreshSeconds is how often the dashboard's node table refreshes.
+const nodesRefreshSeconds = 2
+
 func (h *Handlers) routesDashboard(g *gin.RouterGroup) {
 	g.GET("/", h.dashboard)
+	if h.nodes == nil {
+		return
+	}
+	g.GET("/nodes/fragment", h.nodesFragment)
+	if h.schedulerStop != nil {
+		g.POST("/nodes/:id/scheduler/stop", h.schedulerAction(false))
+		g.POST("/nodes/:id/scheduler/start", h.schedulerAction(true))
+	}
 }
 
 // dashboardPage is the data of the "dashboard" template.
 type dashboardPage struct {
-	Info   NodeInfo
-	Uptime string
-	Users  int64
-	Roles  int64
+	Info    NodeInfo
+	Uptime  string
+	Users   int64
+	Roles   int64
+	Reports int64
+	// Cluster is the node table; nil when the node cannot list nodes.
+	Cluster *clusterLive
+}
+
+// clusterLive is the node table and its banners: the part of the dashboard
+// that GET /ui/nodes/fragment serves again.
+type clusterLive struct {
+	Nodes []nodeRow
+	// Err says why the nodes could not be read; the table keeps refreshing.
+	Err string
+	// ErrorNodes and WarningNodes count the nodes with errors and with warnings.
+	ErrorNodes, WarningNodes int
+	// Live counts the nodes that are UP and checking in.
+	Live int
+	// Actions is set when the scheduler buttons exist (writers see them).
+	Actions bool
+	// Reach is set when this node reports what it saw of its peers.
+	Reach          bool
+	RefreshURL     string
+	RefreshSeconds int
+}
+
+// nodeRow is one node in the dashboard's table.
+type nodeRow struct {
+	ID, URL, Hostname string
+	// Self marks the node that serves the page.
+	Self bool
+	// State is the operational state: UP, DOWN or STARTING.
+	State string
+	// Silent is set when the row says UP or STARTING but the node has not
+	// checked in within the timeout: the cluster treats it as dead.
+	Silent    bool
+	CheckIn   string // "0.4 s ago", by the database clock
+	Version   string
+	Schema    int
+	Scheduler string
+	Groups    []string
+	Errors    []string
+	Warnings  []string
+	// Reach is what this node last saw when calling the node; nil for itself.
+	Reach *reachView
+	// CanStop and CanStart choose the scheduler button.
+	CanStop, CanStart bool
+}
+
+// reachView is the peer reachability of one node, as this node saw it.
+type reachView struct {
+	// None is set when this node has not called the node yet.
+	None bool
+	// OK is the age of the last successful call ("" when none).
+	OK string
+	// Error is the last failed call and ErrorAge its age ("" when none).
+	Error, ErrorAge string
+	// Failing is set when the last call failed.
+	Failing bool
 }
 
 func (h *Handlers) dashboard(c *gin.Context) {
+	h.renderDashboard(c, http.StatusOK, "")
+}
+
+// renderDashboard shows the dashboard, with alert in the error box when set.
+func (h *Handlers) renderDashboard(c *gin.Context, status int, alert string) {
 	ctx := c.Request.Context()
 	p, _ := httpapi.PrincipalOf(c)
 	data := dashboardPage{Info: NodeInfo{NodeID: h.nodeID}}
@@ -36,15 +111,123 @@ func (h *Handlers) dashboard(c *gin.Context) {
 		data.Uptime = formatUptime(time.Since(data.Info.Started))
 	}
 	var err error
-	if data.Users, err = h.count(ctx, p, object.TypeUser); err != nil {
-		h.fail(c, err)
+	for _, n := range []struct {
+		t  object.Type
+		to *int64
+	}{{object.TypeUser, &data.Users}, {object.TypeRole, &data.Roles}, {object.TypeReport, &data.Reports}} {
+		if *n.to, err = h.count(ctx, p, n.t); err != nil {
+			h.fail(c, err)
+			return
+		}
+	}
+	if h.nodes != nil {
+		live := h.loadCluster(ctx)
+		data.Cluster = &live
+	}
+	h.renderAlert(c, status, "dashboard", alert, data)
+}
+
+func (h *Handlers) nodesFragment(c *gin.Context) {
+	if p, _ := httpapi.PrincipalOf(c); !p.CanRead() {
+		h.renderError(c, http.StatusForbidden, msgForbidden)
 		return
 	}
-	if data.Roles, err = h.count(ctx, p, object.TypeRole); err != nil {
-		h.fail(c, err)
-		return
+	live := h.loadCluster(c.Request.Context())
+	h.renderFragment(c, "dashboard", "nodes-live", dashboardPage{Cluster: &live})
+}
+
+// loadCluster reads the nodes for the table. A failure is shown in the
+// table, not as an error page: the dashboard stays useful (and keeps
+// refreshing) while the database or the cluster manager is unavailable.
+func (h *Handlers) loadCluster(ctx context.Context) clusterLive {
+	live := clusterLive{Actions: h.schedulerStop != nil, Reach: h.reachability != nil,
+		RefreshURL: "/ui/nodes/fragment", RefreshSeconds: nodesRefreshSeconds}
+	views, err := h.nodes(ctx)
+	if err != nil {
+		h.log.WarnContext(ctx, "list nodes for the dashboard", "err", err)
+		live.Err = "The node list cannot be read right now; this table tries again every few seconds. See this node's log."
+		return live
 	}
-	h.render(c, http.StatusOK, "dashboard", data)
+	var reach map[string]peer.Reach
+	if h.reachability != nil {
+		reach = h.reachability()
+	}
+	now := time.Now()
+	for _, v := range views {
+		row := nodeRow{ID: v.ID, URL: v.URL, Hostname: v.Hostname, Self: v.ID == h.nodeID, State: string(v.OperationalState),
+			Version: v.Version, Schema: v.SchemaVersion, Scheduler: string(v.SchedulerState), Groups: v.ExecutionGroups,
+			Errors: v.Errors, Warnings: v.Warnings, CheckIn: "never"}
+		if !v.LastCheckIn.IsZero() {
+			row.CheckIn = formatAge(v.CheckInAge)
+		}
+		row.Silent = !v.Alive && v.OperationalState != cluster.Down
+		if v.Alive && v.OperationalState == cluster.Up {
+			live.Live++
+			row.CanStop = v.SchedulerState == cluster.SchedulerRunning
+			row.CanStart = v.SchedulerState == cluster.SchedulerPaused
+		}
+		if len(v.Errors) > 0 {
+			live.ErrorNodes++
+		}
+		if len(v.Warnings) > 0 {
+			live.WarningNodes++
+		}
+		if reach != nil && !row.Self {
+			row.Reach = reachOf(reach[v.ID], now)
+		}
+		live.Nodes = append(live.Nodes, row)
+	}
+	return live
+}
+
+// reachOf describes what this node last saw of a peer, at local time now
+// (the peer client records its calls by the local clock too).
+func reachOf(r peer.Reach, now time.Time) *reachView {
+	v := &reachView{None: r.LastOK.IsZero() && r.LastError == ""}
+	if !r.LastOK.IsZero() {
+		v.OK = formatAge(now.Sub(r.LastOK))
+	}
+	if r.LastError != "" {
+		v.Error, v.ErrorAge = r.LastError, formatAge(now.Sub(r.LastErrorAt))
+		v.Failing = r.LastErrorAt.After(r.LastOK)
+	}
+	return v
+}
+
+// schedulerAction stops or starts the scheduler of the node in the path and
+// goes back to the dashboard; a failure is explained on the dashboard.
+func (h *Handlers) schedulerAction(start bool) gin.HandlerFunc {
+	action, verb, flash := h.schedulerStop, "stop", "scheduler-stopped"
+	if start {
+		action, verb, flash = h.schedulerStart, "start", "scheduler-started"
+	}
+	return func(c *gin.Context) {
+		if !h.requireWrite(c) {
+			return
+		}
+		ctx := c.Request.Context()
+		id := c.Param("id")
+		err := action(ctx, id)
+		if err == nil {
+			c.Redirect(http.StatusSeeOther, "/ui/?ok="+flash)
+			return
+		}
+		var status int
+		var message string
+		switch {
+		case errors.Is(err, cluster.ErrNotFound):
+			status, message = http.StatusNotFound, fmt.Sprintf("There is no node %q; it may have been removed.", id)
+		case errors.Is(err, peer.ErrUnauthorized):
+			status, message = http.StatusBadGateway, fmt.Sprintf("Node %s refused this node's call to %s its scheduler as unauthorized; see both nodes' logs.", id, verb)
+		case errors.Is(err, peer.ErrUnreachable):
+			status, message = http.StatusServiceUnavailable, fmt.Sprintf("Node %s did not answer, so its scheduler was not told to %s; it may be down or unreachable from node %s.", id, verb, h.nodeID)
+		default:
+			status, message = http.StatusInternalServerError, fmt.Sprintf("The scheduler of node %s could not be told to %s; see this node's log.", id, verb)
+		}
+		p, _ := httpapi.PrincipalOf(c)
+		h.log.WarnContext(ctx, "scheduler "+verb+" from the web UI failed", "target", id, "user", p.Name, "err", err)
+		h.renderDashboard(c, status, message)
+	}
 }
 
 // count returns how many objects of the type the principal can see.
@@ -54,6 +237,21 @@ func (h *Handlers) count(ctx context.Context, p security.Principal, t object.Typ
 		return 0, fmt.Errorf("count %s: %w", t, err)
 	}
 	return page.Total, nil
+}
+
+// formatAge writes how long ago something happened: "0.4 s ago" under ten
+// seconds, "42 s ago" under a minute, then "5m 10s ago", "4h 5m ago".
+func formatAge(d time.Duration) string {
+	switch {
+	case d < 0:
+		d = 0
+		fallthrough
+	case d < 10*time.Second:
+		return fmt.Sprintf("%.1f s ago", d.Seconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%d s ago", int(d/time.Second))
+	}
+	return formatUptime(d) + " ago"
 }
 
 // formatUptime writes a duration as its two largest units: "3d 4h", "4h 5m", "5m 10s", "10s".

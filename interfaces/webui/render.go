@@ -40,7 +40,8 @@ type View struct {
 	Flash string
 	// Error is shown in the alert box at the top of the page.
 	Error string
-	// Nav is the active main navigation item: "dashboard", "users", "tasks".
+	// Nav is the active main navigation item: "dashboard", "tasks", "users",
+	// "roles", "reports" or "system".
 	Nav string
 	// HasTasks is set when the node has a task manager, so the task pages exist.
 	HasTasks bool
@@ -61,6 +62,11 @@ var flashes = map[string]string{
 	"task-resumed":   "Task resumed.",
 	"task-run":       "The task will run now.",
 	"task-deleted":   "Task deleted.",
+
+	"role-created": "Role created.",
+
+	"scheduler-stopped": "Scheduler stopped: the node starts no new task runs until it is started again.",
+	"scheduler-started": "Scheduler started.",
 }
 
 var funcs = template.FuncMap{
@@ -177,6 +183,14 @@ func navOf(p string) string {
 		return "users"
 	case strings.HasPrefix(p, "/ui/tasks"):
 		return "tasks"
+	case strings.HasPrefix(p, "/ui/roles"):
+		return "roles"
+	case strings.HasPrefix(p, "/ui/reports"):
+		return "reports"
+	case strings.HasPrefix(p, "/ui/system"):
+		return "system"
+	case strings.HasPrefix(p, "/ui/nodes"):
+		return "dashboard"
 	}
 	return ""
 }

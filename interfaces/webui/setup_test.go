@@ -38,6 +38,8 @@ type env struct {
 
 type options struct {
 	info func(ctx context.Context) webui.NodeInfo
+	// deps changes the web UI's dependencies before they are registered.
+	deps func(d *webui.Deps)
 }
 
 func setup(t *testing.T, opts ...func(*options)) *env {
@@ -75,7 +77,11 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	}
 	engine, _ := httpapi.NewRouter(httpapi.Deps{NodeID: "node1", Repo: repo, Auth: authn, Log: log,
 		Ready: func(context.Context) error { return nil }})
-	webui.Register(engine, webui.Deps{NodeID: "node1", Repo: repo, Auth: authn, Log: log, Info: o.info})
+	deps := webui.Deps{NodeID: "node1", Repo: repo, Auth: authn, Log: log, Info: o.info}
+	if o.deps != nil {
+		o.deps(&deps)
+	}
+	webui.Register(engine, deps)
 	srv := httptest.NewServer(engine)
 	t.Cleanup(srv.Close)
 

@@ -29,14 +29,19 @@ type taskEnv struct {
 	system security.Principal
 }
 
-func setupTasks(t *testing.T) *taskEnv {
+// setupTasks starts the node; deps change the web UI's dependencies.
+func setupTasks(t *testing.T, deps ...func(*webui.Deps)) *taskEnv {
 	t.Helper()
 	n := nodetest.Start(t, "sqlite")
 	// The router is built here from the node's services, so these tests do
 	// not depend on how node.New wires the web UI.
 	engine, _ := httpapi.NewRouter(httpapi.Deps{NodeID: n.Config.NodeID, Repo: n.Repo, Auth: n.Auth, Tasks: n.Tasks,
-		Ready: func(context.Context) error { return nil }, Log: n.Log})
-	webui.Register(engine, webui.Deps{NodeID: n.Config.NodeID, Repo: n.Repo, Auth: n.Auth, Log: n.Log, Tasks: n.Tasks})
+		Reports: n.Reports, Ready: func(context.Context) error { return nil }, Log: n.Log})
+	d := webui.Deps{NodeID: n.Config.NodeID, Repo: n.Repo, Auth: n.Auth, Log: n.Log, Tasks: n.Tasks}
+	for _, f := range deps {
+		f(&d)
+	}
+	webui.Register(engine, d)
 	srv := httptest.NewServer(engine)
 	t.Cleanup(srv.Close)
 	return &taskEnv{node: n, url: srv.URL,

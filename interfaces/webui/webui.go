@@ -1,5 +1,6 @@
-// Package webui is the server-rendered web UI: login, dashboard and user
-// management over the repository, on the same Gin engine as the REST API.
+// Package webui is the server-rendered web UI: login, the cluster dashboard,
+// users, roles, tasks, reports and the system configuration, on the same Gin
+// engine as the REST API.
 //
 // Adding a page group: write one file (tasks.go) with its handlers and a
 // routesTasks(g *gin.RouterGroup) method, a template web/templates/pages/<name>.html
@@ -24,8 +25,10 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"cadre/app/auth"
+	appcluster "cadre/app/cluster"
 	"cadre/app/repository"
 	"cadre/app/taskmanager"
+	"cadre/infrastructure/peer"
 	"cadre/interfaces/httpapi"
 	"cadre/web"
 )
@@ -42,6 +45,22 @@ type Deps struct {
 	// Tasks is the task manager behind the /ui/tasks pages; nil leaves the
 	// task pages (and the "Tasks" navigation item) out.
 	Tasks *taskmanager.Manager
+
+	// Nodes lists every node of the cluster with its check-in age (by the
+	// database clock), errors and warnings, for the dashboard's node table;
+	// nil leaves the table out.
+	Nodes func(ctx context.Context) ([]appcluster.NodeView, error)
+	// Reachability is, per node id, what this node last saw when it called
+	// that node; nil shows no reachability column.
+	Reachability func() map[string]peer.Reach
+	// SchedulerStop and SchedulerStart pause and resume scheduling on the
+	// named node, which may be another one (the caller forwards the call);
+	// the dashboard offers the buttons only when both are set.
+	SchedulerStop  func(ctx context.Context, nodeID string) error
+	SchedulerStart func(ctx context.Context, nodeID string) error
+	// ReportDownloadURL is the path that downloads a report's file, for
+	// example "/api/v1/reports/<oid>/download"; nil shows no download links.
+	ReportDownloadURL func(oid string) string
 }
 
 // NodeInfo is what the dashboard shows about the node that serves it.
@@ -63,10 +82,18 @@ type Handlers struct {
 	tasks  *taskmanager.Manager
 	authn  gin.HandlerFunc
 	pages  map[string]*template.Template
+
+	nodes          func(ctx context.Context) ([]appcluster.NodeView, error)
+	reachability   func() map[string]peer.Reach
+	schedulerStop  func(ctx context.Context, nodeID string) error
+	schedulerStart func(ctx context.Context, nodeID string) error
+	reportURL      func(oid string) string
 }
 
 // Register adds the web UI to r: GET / (redirect to /ui/), /static/* (public,
-// embedded) and the /ui pages; the /ui/tasks pages only when d.Tasks is set.
+// embedded) and the /ui pages; the /ui/tasks pages only when d.Tasks is set,
+// the node table's fragment only when d.Nodes is set, and the scheduler
+// buttons only when d.SchedulerStop and d.SchedulerStart are.
 // Templates are parsed here, once; a broken embedded template panics, as it
 // is a programming error caught by any test.
 //
@@ -81,7 +108,11 @@ func Register(r *gin.Engine, d Deps) {
 		d.Log = slog.Default()
 	}
 	h := &Handlers{nodeID: d.NodeID, repo: d.Repo, auth: d.Auth, log: d.Log, info: d.Info, tasks: d.Tasks,
-		authn: httpapi.Authenticate(d.Auth, d.Log), pages: pages}
+		authn: httpapi.Authenticate(d.Auth, d.Log), pages: pages,
+		nodes: d.Nodes, reachability: d.Reachability, reportURL: d.ReportDownloadURL}
+	if d.SchedulerStop != nil && d.SchedulerStart != nil {
+		h.schedulerStop, h.schedulerStart = d.SchedulerStop, d.SchedulerStart
+	}
 
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/ui/") })
 	h.routesStatic(r)
@@ -97,6 +128,9 @@ func Register(r *gin.Engine, d Deps) {
 		h.routesAuth,
 		h.routesDashboard,
 		h.routesUsers,
+		h.routesRoles,
+		h.routesReports,
+		h.routesSystem,
 	}
 	if h.tasks != nil {
 		routes = append(routes, h.routesTasks)

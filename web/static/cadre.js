@@ -24,7 +24,9 @@ document.addEventListener("input", function (event) {
 // with the same id). Refreshing stops when the fresh element has no
 // data-refresh-url (the task is CLOSED or SUSPENDED), and pauses while the
 // tab is hidden. If the fragment cannot be had (session ended, task deleted),
-// the whole page is reloaded to show why.
+// the whole page is reloaded to show why. While a mouse button or finger is
+// down inside the live part, the swap waits, so a click on one of its
+// buttons (the dashboard's "Stop scheduler") is never lost.
 (function () {
   var live = document.querySelector("[data-refresh-url]");
   if (!live || !window.fetch || !("content" in document.createElement("template"))) {
@@ -32,6 +34,16 @@ document.addEventListener("input", function (event) {
   }
   var timer = 0;
   var last = "";
+  var pressing = false;
+
+  document.addEventListener("pointerdown", function (event) {
+    pressing = live.contains(event.target);
+  }, true);
+  ["pointerup", "pointercancel"].forEach(function (type) {
+    document.addEventListener(type, function () {
+      pressing = false;
+    }, true);
+  });
 
   function later() {
     if (timer || document.hidden || !live.hasAttribute("data-refresh-url")) {
@@ -42,6 +54,10 @@ document.addEventListener("input", function (event) {
   }
 
   function swap(html) {
+    if (pressing) {
+      last = ""; // swap at the next refresh instead
+      return;
+    }
     var t = document.createElement("template");
     t.innerHTML = html.trim();
     var fresh = t.content.firstElementChild;
