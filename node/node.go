@@ -192,7 +192,11 @@ func (n *Node) Start(ctx context.Context) error {
 	}()
 	n.buildCluster(ln.Addr().(*net.TCPAddr).Port)
 	if n.Config.TaskManager.Clustered {
-		n.Cache.HoldOff(n.now().Add(3 * n.Config.TaskManager.NodeRegistrationInterval))
+		// Peers learn of this node at their next check-in; until they surely
+		// have, cache nothing they might need to invalidate.
+		warm := n.now().Add(3 * n.Config.TaskManager.NodeRegistrationInterval)
+		n.Cache.HoldOff(warm)
+		n.Auth.HoldOff(warm)
 	}
 	n.Scheduler.Pause() // the cluster manager resumes it once the node may schedule
 	if err := n.Cluster.Start(ctx); err != nil {

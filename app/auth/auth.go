@@ -43,6 +43,7 @@ type Service struct {
 	now      func() time.Time
 
 	mu         sync.Mutex
+	coldUntil  time.Time                  // no principal caching before this
 	principals map[string]cachedPrincipal // by session ID
 	basic      map[string]basicEntry      // by username + password digest
 }
@@ -228,9 +229,20 @@ func CheckCSRF(sess security.Session, token string) bool {
 	return token != "" && subtle.ConstantTimeCompare([]byte(sess.CSRFToken), []byte(token)) == 1
 }
 
+// HoldOff stops caching principals until t: a node that just joined is not
+// yet in its peers' lists and could miss their session invalidations.
+func (s *Service) HoldOff(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.coldUntil = t
+}
+
 func (s *Service) remember(sess security.Session, p security.Principal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.now().Before(s.coldUntil) {
+		return
+	}
 	if len(s.principals) > 100000 {
 		clear(s.principals)
 	}

@@ -15,6 +15,11 @@ import (
 	"cadre/node/proctest"
 )
 
+// waitWarm waits until freshly started nodes cache again: a node caches
+// nothing for its first three check-in intervals (until every peer lists
+// it), and these tests must prove the invalidation, not that warm-up.
+func waitWarm() { time.Sleep(4 * interval) }
+
 const sysConfigPath = "/api/v1/objects/systemConfiguration/" + object.SystemConfigurationOID
 
 // subscription reads the system configuration's subscription identifier
@@ -32,6 +37,7 @@ func subscription(t *testing.T, p *proctest.Proc) string {
 
 func TestCacheInvalidationReachesPeers(t *testing.T) {
 	c := startCluster(t, 3)
+	waitWarm()
 	for _, p := range c.nodes { // prime every node's global cache
 		subscription(t, p)
 	}
@@ -88,6 +94,7 @@ func TestDisabledUserIsLoggedOutEverywhere(t *testing.T) {
 	if status != 201 {
 		t.Fatal(user)
 	}
+	waitWarm()
 	onNode2 := login(t, c.nodes[1].URL, "ops", "Operator1!")
 	for range 3 { // warm node2's principal cache
 		if s := get(t, onNode2, c.nodes[1].URL+"/api/v1/objects/users"); s != 200 {
