@@ -44,24 +44,16 @@ func (d *peerDirectory) Self() (string, string) {
 	return me.ID, me.Secret
 }
 
-// LivePeers implements peer.Directory.
-// It uses the cluster manager's view from the last check-in, so a broadcast
-// starts without a database round trip; a node that joined since is reached
-// from the next check-in on, and converges by the cache TTL meanwhile.
+// LivePeers implements peer.Directory. It reads the node rows afresh: a
+// node that joined a moment ago must not miss an invalidation.
 func (d *peerDirectory) LivePeers(ctx context.Context) ([]peer.Target, error) {
-	var nodes []*cluster.Node
-	var now time.Time
-	if d.n.Cluster != nil {
-		nodes, now = d.n.Cluster.KnownNodes()
+	nodes, err := d.n.Store.NodesList(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if len(nodes) == 0 {
-		var err error
-		if nodes, err = d.n.Store.NodesList(ctx); err != nil {
-			return nil, err
-		}
-		if now, err = d.n.Store.Now(ctx); err != nil {
-			return nil, err
-		}
+	now, err := d.n.Store.Now(ctx)
+	if err != nil {
+		return nil, err
 	}
 	var out []peer.Target
 	for _, nd := range nodes {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -355,15 +354,6 @@ func (m *Manager) LiveNodes(ctx context.Context) []string {
 	}
 	sort.Strings(ids)
 	return ids
-}
-
-// KnownNodes returns the node rows as of the last check-in (or LiveNodes
-// call) and the database time they were read at: a view that costs no query,
-// for hot paths such as broadcasting invalidations.
-func (m *Manager) KnownNodes() ([]*cluster.Node, time.Time) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.Clone(m.nodes), m.dbNow
 }
 
 // NodeView is a node with what other nodes see of it.
