@@ -21,9 +21,6 @@ func main() {
 		os.Exit(2)
 	}
 	log := node.NewLogger(os.Stderr, cfg)
-	for _, w := range cfg.Warnings {
-		log.Warn("configuration: " + w)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -32,6 +29,7 @@ func main() {
 		log.Error("start-up failed", "err", err)
 		os.Exit(1)
 	}
+	log = n.Log // from here on every line carries the resolved node id
 	if n.GeneratedPassword != "" {
 		fmt.Fprintf(os.Stderr, "\n  administrator password (shown once): %s\n\n", n.GeneratedPassword)
 	}
