@@ -72,12 +72,20 @@ func NewService(objects ObjectReader, sessions SessionStore, nodeID string, now 
 		principals: map[string]cachedPrincipal{}, basic: map[string]basicEntry{}}
 }
 
-// BcryptHasher hashes passwords with bcrypt at the default cost.
-type BcryptHasher struct{}
+// BcryptHasher hashes passwords with bcrypt.
+type BcryptHasher struct {
+	// Cost is the bcrypt cost; 0 means bcrypt.DefaultCost (10). Tests use
+	// bcrypt.MinCost to keep the race detector fast.
+	Cost int
+}
 
 // Hash implements repository.PasswordHasher.
-func (BcryptHasher) Hash(password string) (string, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+func (b BcryptHasher) Hash(password string) (string, error) {
+	cost := b.Cost
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"cadre/app/auth"
 	"cadre/app/handlers"
 	"cadre/app/repository"
@@ -69,7 +71,7 @@ func setup(t *testing.T) *env {
 	store := gormrepo.New(d)
 	now := time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
 	e := &env{
-		repo:    repository.NewService(store, auth.BcryptHasher{}, time.Now, slog.Default()),
+		repo:    repository.NewService(store, auth.BcryptHasher{Cost: bcrypt.MinCost}, time.Now, slog.Default()),
 		store:   store,
 		dir:     t.TempDir(),
 		reports: reportfiles.New(filepath.Join(t.TempDir(), "reports")),

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"cadre/app/auth"
 	"cadre/app/repository"
 	"cadre/db"
@@ -64,7 +66,7 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 		t.Fatalf("migrate: %v", err)
 	}
 	store := gormrepo.New(d)
-	repo := repository.NewService(store, auth.BcryptHasher{}, time.Now, log)
+	repo := repository.NewService(store, auth.BcryptHasher{Cost: bcrypt.MinCost}, time.Now, log)
 	authn := auth.NewService(store, store, "node1", time.Now)
 	repo.OnChange(func(ctx context.Context, c repository.Change) {
 		effect, user := auth.EffectOf(c)
