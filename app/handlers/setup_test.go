@@ -82,8 +82,9 @@ func setup(t *testing.T) *env {
 		Tasks: e.tasks, Sessions: store, Now: func() time.Time { return now }})
 	e.superOID = e.add(t, &object.Role{Meta: object.Meta{Name: "Superuser"}, Authorizations: []string{object.AuthSuperuser}}).OID
 	e.readerOID = e.add(t, &object.Role{Meta: object.Meta{Name: "Reader"}, Authorizations: []string{object.AuthReader}}).OID
-	// No password: bcrypt stays out of these tests.
-	e.adminOID = e.add(t, &object.User{Meta: object.Meta{Name: "administrator"}, FullName: "Administrator",
+	// No password: bcrypt stays out of these tests. A fixed OID outside the
+	// "0" prefix, so OID-bucket tests know which bucket holds it.
+	e.adminOID = e.add(t, &object.User{Meta: object.Meta{OID: "a0000000-0000-4000-8000-00000000ad00", Name: "administrator"}, FullName: "Administrator",
 		Enabled: true, Roles: []string{e.superOID}}).OID
 	return e
 }
