@@ -436,6 +436,13 @@ func TestLoadValidationErrors(t *testing.T) {
 			wantMsg:  "clustered mode (taskManager/clustered=true) needs nodeId or nodeIdSource",
 		},
 		{
+			name:     "clustered on SQLite without local node clustering",
+			xml:      "<nodeId>n1</nodeId>\n<taskManager>\n<clustered>true</clustered>\n</taskManager>",
+			wantKey:  "taskManager/clustered",
+			wantLine: 5,
+			wantMsg:  "clustered mode on SQLite needs taskManager/localNodeClusteringEnabled=true",
+		},
+		{
 			name:     "in-memory job store when clustered",
 			xml:      "<nodeId>n1</nodeId>\n<taskManager>\n<clustered>true</clustered>\n<jdbcJobStore>false</jdbcJobStore>\n</taskManager>",
 			wantKey:  "taskManager/jdbcJobStore",
