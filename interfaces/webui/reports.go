@@ -3,7 +3,6 @@ package webui
 import (
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -42,20 +41,15 @@ type reportRow struct {
 }
 
 func (h *Handlers) listReports(c *gin.Context) {
-	p, _ := httpapi.PrincipalOf(c)
-	q := strings.TrimSpace(c.Query("q"))
-	page := pageParam(c)
-	res, err := h.repo.Search(c.Request.Context(), p, object.Query{Type: object.TypeReport, Name: q,
-		Limit: reportsPerPage, Offset: (page - 1) * reportsPerPage})
-	if err != nil {
-		h.fail(c, err)
+	q, reports, pager, ok := searchList[*object.Report](h, c, object.TypeReport, reportsPerPage)
+	if !ok {
 		return
 	}
-	data := reportsPage{Query: q, Pager: newPager(c.Request.URL, page, reportsPerPage, res.Total),
-		Downloads: h.reportURL != nil, TaskLinks: h.tasks != nil,
+	p, _ := httpapi.PrincipalOf(c)
+	data := reportsPage{Query: q, Pager: pager, Downloads: h.reportURL != nil, TaskLinks: h.tasks != nil,
 		CanRun: h.tasks != nil && p.CanWrite() && slices.Contains(h.tasks.Handlers(), reportHandler)}
-	for _, o := range res.Items {
-		row := reportRow{Report: o.(*object.Report)}
+	for _, r := range reports {
+		row := reportRow{Report: r}
 		if h.reportURL != nil {
 			row.DownloadURL = h.reportURL(row.OID)
 		}

@@ -42,20 +42,10 @@ type rolesPage struct {
 }
 
 func (h *Handlers) listRoles(c *gin.Context) {
-	p, _ := httpapi.PrincipalOf(c)
-	q := strings.TrimSpace(c.Query("q"))
-	page := pageParam(c)
-	res, err := h.repo.Search(c.Request.Context(), p, object.Query{Type: object.TypeRole, Name: q,
-		Limit: rolesPerPage, Offset: (page - 1) * rolesPerPage})
-	if err != nil {
-		h.fail(c, err)
-		return
+	q, roles, pager, ok := searchList[*object.Role](h, c, object.TypeRole, rolesPerPage)
+	if ok {
+		h.render(c, http.StatusOK, "roles", rolesPage{Query: q, Roles: roles, Pager: pager})
 	}
-	data := rolesPage{Query: q, Pager: newPager(c.Request.URL, page, rolesPerPage, res.Total)}
-	for _, o := range res.Items {
-		data.Roles = append(data.Roles, o.(*object.Role))
-	}
-	h.render(c, http.StatusOK, "roles", data)
 }
 
 // roleForm is what the role forms edit; on a failed save it holds what was

@@ -43,20 +43,10 @@ type usersPage struct {
 }
 
 func (h *Handlers) listUsers(c *gin.Context) {
-	p, _ := httpapi.PrincipalOf(c)
-	q := strings.TrimSpace(c.Query("q"))
-	page := pageParam(c)
-	res, err := h.repo.Search(c.Request.Context(), p, object.Query{Type: object.TypeUser, Name: q,
-		Limit: usersPerPage, Offset: (page - 1) * usersPerPage})
-	if err != nil {
-		h.fail(c, err)
-		return
+	q, users, pager, ok := searchList[*object.User](h, c, object.TypeUser, usersPerPage)
+	if ok {
+		h.render(c, http.StatusOK, "users", usersPage{Query: q, Users: users, Pager: pager})
 	}
-	data := usersPage{Query: q, Pager: newPager(c.Request.URL, page, usersPerPage, res.Total)}
-	for _, o := range res.Items {
-		data.Users = append(data.Users, o.(*object.User))
-	}
-	h.render(c, http.StatusOK, "users", data)
 }
 
 // userForm is what the user forms edit; on a failed save it holds what was
