@@ -87,6 +87,8 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
+	// search gives the "search_form" partial its target and current query.
+	"search": func(action, query string) searchForm { return searchForm{Action: action, Query: query} },
 	// token turns a state name into a CSS class part: "PARTIAL_ERROR" → "partial-error".
 	"token": func(s string) string { return strings.ReplaceAll(strings.ToLower(s), "_", "-") },
 }
@@ -283,3 +285,6 @@ func sentence(s string) string {
 	}
 	return s
 }
+
+// searchForm is the data of the "search_form" partial.
+type searchForm struct{ Action, Query string }
