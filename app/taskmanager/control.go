@@ -83,7 +83,7 @@ func (m *Manager) Resume(ctx context.Context, oid string) (*task.Task, error) {
 			return nil, err
 		}
 	}
-	if err := m.ensureWorkers(ctx, t); err != nil {
+	if err := m.ensureWorkers(ctx, t, m.cluster.LiveNodes(ctx)); err != nil {
 		return nil, err
 	}
 	return m.Get(ctx, oid)

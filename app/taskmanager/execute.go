@@ -53,7 +53,7 @@ func (m *Manager) Execute(ctx context.Context, oid string) error {
 		delete(m.running, oid)
 		m.mu.Unlock()
 	}()
-	go m.watch(runCtx, oid, r)
+	m.ensureWatcher()
 
 	log := m.log.With("task", oid, "handler", t.Handler, "role", string(t.Role))
 	switch t.Role {
@@ -71,22 +71,44 @@ func (m *Manager) Execute(ctx context.Context, oid string) error {
 	return nil
 }
 
-// watch re-reads the task's state so a suspension made on any node stops
-// the run within StopPoll.
-func (m *Manager) watch(ctx context.Context, oid string, r *localRun) {
+// ensureWatcher starts the node's one watcher if it is not running.
+func (m *Manager) ensureWatcher() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.watching {
+		m.watching = true
+		go m.watch()
+	}
+}
+
+// watch re-reads, in one query every StopPoll, which of this node's runs are
+// still RUNNING here, so a suspension (or a recovery that gave the task to
+// another node) made anywhere stops the run within StopPoll. It ends when
+// nothing runs here; the next Execute starts it again.
+func (m *Manager) watch() {
 	tick := time.NewTicker(m.cfg.StopPoll)
 	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	for range tick.C {
+		m.mu.Lock()
+		oids := make([]string, 0, len(m.running))
+		for oid := range m.running {
+			oids = append(oids, oid)
+		}
+		if len(oids) == 0 {
+			m.watching = false
+			m.mu.Unlock()
 			return
-		case <-r.stopping:
-			return
-		case <-tick.C:
-			t, err := m.store.TasksGet(ctx, oid)
-			if errors.Is(err, task.ErrNotFound) || (err == nil && t.State != task.Running) {
-				r.stop()
-				return
+		}
+		m.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.StopPoll*4)
+		still, err := m.store.TasksRunningHere(ctx, m.cfg.NodeID, oids)
+		cancel()
+		if err != nil {
+			continue // the database is away; the runs find out through their own calls
+		}
+		for _, oid := range oids {
+			if !still[oid] {
+				m.stopLocal(oid)
 			}
 		}
 	}
@@ -341,7 +363,8 @@ func (m *Manager) checkCoordinatorDone(ctx context.Context, oid string) error {
 
 // ensureWorkers makes sure a waiting coordinator with unfinished buckets has
 // at least one worker that can run; it reopens or adds one if not.
-func (m *Manager) ensureWorkers(ctx context.Context, coord *task.Task) error {
+// live is the cluster's live node ids, read once by the caller.
+func (m *Manager) ensureWorkers(ctx context.Context, coord *task.Task, live []string) error {
 	if coord.State != task.Waiting {
 		return nil
 	}
@@ -356,19 +379,19 @@ func (m *Manager) ensureWorkers(ctx context.Context, coord *task.Task) error {
 	if err != nil {
 		return err
 	}
-	live := map[string]bool{}
-	for _, id := range m.cluster.LiveNodes(ctx) {
-		live[id] = true
+	isLive := map[string]bool{}
+	for _, id := range live {
+		isLive[id] = true
 	}
 	for _, w := range workers {
 		runnable := w.State == task.Runnable || w.State == task.Running
-		if runnable && (w.ExecutionGroup == coord.ExecutionGroup || live[w.ExecutionGroup]) {
+		if runnable && (w.ExecutionGroup == coord.ExecutionGroup || isLive[w.ExecutionGroup]) {
 			return nil
 		}
 	}
 	group := coord.ExecutionGroup
 	if group == "" {
-		group = m.workerHome(ctx)
+		group = m.workerHome(live)
 		if group == "" {
 			return nil // no live node to run it; the next node up will
 		}
@@ -378,14 +401,14 @@ func (m *Manager) ensureWorkers(ctx context.Context, coord *task.Task) error {
 
 // workerHome picks the node for a replacement worker: this node, or, while
 // it is leaving, another live one ("" if there is none).
-func (m *Manager) workerHome(ctx context.Context) string {
+func (m *Manager) workerHome(live []string) string {
 	m.mu.Lock()
 	draining := m.draining
 	m.mu.Unlock()
 	if !draining {
 		return m.cfg.NodeID
 	}
-	for _, id := range m.cluster.LiveNodes(ctx) {
+	for _, id := range live {
 		if id != m.cfg.NodeID {
 			return id
 		}

@@ -43,6 +43,7 @@ type Manager struct {
 
 	mu       sync.Mutex
 	running  map[string]*localRun // task OID → run on this node
+	watching bool                 // the watcher goroutine is running
 	draining bool
 }
 

@@ -52,6 +52,8 @@ type TaskStore interface {
 	TasksUpdate(ctx context.Context, oid string, change func(*task.Task) error) (*task.Task, error)
 	TasksDelete(ctx context.Context, oid string) error
 	TasksAddProgress(ctx context.Context, oid string, items, errs int64) error
+	// TasksRunningHere reports which of oids are RUNNING on node.
+	TasksRunningHere(ctx context.Context, node string, oids []string) (map[string]bool, error)
 	// TasksRunningOn lists RUNNING tasks whose node is the given one.
 	TasksRunningOn(ctx context.Context, node string) ([]*task.Task, error)
 	// TasksRunnableWorkersIn lists RUNNABLE worker tasks pinned to an execution group.

@@ -81,9 +81,13 @@ func (m *Manager) Maintain(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if len(coords) == 0 {
+		return nil
+	}
+	live := m.cluster.LiveNodes(ctx) // once per round, not once per coordinator
 	var errs []error
 	for _, c := range coords {
-		errs = append(errs, m.ensureWorkers(ctx, c))
+		errs = append(errs, m.ensureWorkers(ctx, c, live))
 	}
 	return errors.Join(errs...)
 }

@@ -297,3 +297,19 @@ func (r *Repo) TasksRunnableWorkersIn(ctx context.Context, group string) ([]*tas
 	ts, _, err := tasksOf(rows, 0)
 	return ts, err
 }
+
+// TasksRunningHere reports which of oids are RUNNING on node, in one query.
+func (r *Repo) TasksRunningHere(ctx context.Context, node string, oids []string) (map[string]bool, error) {
+	var found []string
+	err := r.db.WithContext(ctx).Model(&taskRow{}).
+		Where("oid IN ? AND execution_state = ? AND node_id = ?", oids, string(task.Running), node).
+		Pluck("oid", &found).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(found))
+	for _, oid := range found {
+		out[oid] = true
+	}
+	return out, nil
+}
