@@ -361,9 +361,10 @@ func TestLoadDurations(t *testing.T) {
 		want  time.Duration
 	}{
 		{"10s", 10 * time.Second},
-		{"10000", 10 * time.Second},
+		{"30", 30 * time.Second}, // midPoint's unit for nodeTimeout: seconds
 		{"1m30s", 90 * time.Second},
-		{"2500", 2500 * time.Millisecond},
+		{"2500ms", 2500 * time.Millisecond},
+		{" 15 ", 15 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.value, func(t *testing.T) {
@@ -451,7 +452,7 @@ func TestLoadValidationErrors(t *testing.T) {
 		},
 		{
 			name:     "nodeTimeout not above registration interval",
-			xml:      "<taskManager>\n<nodeRegistrationInterval>5s</nodeRegistrationInterval>\n<nodeTimeout>5000</nodeTimeout>\n</taskManager>",
+			xml:      "<taskManager>\n<nodeRegistrationInterval>5s</nodeRegistrationInterval>\n<nodeTimeout>5</nodeTimeout>\n</taskManager>",
 			wantKey:  "taskManager/nodeTimeout",
 			wantLine: 5,
 			wantMsg:  "must be longer than taskManager/nodeRegistrationInterval",
@@ -462,6 +463,49 @@ func TestLoadValidationErrors(t *testing.T) {
 			wantKey:  "taskManager/nodeTimeout",
 			wantLine: 4,
 			wantMsg:  "10s must be longer",
+		},
+		{
+			name:     "midPoint's seconds: interval 10, timeout 10",
+			xml:      "<taskManager>\n<nodeRegistrationInterval>10</nodeRegistrationInterval>\n<nodeTimeout>10</nodeTimeout>\n</taskManager>",
+			wantKey:  "taskManager/nodeTimeout",
+			wantLine: 5,
+			wantMsg:  "10s must be longer than taskManager/nodeRegistrationInterval (10s)",
+		},
+		{
+			name:    "zero interval",
+			args:    []string{"-Dmidpoint.taskManager.nodeRegistrationInterval=0"},
+			wantKey: "taskManager/nodeRegistrationInterval",
+			wantMsg: `"0" must be longer than zero (a plain number is seconds here, as in midPoint)`,
+		},
+		{
+			name:    "negative timeout",
+			args:    []string{"-Dmidpoint.taskManager.nodeTimeout=-30"},
+			wantKey: "taskManager/nodeTimeout",
+			wantMsg: "must be longer than zero",
+		},
+		{
+			name:    "negative Go duration",
+			args:    []string{"-Dmidpoint.taskManager.nodeTimeout=-5s"},
+			wantKey: "taskManager/nodeTimeout",
+			wantMsg: "must be longer than zero",
+		},
+		{
+			name:    "overflowing seconds",
+			args:    []string{"-Dmidpoint.taskManager.nodeTimeout=99999999999999999999"},
+			wantKey: "taskManager/nodeTimeout",
+			wantMsg: "is too long",
+		},
+		{
+			name:    "seconds beyond a century",
+			args:    []string{"-Dmidpoint.taskManager.nodeTimeout=9999999999"},
+			wantKey: "taskManager/nodeTimeout",
+			wantMsg: "is too long",
+		},
+		{
+			name:    "overflowing Go duration",
+			args:    []string{"-Dmidpoint.taskManager.nodeTimeout=9999999999h"},
+			wantKey: "taskManager/nodeTimeout",
+			wantMsg: "is too long",
 		},
 		{
 			name:     "threads below one",

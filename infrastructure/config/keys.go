@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -40,8 +42,8 @@ var keys = []key{
 	{"taskManager/jdbcPassword", text(func(c *Config) *string { return &c.TaskManager.JDBCPassword })},
 	{"taskManager/database", enum(func(c *Config) *string { return &c.TaskManager.Database }, dbSQLite, dbPostgres)},
 	{"taskManager/createQuartzTables", boolean(func(c *Config) *bool { return &c.TaskManager.CreateQuartzTables })},
-	{"taskManager/nodeRegistrationInterval", duration(func(c *Config) *time.Duration { return &c.TaskManager.NodeRegistrationInterval })},
-	{"taskManager/nodeTimeout", duration(func(c *Config) *time.Duration { return &c.TaskManager.NodeTimeout })},
+	{"taskManager/nodeRegistrationInterval", duration(func(c *Config) *time.Duration { return &c.TaskManager.NodeRegistrationInterval }, time.Second)},
+	{"taskManager/nodeTimeout", duration(func(c *Config) *time.Duration { return &c.TaskManager.NodeTimeout }, time.Second)},
 	{"taskManager/localNodeClusteringEnabled", boolean(func(c *Config) *bool { return &c.TaskManager.LocalNodeClusteringEnabled })},
 	{"taskManager/workerThreadsPerNode", integer(func(c *Config) *int { return &c.TaskManager.WorkerThreadsPerNode }, 1, 0)},
 	{"taskManager/executionGroups", text(func(c *Config) *string { return &c.TaskManager.ExecutionGroups })},
@@ -178,28 +180,48 @@ func boolean(field func(*Config) *bool) func(*Config, string) error {
 	}
 }
 
-// duration accepts Go syntax ("10s", "1m30s") or plain milliseconds ("10000"), as midPoint does.
-func duration(field func(*Config) *time.Duration) func(*Config, string) error {
+// duration accepts Go syntax ("10s", "1m30s") or a plain whole number in unit, the unit midPoint
+// uses for that key (seconds for nodeRegistrationInterval, nodeTimeout and stalledTasks*), so a
+// value copied from a midPoint configuration means what it meant there. Zero, negative and
+// overflowing values are refused.
+func duration(field func(*Config) *time.Duration, unit time.Duration) func(*Config, string) error {
 	return func(c *Config, v string) error {
-		d, err := parseDuration(v)
+		d, err := parseDuration(v, unit)
 		if err != nil {
 			return err
-		}
-		if d <= 0 {
-			return fmt.Errorf("%q must be longer than zero", v)
 		}
 		*field(c) = d
 		return nil
 	}
 }
 
-func parseDuration(v string) (time.Duration, error) {
-	if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return time.Duration(ms) * time.Millisecond, nil
+// goDurationRE is Go's duration syntax; a value in it that time.ParseDuration refuses overflowed.
+var goDurationRE = regexp.MustCompile(`^[-+]?([0-9]*(\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$`)
+
+// maxDuration bounds every duration key: longer is surely a mistake (and near int64 overflow).
+const maxDuration = 100 * 365 * 24 * time.Hour
+
+func parseDuration(v string, unit time.Duration) (time.Duration, error) {
+	unitName := map[time.Duration]string{time.Second: "seconds", time.Millisecond: "milliseconds"}[unit]
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		switch {
+		case err != nil || n > int64(maxDuration/unit):
+			return 0, fmt.Errorf("%q %s is too long (at most %s)", v, unitName, maxDuration)
+		case n <= 0:
+			return 0, fmt.Errorf("%q must be longer than zero (a plain number is %s here, as in midPoint)", v, unitName)
+		}
+		return time.Duration(n) * unit, nil
 	}
 	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration (want Go syntax like 10s or milliseconds like 10000)", v)
+	switch {
+	case err != nil && goDurationRE.MatchString(v):
+		return 0, fmt.Errorf("%q is too long (at most %s)", v, maxDuration)
+	case err != nil:
+		return 0, fmt.Errorf("%q is not a duration (want %s as in midPoint, like 30, or Go syntax like 500ms or 1m30s)", v, unitName)
+	case d <= 0:
+		return 0, fmt.Errorf("%q must be longer than zero", v)
+	case d > maxDuration:
+		return 0, fmt.Errorf("%q is too long (at most %s)", v, maxDuration)
 	}
 	return d, nil
 }
