@@ -1,4 +1,5 @@
-// Command cadre runs one node of the Cadre clustered repository and task service.
+// Command cadre runs one node of the Cadre clustered repository and task
+// service, or one of its administrative commands (cadre --help lists them).
 package main
 
 import (
@@ -7,20 +8,34 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"cadre/infrastructure/config"
+	"cadre/interfaces/cmdline"
 	"cadre/node"
 )
 
 func main() {
-	cfg, err := config.Load(os.Args[1:], os.Environ())
+	cmd, err := cmdline.Parse(os.Args[1:])
+	if errors.Is(err, cmdline.ErrHelp) {
+		cmdline.PrintUsage(os.Stdout)
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cadre:", err)
+		os.Exit(2)
+	}
+	cfg, err := config.Load(cmd.ConfigArgs, os.Environ())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
 	log := node.NewLogger(os.Stderr, cfg)
+	if cmd.Name == cmdline.ResetPassword {
+		os.Exit(resetPassword(cmd, cfg))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -48,4 +63,27 @@ func main() {
 		os.Exit(1)
 	}
 	log.Info("stopped")
+}
+
+// resetPassword runs `cadre admin reset-password` and returns the exit status.
+func resetPassword(cmd cmdline.Command, cfg *config.Config) int {
+	password := ""
+	if cmd.PasswordFile != "" {
+		data, err := os.ReadFile(cmd.PasswordFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "cadre admin reset-password: --password-file:", err)
+			return 2
+		}
+		password = strings.TrimRight(string(data), "\r\n")
+	}
+	set, err := node.ResetPassword(context.Background(), cfg, node.NewLogger(os.Stderr, cfg), cmd.User, password)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cadre admin reset-password:", err)
+		return 1
+	}
+	fmt.Printf("password of %s reset; the user is enabled and their sessions are ended\n", cmd.User)
+	if cmd.PasswordFile == "" {
+		fmt.Printf("new password: %s\n", set)
+	}
+	return 0
 }
