@@ -33,7 +33,7 @@ func (m *Manager) Create(ctx context.Context, in CreateTask) (*task.Task, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := in.Schedule.Validate(m.cfg.ParseCron); err != nil {
+	if err := in.Schedule.Validate(m.cfg.ParseCron, m.now()); err != nil {
 		return nil, err
 	}
 	if in.Bucketing != nil {

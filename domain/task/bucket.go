@@ -103,28 +103,64 @@ func (b Bucketing) Segment() ([]Content, error) {
 	return out, nil
 }
 
-func (n Numeric) segment() ([]Content, error) {
+// count checks the numeric definition and returns the bucket size and the
+// number of buckets. The span To-From can exceed the int64 range (from
+// -9e18 to 9e18), so it is computed in uint64, where To > From makes the
+// difference exact.
+func (n Numeric) count() (size, count uint64, err error) {
 	if n.To <= n.From {
-		return nil, fmt.Errorf("%w: numeric bucketing needs to > from (from %d, to %d)", ErrInvalid, n.From, n.To)
+		return 0, 0, fmt.Errorf("%w: numeric bucketing needs to > from (from %d, to %d)", ErrInvalid, n.From, n.To)
 	}
-	size := n.BucketSize
-	span := n.To - n.From
+	span := uint64(n.To) - uint64(n.From)
 	switch {
-	case size > 0 && n.NumberOfBuckets > 0:
-		return nil, fmt.Errorf("%w: numeric bucketing takes bucketSize or numberOfBuckets, not both", ErrInvalid)
-	case size > 0:
+	case n.BucketSize < 0:
+		return 0, 0, fmt.Errorf("%w: numeric bucketing needs a positive bucketSize (got %d)", ErrInvalid, n.BucketSize)
+	case n.NumberOfBuckets < 0:
+		return 0, 0, fmt.Errorf("%w: numeric bucketing needs a positive numberOfBuckets (got %d)", ErrInvalid, n.NumberOfBuckets)
+	case n.BucketSize > 0 && n.NumberOfBuckets > 0:
+		return 0, 0, fmt.Errorf("%w: numeric bucketing takes bucketSize or numberOfBuckets, not both", ErrInvalid)
+	case n.BucketSize > 0:
+		size = uint64(n.BucketSize)
 	case n.NumberOfBuckets > 0:
-		size = (span + n.NumberOfBuckets - 1) / n.NumberOfBuckets
+		if n.NumberOfBuckets > MaxBuckets {
+			return 0, 0, fmt.Errorf("%w: numeric bucketing allows at most %d buckets (numberOfBuckets %d)", ErrInvalid, MaxBuckets, n.NumberOfBuckets)
+		}
+		size = ceilDiv(span, uint64(n.NumberOfBuckets))
 	default:
-		return nil, fmt.Errorf("%w: numeric bucketing needs bucketSize or numberOfBuckets", ErrInvalid)
+		return 0, 0, fmt.Errorf("%w: numeric bucketing needs bucketSize or numberOfBuckets", ErrInvalid)
 	}
-	if (span+size-1)/size > MaxBuckets {
-		return nil, fmt.Errorf("%w: numeric bucketing would make more than %d buckets", ErrInvalid, MaxBuckets)
+	count = ceilDiv(span, size)
+	if count > MaxBuckets {
+		return 0, 0, fmt.Errorf("%w: numeric bucketing would make %d buckets, more than the %d allowed", ErrInvalid, count, MaxBuckets)
 	}
-	var out []Content
-	for from := n.From; from < n.To; from += size {
-		f, t := from, min(from+size, n.To)
-		out = append(out, Content{From: &f, To: &t})
+	return size, count, nil
+}
+
+// ceilDiv is ⌈a/b⌉ without overflow; b > 0.
+func ceilDiv(a, b uint64) uint64 {
+	q := a / b
+	if a%b != 0 {
+		q++
+	}
+	return q
+}
+
+// segment splits [From, To) into count intervals of size (the last may be
+// shorter). Offsets are added in uint64 so no step wraps around.
+func (n Numeric) segment() ([]Content, error) {
+	size, count, err := n.count()
+	if err != nil {
+		return nil, err
+	}
+	span := uint64(n.To) - uint64(n.From)
+	out := make([]Content, count)
+	for i := range count {
+		off := i * size
+		f, t := int64(uint64(n.From)+off), n.To
+		if span-off > size {
+			t = int64(uint64(n.From) + off + size)
+		}
+		out[i] = Content{From: &f, To: &t}
 	}
 	return out, nil
 }
@@ -156,6 +192,10 @@ func (c Content) ContainsOID(oid string) bool {
 
 // Validate checks the bucketing definition without building all buckets.
 func (b Bucketing) Validate() error {
+	if b.Numeric != nil && b.OIDPrefix == nil && b.Explicit == nil {
+		_, _, err := b.Numeric.count()
+		return err
+	}
 	_, err := b.Segment()
 	return err
 }

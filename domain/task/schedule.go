@@ -26,17 +26,26 @@ type CronSchedule interface{ Next(time.Time) time.Time }
 // IsZero reports a single-run schedule.
 func (s Schedule) IsZero() bool { return s.Cron == "" && s.Interval == 0 }
 
-// Validate checks the schedule; parse validates the cron expression.
-func (s Schedule) Validate(parse func(string) (CronSchedule, error)) error {
+// MaxInterval is the longest schedule interval, in seconds: ten years.
+const MaxInterval = 10 * 366 * 24 * 3600
+
+// Validate checks the schedule; parse validates the cron expression. A cron
+// expression that never fires after now (a day that does not exist, such as
+// February 30) is refused, as is an interval above MaxInterval.
+func (s Schedule) Validate(parse func(string) (CronSchedule, error), now time.Time) error {
 	if s.Cron != "" && s.Interval != 0 {
 		return fmt.Errorf("%w: schedule has both cron and interval", ErrInvalid)
 	}
-	if s.Interval < 0 {
-		return fmt.Errorf("%w: schedule interval must be positive seconds", ErrInvalid)
+	if s.Interval < 0 || s.Interval > MaxInterval {
+		return fmt.Errorf("%w: schedule interval must be 1..%d seconds (got %d)", ErrInvalid, MaxInterval, s.Interval)
 	}
 	if s.Cron != "" {
-		if _, err := parse(s.Cron); err != nil {
+		c, err := parse(s.Cron)
+		if err != nil {
 			return fmt.Errorf("%w: bad cron expression %q: %v", ErrInvalid, s.Cron, err)
+		}
+		if c.Next(now).IsZero() {
+			return fmt.Errorf("%w: cron expression %q never fires", ErrInvalid, s.Cron)
 		}
 	}
 	switch s.Misfire {
