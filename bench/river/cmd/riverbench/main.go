@@ -7,7 +7,8 @@
 //
 //  1. With -fresh, the database named in -dsn is dropped and created again
 //     (only names starting with cadre_bench are accepted); otherwise it must
-//     be empty of River jobs.
+//     be empty of River jobs. The database is left in place afterwards, for
+//     inspection (the benchmark in bench/ gives each run its own and drops it).
 //  2. River's schema is migrated in (rivermigrate, up).
 //  3. All J jobs are inserted with InsertMany in batches of 1,000, BEFORE any
 //     client starts, so the clients only fetch, work and complete.
@@ -29,7 +30,7 @@
 //
 // Usage, from bench/river:
 //
-//	go run ./cmd/riverbench -jobs 5000 -procs 3 -mode fast
+//	go run ./cmd/riverbench -fresh -jobs 5000 -procs 3 -mode fast   # database cadre_bench_river
 package main
 
 import (
