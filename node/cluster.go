@@ -10,10 +10,15 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	appcluster "cadre/app/cluster"
+	"cadre/db"
+	"cadre/domain/cluster"
 	"cadre/domain/object"
+	"cadre/infrastructure/peer"
+	"cadre/infrastructure/pglock"
 )
 
 // resolveNodeID turns nodeId / nodeIdSource into this node's id.
@@ -84,6 +89,15 @@ func (p httpProber) Instance(ctx context.Context, url string) (string, error) {
 	return body.Instance, nil
 }
 
+// statusProbe confirms a crash: the node's signed status endpoint refuses
+// the connection (nothing listens at its URL any more).
+type statusProbe struct{ client *peer.Client }
+
+func (p statusProbe) Refused(ctx context.Context, nd cluster.Node) bool {
+	err := p.client.Call(ctx, peer.Target{ID: nd.ID, URL: nd.URL}, http.MethodGet, peer.EndpointStatus, peer.EndpointStatus, nil, nil)
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
 func (n *Node) buildCluster(port int) {
 	cfg := n.Config
 	var groups []string
@@ -98,11 +112,21 @@ func (n *Node) buildCluster(port int) {
 		httpPort = port
 	}
 	schema, _ := n.DB.SchemaVersion(context.Background(), n.migrations)
+	var lockKey int64
+	sqlDB, err := n.DB.DB.DB()
+	crashDetection := err == nil && n.DB.Dialect == db.Postgres && cfg.TaskManager.Clustered
+	if crashDetection {
+		lockKey = cluster.LivenessLockKey(cfg.NodeID)
+		n.livenessLock = pglock.NewHolder(n.DB.DSN, lockKey, n.Log)
+	}
 	n.Cluster = appcluster.New(appcluster.Config{
 		Clustered: cfg.TaskManager.Clustered, Hostname: n.hostname(), HTTPPort: httpPort, Scheme: "http", ConfigURL: cfg.URL,
 		Version: Version, SchemaVersion: schema, Interval: cfg.TaskManager.NodeRegistrationInterval, Timeout: cfg.TaskManager.NodeTimeout,
-		LocalNodeClusteringEnabled: cfg.TaskManager.LocalNodeClusteringEnabled, ExecutionGroups: groups,
+		LocalNodeClusteringEnabled: cfg.TaskManager.LocalNodeClusteringEnabled, ExecutionGroups: groups, LivenessLock: lockKey,
 	}, cfg.NodeID, n.InstanceID, n.Store, n.Tasks, n.Scheduler, urlPattern{n}, httpProber{client: &http.Client{Timeout: time.Second}}, n.Log)
+	if crashDetection {
+		n.Cluster.SetCrashDetection(pglock.NewProbe(sqlDB), statusProbe{peer.NewClient(n.peerDir, nil, n.Log, peer.Options{Timeout: time.Second, Retries: -1})})
+	}
 	n.clusterView.set(n.Cluster)
 	n.Cluster.OnChange(func() {
 		views, err := n.Cluster.Nodes(context.Background())

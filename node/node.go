@@ -27,6 +27,7 @@ import (
 	"cadre/infrastructure/gormrepo"
 	"cadre/infrastructure/metrics"
 	"cadre/infrastructure/peer"
+	"cadre/infrastructure/pglock"
 	"cadre/infrastructure/reportfiles"
 	"cadre/interfaces/httpapi"
 	"cadre/interfaces/webui"
@@ -75,6 +76,9 @@ type Node struct {
 	server      *http.Server
 	listener    net.Listener
 	ready       atomic.Bool
+
+	// livenessLock is held while the node lives (clustered, PostgreSQL).
+	livenessLock *pglock.Holder
 }
 
 // New opens the repository, migrates it, bootstraps an empty one, resolves
@@ -199,6 +203,9 @@ func (n *Node) Start(ctx context.Context) error {
 		n.Auth.HoldOff(warm)
 	}
 	n.Scheduler.Pause() // the cluster manager resumes it once the node may schedule
+	if n.livenessLock != nil {
+		_ = n.livenessLock.Start(ctx)
+	}
 	if err := n.Cluster.Start(ctx); err != nil {
 		return err
 	}
@@ -239,6 +246,9 @@ func (n *Node) Stop(ctx context.Context) error {
 		errs = append(errs, n.Tasks.Drain(ctx))
 		errs = append(errs, n.Scheduler.Stop(ctx))
 		errs = append(errs, n.Cluster.Stop(ctx))
+	}
+	if n.livenessLock != nil { // after the node is DOWN, so no peer mistakes the stop for a crash
+		errs = append(errs, n.livenessLock.Stop(ctx))
 	}
 	n.closeDBs()
 	return errors.Join(errs...)

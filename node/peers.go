@@ -157,7 +157,11 @@ func (h peerHandlers) Status(ctx context.Context) any {
 func (n *Node) buildPeers() {
 	dir := &peerDirectory{n: n}
 	n.peerDir = dir
-	n.Peers = peer.NewClient(dir, n.Metrics, n.Log, peer.Options{})
+	n.Peers = peer.NewClient(dir, n.Metrics, n.Log, peer.Options{OnRefused: func(id string) {
+		if m := n.clusterView.m.Load(); m != nil {
+			m.Suspect(id) // probe that node's liveness lock at once
+		}
+	}})
 	peerapi.Register(n.engine, peer.NewVerifier(dir, n.Log, nil), peerHandlers{n})
 	n.clusterView.remote = func(ctx context.Context, nodeID string, start bool) error {
 		t, _, _, err := dir.Lookup(ctx, nodeID)

@@ -33,6 +33,14 @@ type Config struct {
 	Timeout                    time.Duration // nodeTimeout
 	LocalNodeClusteringEnabled bool
 	ExecutionGroups            []string
+	// LivenessLock is the key of the liveness lock this node holds (0 = none,
+	// e.g. on SQLite); it is written into the node row so peers probe it.
+	LivenessLock int64
+	// ProbeInterval is how often peers' liveness locks are probed; default
+	// DefaultProbeInterval, never longer than Interval.
+	ProbeInterval time.Duration
+	// Settings must match cluster-wide; differences are warned about.
+	Settings map[string]string
 }
 
 // Manager registers and keeps this node in the cluster.
@@ -53,7 +61,12 @@ type Manager struct {
 	paused     bool // scheduler stopped by an operator
 	stop       context.CancelFunc
 	done       chan struct{}
+	watchDone  chan struct{}
 	onChange   []func()
+
+	locks    LockProbe
+	status   StatusProbe
+	suspects chan string
 }
 
 // New builds the manager for node id (already resolved) with a fresh internal id.
@@ -61,7 +74,8 @@ func New(cfg Config, id, internalID string, store NodeStore, rec Recoverer, sche
 	return &Manager{cfg: cfg, store: store, rec: rec, sched: sched, urls: urls, prober: prober, log: log,
 		self: cluster.Node{ID: id, InternalID: internalID, Hostname: cfg.Hostname, HTTPPort: cfg.HTTPPort, Clustered: cfg.Clustered,
 			Version: cfg.Version, SchemaVersion: cfg.SchemaVersion, OperationalState: cluster.Starting,
-			SchedulerState: cluster.SchedulerPaused, ExecutionGroups: cfg.ExecutionGroups, Secret: newSecret()}}
+			SchedulerState: cluster.SchedulerPaused, ExecutionGroups: cfg.ExecutionGroups, Secret: newSecret(),
+			Timeout: cfg.Timeout, LivenessLock: cfg.LivenessLock, Settings: cfg.Settings}}
 }
 
 // ResolveNodeID expands a node id expression; a ${sequence:…} takes the first
@@ -121,6 +135,10 @@ func (m *Manager) Start(ctx context.Context) error {
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.stop, m.done = cancel, make(chan struct{})
 	go m.loop(loopCtx)
+	if m.locks != nil && m.status != nil {
+		m.watchDone = make(chan struct{})
+		go m.watch(loopCtx)
+	}
 	return nil
 }
 
@@ -263,7 +281,8 @@ func (m *Manager) Tick(ctx context.Context) error {
 		if n.ID == m.self.ID || n.OperationalState == cluster.Down || n.CheckingIn(now, m.cfg.Timeout) {
 			continue
 		}
-		won, err := m.store.NodesMarkDown(ctx, n.ID, now.Add(-m.cfg.Timeout))
+		lease := n.Lease(m.cfg.Timeout)
+		won, err := m.store.NodesMarkDown(ctx, n.ID, now.Add(-lease))
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -271,8 +290,8 @@ func (m *Manager) Tick(ctx context.Context) error {
 		if !won {
 			continue
 		}
-		m.log.Warn("node is dead: no check-in within nodeTimeout (database clock); recovering its work",
-			"deadNode", n.ID, "lastCheckIn", n.LastCheckIn, "silentFor", now.Sub(n.LastCheckIn).Round(time.Millisecond))
+		m.log.Warn("node is dead: no check-in within its nodeTimeout (its lease, by the database clock); recovering its work",
+			"deadNode", n.ID, "lastCheckIn", n.LastCheckIn, "silentFor", now.Sub(n.LastCheckIn).Round(time.Millisecond), "lease", lease)
 		if _, _, err := m.rec.RecoverNode(ctx, n.ID); err != nil {
 			errs = append(errs, fmt.Errorf("recover node %s: %w", n.ID, err))
 		}
@@ -316,6 +335,9 @@ func (m *Manager) Stop(ctx context.Context) error {
 	if m.stop != nil {
 		m.stop()
 		<-m.done
+		if m.watchDone != nil {
+			<-m.watchDone
+		}
 	}
 	m.mu.Lock()
 	registered, me := m.registered, m.self

@@ -28,6 +28,10 @@ type NodeStore interface {
 	// NodesMarkDown flips a node that has not checked in since deadBefore to
 	// DOWN; it reports whether this call did it (one winner per death).
 	NodesMarkDown(ctx context.Context, id string, deadBefore time.Time) (bool, error)
+	// NodesMarkCrashed flips the row of instance internalID of node id to
+	// DOWN unless it is DOWN already or belongs to another instance; it
+	// reports whether this call did it (one winner per death).
+	NodesMarkCrashed(ctx context.Context, id, internalID string) (bool, error)
 	// NodesSetDown marks this instance's own row DOWN (graceful stop).
 	NodesSetDown(ctx context.Context, id, internalID string) error
 	NodesDelete(ctx context.Context, id string) error
@@ -49,4 +53,21 @@ type Scheduler interface {
 // URLSource gives the system configuration's intraClusterHttpUrlPattern.
 type URLSource interface {
 	IntraClusterURLPattern(ctx context.Context) string
+}
+
+// LockProbe tells which nodes' liveness locks are free (PostgreSQL). A lock is
+// held by its node's dedicated connection for as long as the process lives;
+// the database frees it when the process dies.
+type LockProbe interface {
+	// FreeLocks returns the keys among keys that nobody holds; probing takes
+	// and releases each one at once, so it never keeps a node from its lock.
+	FreeLocks(ctx context.Context, keys []int64) ([]int64, error)
+}
+
+// StatusProbe asks a node's signed status endpoint whether its process is there.
+type StatusProbe interface {
+	// Refused reports whether connecting to the node's URL is refused: nothing
+	// listens there. A timeout, an error answer or any other failure is not a
+	// refusal (a hung or cut-off node is judged by its lease).
+	Refused(ctx context.Context, n cluster.Node) bool
 }

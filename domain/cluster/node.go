@@ -5,6 +5,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,12 +63,43 @@ type Node struct {
 	Secret           string
 	LastCheckIn      time.Time // database clock
 	StartedAt        time.Time // database clock
+	// Timeout is the nodeTimeout this node lives by, written into its row:
+	// peers judge its silence by this lease, not by their own setting.
+	// Zero (a row from an older version) means the judge's own nodeTimeout.
+	Timeout time.Duration
+	// LivenessLock is the key of the session-level lock the node holds on a
+	// dedicated database connection while it lives (PostgreSQL); 0 means none.
+	LivenessLock int64
+	// Settings are the node's settings that must match cluster-wide
+	// (homogeneous cluster), by name.
+	Settings map[string]string
 }
 
-// CheckingIn reports whether the node is not DOWN and checked in within
-// timeout of now; both times come from the database clock.
+// Lease is how long the node may stay silent before it is dead: its own
+// nodeTimeout when its row carries one, else fallback.
+func (n *Node) Lease(fallback time.Duration) time.Duration {
+	if n.Timeout > 0 {
+		return n.Timeout
+	}
+	return fallback
+}
+
+// LivenessLockKey is the advisory-lock key a node holds while it lives:
+// FNV-1a (64 bit) of its id, never 0.
+func LivenessLockKey(nodeID string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("cadre node liveness " + nodeID))
+	k := int64(h.Sum64())
+	if k == 0 {
+		k = 1
+	}
+	return k
+}
+
+// CheckingIn reports whether the node is not DOWN and checked in within its
+// lease (Lease(timeout)) of now; both times come from the database clock.
 func (n *Node) CheckingIn(now time.Time, timeout time.Duration) bool {
-	return n.OperationalState != Down && now.Sub(n.LastCheckIn) <= timeout
+	return n.OperationalState != Down && now.Sub(n.LastCheckIn) <= n.Lease(timeout)
 }
 
 // Live reports whether the node is up, checking in and not in error: it may run work.

@@ -2,7 +2,10 @@ package gormrepo
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -30,6 +33,9 @@ type nodeRow struct {
 	Secret           string
 	LastCheckIn      time.Time
 	StartedAt        time.Time
+	NodeTimeoutMs    int64 `gorm:"column:node_timeout_ms"`
+	LivenessLock     int64
+	SharedSettings   string
 }
 
 func (nodeRow) TableName() string { return "nodes" }
@@ -38,14 +44,43 @@ func nodeFromDomain(n *cluster.Node) nodeRow {
 	return nodeRow{NodeID: n.ID, InternalID: n.InternalID, Hostname: n.Hostname, HTTPPort: n.HTTPPort, URL: n.URL,
 		URLOverride: n.URLOverride, Clustered: n.Clustered, Version: n.Version, SchemaVersion: n.SchemaVersion,
 		OperationalState: string(n.OperationalState), SchedulerState: string(n.SchedulerState), ErrorReason: n.ErrorReason,
-		ExecutionGroups: strings.Join(n.ExecutionGroups, ","), Secret: n.Secret, LastCheckIn: n.LastCheckIn.UTC(), StartedAt: n.StartedAt.UTC()}
+		ExecutionGroups: strings.Join(n.ExecutionGroups, ","), Secret: n.Secret, LastCheckIn: n.LastCheckIn.UTC(), StartedAt: n.StartedAt.UTC(),
+		NodeTimeoutMs: n.Timeout.Milliseconds(), LivenessLock: n.LivenessLock, SharedSettings: encodeSettings(n.Settings)}
+}
+
+// encodeSettings writes settings as sorted name=value lines.
+func encodeSettings(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k + "=" + m[k] + "\n")
+	}
+	return b.String()
+}
+
+func decodeSettings(s string) map[string]string {
+	if s == "" {
+		return nil
+	}
+	m := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
 }
 
 func (r nodeRow) toDomain() *cluster.Node {
 	n := &cluster.Node{ID: r.NodeID, InternalID: r.InternalID, Hostname: r.Hostname, HTTPPort: r.HTTPPort, URL: r.URL,
 		URLOverride: r.URLOverride, Clustered: r.Clustered, Version: r.Version, SchemaVersion: r.SchemaVersion,
 		OperationalState: cluster.OperationalState(r.OperationalState), SchedulerState: cluster.SchedulerState(r.SchedulerState),
-		ErrorReason: r.ErrorReason, Secret: r.Secret, LastCheckIn: r.LastCheckIn.UTC(), StartedAt: r.StartedAt.UTC()}
+		ErrorReason: r.ErrorReason, Secret: r.Secret, LastCheckIn: r.LastCheckIn.UTC(), StartedAt: r.StartedAt.UTC(),
+		Timeout: time.Duration(r.NodeTimeoutMs) * time.Millisecond, LivenessLock: r.LivenessLock, Settings: decodeSettings(r.SharedSettings)}
 	if r.ExecutionGroups != "" {
 		n.ExecutionGroups = strings.Split(r.ExecutionGroups, ",")
 	}
@@ -137,43 +172,71 @@ func txNow(tx *gorm.DB, d db.Dialect) (time.Time, error) {
 	return t.UTC(), err
 }
 
-// NodesCheckIn writes the node's state with last check-in = database now.
+// NodesCheckIn writes the node's state with last check-in = database now,
+// through explicit SQL: on PostgreSQL one statement that also reads whether
+// peers had marked the node DOWN; on SQLite a read and a write in one
+// transaction.
 func (r *Repo) NodesCheckIn(ctx context.Context, n *cluster.Node) (bool, error) {
-	wasDown := false
-	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		q := tx.Where("node_id = ?", n.ID)
-		if r.db.Dialect == db.Postgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		var row nodeRow
-		if err := q.Take(&row).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return cluster.ErrTakenOver
-			}
-			return err
-		}
-		if row.InternalID != n.InternalID {
-			return cluster.ErrTakenOver
-		}
-		wasDown = row.OperationalState == string(cluster.Down)
-		now, err := txNow(tx, r.db.Dialect)
-		if err != nil {
-			return err
-		}
-		n.LastCheckIn = now
-		n.OperationalState = cluster.Up
-		return tx.Model(&nodeRow{}).Where("node_id = ?", n.ID).Updates(map[string]any{
-			"last_check_in": now, "operational_state": string(cluster.Up), "scheduler_state": string(n.SchedulerState),
-			"error_reason": n.ErrorReason, "url": n.URL, "hostname": n.Hostname, "http_port": n.HTTPPort,
-		}).Error
-	})
-	return wasDown, err
+	sqlDB, err := r.db.DB.DB()
+	if err != nil {
+		return false, err
+	}
+	args := []any{string(cluster.Up), string(n.SchedulerState), n.ErrorReason, n.URL, n.Hostname, n.HTTPPort,
+		n.Timeout.Milliseconds(), n.LivenessLock, encodeSettings(n.Settings), n.ID, n.InternalID}
+	var previous string
+	var now time.Time
+	if r.db.Dialect == db.Postgres {
+		err = sqlDB.QueryRowContext(ctx, `WITH old AS (
+    SELECT operational_state FROM nodes WHERE node_id = $10 AND internal_id = $11 FOR UPDATE)
+UPDATE nodes SET last_check_in = clock_timestamp(), operational_state = $1, scheduler_state = $2,
+    error_reason = $3, url = $4, hostname = $5, http_port = $6, node_timeout_ms = $7,
+    liveness_lock = $8, shared_settings = $9
+FROM old WHERE node_id = $10 AND internal_id = $11
+RETURNING old.operational_state, nodes.last_check_in`, args...).Scan(&previous, &now)
+	} else {
+		err = sqliteCheckIn(ctx, sqlDB, args, &previous, &now)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, cluster.ErrTakenOver // the row is gone or belongs to another instance
+	}
+	if err != nil {
+		return false, fmt.Errorf("check in node %s: %w", n.ID, err)
+	}
+	n.LastCheckIn, n.OperationalState = now.UTC(), cluster.Up
+	return previous == string(cluster.Down), nil
+}
+
+func sqliteCheckIn(ctx context.Context, sqlDB *sql.DB, args []any, previous *string, now *time.Time) error {
+	tx, err := sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	id, internalID := args[9], args[10]
+	if err := tx.QueryRowContext(ctx, "SELECT operational_state FROM nodes WHERE node_id = ? AND internal_id = ?", id, internalID).Scan(previous); err != nil {
+		return err
+	}
+	*now = time.Now().UTC()
+	if _, err := tx.ExecContext(ctx, `UPDATE nodes SET last_check_in = ?, operational_state = ?, scheduler_state = ?,
+    error_reason = ?, url = ?, hostname = ?, http_port = ?, node_timeout_ms = ?, liveness_lock = ?, shared_settings = ?
+WHERE node_id = ? AND internal_id = ?`, append([]any{*now}, args...)...); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // NodesMarkDown flips a silent node to DOWN; only one caller wins.
 func (r *Repo) NodesMarkDown(ctx context.Context, id string, deadBefore time.Time) (bool, error) {
 	res := r.db.WithContext(ctx).Exec("UPDATE nodes SET operational_state = ? WHERE node_id = ? AND operational_state <> ? AND last_check_in < ?",
 		string(cluster.Down), id, string(cluster.Down), deadBefore.UTC())
+	return res.RowsAffected == 1, res.Error
+}
+
+// NodesMarkCrashed flips the row of a crashed instance to DOWN, only while
+// it still belongs to internalID; only one caller wins.
+func (r *Repo) NodesMarkCrashed(ctx context.Context, id, internalID string) (bool, error) {
+	res := r.db.WithContext(ctx).Exec("UPDATE nodes SET operational_state = ? WHERE node_id = ? AND internal_id = ? AND operational_state <> ?",
+		string(cluster.Down), id, internalID, string(cluster.Down))
 	return res.RowsAffected == 1, res.Error
 }
 

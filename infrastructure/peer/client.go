@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"cadre/infrastructure/metrics"
@@ -27,6 +28,9 @@ type Options struct {
 	Retries int
 	// Now is the clock for signatures and reachability; default time.Now.
 	Now func() time.Time
+	// OnRefused, when set, is told the id of a node whose URL refused the
+	// connection (nothing listens there: the process may have died).
+	OnRefused func(nodeID string)
 }
 
 // Result is the outcome of a broadcast call to one node.
@@ -239,6 +243,9 @@ func (c *Client) record(node, endpoint string, err error) {
 	}
 	if c.m != nil {
 		c.m.PeerCall(node, endpoint, result)
+	}
+	if c.opt.OnRefused != nil && errors.Is(err, syscall.ECONNREFUSED) {
+		c.opt.OnRefused(node)
 	}
 	now := c.opt.Now()
 	c.mu.Lock()
