@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,9 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"cadre/app/taskmanager"
 	"cadre/domain/object"
-	"cadre/domain/task"
 	"cadre/node/proctest"
 )
 
@@ -54,95 +51,6 @@ func BenchmarkThroughput(b *testing.B) {
 			b.ReportMetric(med.seconds, "s")
 		})
 	}
-}
-
-// BenchmarkFailover kills -9 one of three nodes a quarter of the way through
-// a no-op task (600 buckets of 5 items of 10 ms, 2 workers per node) and
-// measures, from the kill, when the first bucket the dead node held is
-// claimed by another node (reclaim_s) and when every one of them is COMPLETE
-// elsewhere (all_reclaimed_s); total_s is task creation to CLOSED. Claim and
-// completion times are the nodes' own stamps on the buckets (same host, same
-// clock), so the figures do not depend on this benchmark's polling. Every
-// bucket must complete exactly once.
-func BenchmarkFailover(b *testing.B) {
-	const buckets, items, delayMs, perNode = 600, 5, 10, 2
-	c := startCluster(b, 3)
-	created := time.Now()
-	oid := c.createNoop(b, buckets, items, delayMs, perNode)
-	pollUntil(b, "a quarter of the buckets to complete", 2*time.Minute, 10*time.Millisecond, func() bool {
-		return completeCount(c.buckets(b, oid)) >= buckets/4
-	})
-	victim := c.nodes[1]
-	killedAt := time.Now()
-	victim.Kill()
-	// A statement the dead node sent just before it died may still commit
-	// (PostgreSQL runs what is in its buffer), so let the last one land
-	// before reading what it held.
-	time.Sleep(300 * time.Millisecond)
-	held := map[int64]bool{} // from here on, what the dead node holds can no longer change
-	for _, bk := range c.buckets(b, oid) {
-		if bk.State == task.BucketDelegated && bk.Node == victim.NodeID {
-			held[bk.Seq] = true
-		}
-	}
-	if len(held) == 0 {
-		b.Fatalf("%s held no bucket when killed; the benchmark measures nothing", victim.NodeID)
-	}
-
-	var firstClaim, lastDone time.Time
-	defer func() {
-		if b.Failed() {
-			for _, bk := range c.buckets(b, oid) {
-				if held[bk.Seq] {
-					b.Logf("held bucket %d: %s node=%q worker=%s epoch=%d", bk.Seq, bk.State, bk.Node, bk.Worker, bk.Epoch)
-				}
-			}
-			ws, _, _ := c.repo.TasksList(context.Background(), taskmanager.TaskFilter{Parent: oid, Limit: 100})
-			for _, w := range ws {
-				b.Logf("worker %s group=%s state=%s node=%q msg=%q", w.OID, w.ExecutionGroup, w.State, w.Node, w.Message)
-			}
-			coord, _ := c.repo.TasksGet(context.Background(), oid)
-			b.Logf("coordinator state=%s", coord.State)
-		}
-	}()
-	pollUntil(b, "the killed node's buckets to complete elsewhere", time.Minute, 10*time.Millisecond, func() bool {
-		seen := time.Now() // fallback when a stamp is missing
-		firstClaim, lastDone = time.Time{}, time.Time{}
-		done := 0
-		for _, bk := range c.buckets(b, oid) {
-			if !held[bk.Seq] || bk.State == task.BucketReady || bk.Node == victim.NodeID {
-				continue
-			}
-			claimed := seen
-			if bk.ClaimedAt != nil {
-				claimed = *bk.ClaimedAt
-			}
-			if firstClaim.IsZero() || claimed.Before(firstClaim) {
-				firstClaim = claimed
-			}
-			if bk.State == task.BucketComplete {
-				done++
-				completed := seen
-				if bk.CompletedAt != nil {
-					completed = *bk.CompletedAt
-				}
-				if completed.After(lastDone) {
-					lastDone = completed
-				}
-			}
-		}
-		return done == len(held)
-	})
-	c.waitClosed(b, oid, 2*time.Minute)
-	total := time.Since(created)
-	perNodeDone := c.assertExactlyOnce(b, oid, buckets, items)
-
-	reclaim, allDone := firstClaim.Sub(killedAt).Seconds(), lastDone.Sub(killedAt).Seconds()
-	fmt.Printf("cadre failover nodes=3 nodeTimeout=%s interval=%s held=%d reclaim_s=%.2f all_reclaimed_s=%.2f total_s=%.2f share=%s\n",
-		nodeTimeout, interval, len(held), reclaim, allDone, total.Seconds(), shareString(perNodeDone))
-	b.ReportMetric(reclaim, "reclaim_s")
-	b.ReportMetric(allDone, "all_reclaimed_s")
-	b.ReportMetric(total.Seconds(), "total_s")
 }
 
 // BenchmarkPrecision runs five cron tasks firing every second (noop, one

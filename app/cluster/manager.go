@@ -270,6 +270,9 @@ func (m *Manager) Tick(ctx context.Context) error {
 	m.nodes, m.dbNow = nodes, now
 	callbacks := append([]func(){}, m.onChange...)
 	m.mu.Unlock()
+	if err := m.rejudge(ctx, nodes, now); err != nil {
+		return err
+	}
 	for _, f := range callbacks {
 		f()
 	}
@@ -298,6 +301,31 @@ func (m *Manager) Tick(ctx context.Context) error {
 	}
 	errs = append(errs, m.rec.Maintain(ctx))
 	return errors.Join(errs...)
+}
+
+// rejudge checks this node's conformance against the live nodes at every
+// check-in: a node enters ERROR when a conflict appears and leaves it by
+// itself when the conflict is gone. A changed state is written at once.
+func (m *Manager) rejudge(ctx context.Context, nodes []*cluster.Node, now time.Time) error {
+	m.mu.Lock()
+	if !m.registered {
+		m.mu.Unlock()
+		return nil
+	}
+	me := m.self
+	reason := cluster.Conformance(&me, nodes, now, m.cfg.Timeout, m.cfg.LocalNodeClusteringEnabled)
+	was := m.self.ErrorReason
+	m.self.ErrorReason = reason
+	m.mu.Unlock()
+	if reason == was {
+		return nil
+	}
+	if reason != "" {
+		m.log.Error("ERROR: " + reason + "; this node serves HTTP but does not schedule")
+	} else {
+		m.log.Info("conformance restored: this node schedules again", "was", "ERROR: "+was)
+	}
+	return m.checkIn(ctx)
 }
 
 func (m *Manager) checkIn(ctx context.Context) error {

@@ -134,27 +134,60 @@ func (r Registration) Judge(existing *Node, others []*Node, now time.Time) error
 	if existing != nil && existing.InternalID != me.InternalID && existing.CheckingIn(now, r.Timeout) && !r.TakeOver {
 		return fmt.Errorf("%w: node %s is alive (last check-in %s ago)", ErrIDConflict, me.ID, now.Sub(existing.LastCheckIn).Round(time.Millisecond))
 	}
-	me.ErrorReason = ""
+	me.ErrorReason = Conformance(me, others, now, r.Timeout, r.LocalNodeClusteringEnabled)
+	return nil
+}
+
+// Conformance judges node me against the other rows at database time now
+// and returns why me must not schedule ("" when it may). Only live nodes
+// count, so a conflict ends by itself when the other node leaves:
+//   - a second live node on me's host (unless localNodeClustering) that
+//     started before me: ReasonIDConflict naming the key;
+//   - me not clustered while a clustered node is live (whichever started
+//     first: the clustered majority wins), or while an earlier
+//     non-clustered node is live: ReasonNotClustered.
+//
+// A node that has not started yet (StartedAt zero) counts as the latest.
+func Conformance(me *Node, others []*Node, now time.Time, timeout time.Duration, localNodeClustering bool) string {
+	earlier := func(o *Node) bool {
+		switch {
+		case me.StartedAt.IsZero():
+			return true
+		case o.StartedAt.Equal(me.StartedAt):
+			return o.ID < me.ID
+		}
+		return o.StartedAt.Before(me.StartedAt)
+	}
+	var live []*Node
 	for _, o := range others {
-		if o.ID == me.ID || !o.CheckingIn(now, r.Timeout) || o.ErrorReason != "" {
-			continue
-		}
-		if !r.LocalNodeClusteringEnabled && o.Hostname == me.Hostname {
-			me.ErrorReason = fmt.Sprintf("%s (host %s already runs live node %s; set taskManager/localNodeClusteringEnabled to allow it)", ReasonIDConflict, me.Hostname, o.ID)
-			return nil
-		}
-		if !me.Clustered && !o.Clustered {
-			me.ErrorReason = fmt.Sprintf("%s (this node has clustered=false but shares the repository with live node %s; set taskManager/clustered=true on every node)",
-				ReasonNotClustered, o.ID)
-			return nil
-		}
-		if o.Clustered != me.Clustered {
-			me.ErrorReason = fmt.Sprintf("%s (this node has clustered=%t, live node %s has clustered=%t; set the same taskManager/clustered everywhere)",
-				ReasonNotClustered, me.Clustered, o.ID, o.Clustered)
-			return nil
+		if o.ID != me.ID && o.CheckingIn(now, timeout) {
+			live = append(live, o)
 		}
 	}
-	return nil
+	sort.Slice(live, func(i, j int) bool { return live[i].ID < live[j].ID })
+	if !localNodeClustering {
+		for _, o := range live {
+			if o.Hostname == me.Hostname && earlier(o) && !strings.HasPrefix(o.ErrorReason, ReasonIDConflict) {
+				return fmt.Sprintf("%s (host %s already runs live node %s; set taskManager/localNodeClusteringEnabled to allow it)", ReasonIDConflict, me.Hostname, o.ID)
+			}
+		}
+	}
+	if me.Clustered {
+		return ""
+	}
+	for _, o := range live {
+		if o.Clustered {
+			return fmt.Sprintf("%s (this node has clustered=false, live node %s has clustered=true; set the same taskManager/clustered everywhere)",
+				ReasonNotClustered, o.ID)
+		}
+	}
+	for _, o := range live {
+		if earlier(o) {
+			return fmt.Sprintf("%s (this node has clustered=false but shares the repository with live node %s; set taskManager/clustered=true on every node)",
+				ReasonNotClustered, o.ID)
+		}
+	}
+	return ""
 }
 
 // Warnings lists differences between a node and the other live nodes
