@@ -360,6 +360,7 @@ func (l *loader) findFile(explicit string) (string, []byte, error) {
 // set records key=value from a source stronger than the ones before it. Keys ending in
 // _FILE (and repository/jdbcPasswordFile) read the value from the named file.
 func (l *loader) set(key, value string, o origin) {
+	key = canonicalKey(key)
 	fileKey := fileKeys[key]
 	if base, ok := strings.CutSuffix(key, fileSuffix); ok && lookupKey(base) != nil {
 		fileKey = base

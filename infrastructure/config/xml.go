@@ -19,10 +19,12 @@ type xmlReader struct {
 }
 
 // readXML records the keys of a <configuration><midpoint>…</midpoint></configuration> (or bare
-// <midpoint>) document. Unknown elements become warnings; malformed XML is a *KeyError.
+// <midpoint>) document. The seed's fragments as written — sections such as <repository> and
+// <taskManager>, or keys, with no root element — are read as the body of <midpoint>, with a
+// warning. Unknown elements become warnings; malformed XML is a *KeyError.
 func readXML(src string, data []byte, l *loader) error {
 	x := &xmlReader{d: xml.NewDecoder(bytes.NewReader(data)), src: src, l: l}
-	seenRoot := false
+	seenRoot, fragment := false, false
 	for {
 		tok, err := x.next()
 		if errors.Is(err, io.EOF) {
@@ -34,21 +36,33 @@ func readXML(src string, data []byte, l *loader) error {
 		if err != nil {
 			return x.syntax(err, "configuration")
 		}
-		start, ok := tok.(xml.StartElement)
-		if !ok {
+		switch t := tok.(type) {
+		case xml.CharData:
+			if fragment {
+				x.strayText("midpoint", t)
+			}
 			continue
-		}
-		if seenRoot {
-			return x.fail(start.Name.Local, "element after the end of the root element")
-		}
-		seenRoot = true
-		switch start.Name.Local {
-		case "configuration":
-			err = x.configuration()
-		case "midpoint":
-			err = x.section("midpoint", "")
-		default:
-			err = x.fail(start.Name.Local, "root element must be <configuration> or <midpoint>")
+		case xml.StartElement:
+			name := t.Name.Local
+			switch {
+			case fragment && (name == "configuration" || name == "midpoint"):
+				return x.fail(name, "a root element after top-level keys; put everything inside <configuration><midpoint>…</midpoint></configuration>")
+			case fragment:
+				err = x.child(t, "")
+			case seenRoot:
+				return x.fail(name, "element after the end of the root element")
+			case name == "configuration":
+				err = x.configuration()
+			case name == "midpoint":
+				err = x.section("midpoint", "")
+			case sections[name] || isLeaf(canonicalKey(name)):
+				fragment = true
+				x.l.warn(name, x.here(), "no root element: read as the body of <midpoint> (wrap the file in <configuration><midpoint>…</midpoint></configuration> to silence this)")
+				err = x.child(t, "")
+			default:
+				err = x.fail(name, "root element must be <configuration> or <midpoint> (or, without a root, midPoint sections such as <repository> and <taskManager>)")
+			}
+			seenRoot = true
 		}
 		if err != nil {
 			return err
@@ -117,37 +131,48 @@ func (x *xmlReader) section(where, prefix string) error {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			key := t.Name.Local
-			if prefix != "" {
-				key = prefix + "/" + key
-			}
-			o := x.here()
-			switch {
-			case prefix == "" && sections[key]:
-				err = x.section(key, key)
-			case isLeaf(key):
-				var v string
-				if v, err = x.leaf(key); err == nil {
-					x.l.set(key, v, o)
-				}
-			default:
-				x.l.warnIgnored(key, o)
-				if err = x.d.Skip(); err != nil {
-					err = x.syntax(err, key)
-				}
-			}
-			if err != nil {
+			if err := x.child(t, prefix); err != nil {
 				return err
 			}
 		case xml.CharData:
-			if s := strings.TrimSpace(string(t)); s != "" {
-				lead := string(t)[:strings.Index(string(t), s)]
-				o := origin{x.src, x.start + strings.Count(lead, "\n")}
-				x.l.warn(where, o, fmt.Sprintf("text %q outside any key, ignored", s))
-			}
+			x.strayText(where, t)
 		case xml.EndElement:
 			return nil
 		}
+	}
+}
+
+// child reads one element under <midpoint> (prefix "") or under a section.
+func (x *xmlReader) child(t xml.StartElement, prefix string) error {
+	key := canonicalKey(t.Name.Local)
+	if prefix != "" {
+		key = prefix + "/" + t.Name.Local
+	}
+	o := x.here()
+	switch {
+	case prefix == "" && sections[key]:
+		return x.section(key, key)
+	case isLeaf(key):
+		v, err := x.leaf(key)
+		if err == nil {
+			x.l.set(key, v, o)
+		}
+		return err
+	default:
+		x.l.warnIgnored(key, o)
+		if err := x.d.Skip(); err != nil {
+			return x.syntax(err, key)
+		}
+	}
+	return nil
+}
+
+// strayText warns about text outside any key.
+func (x *xmlReader) strayText(where string, t xml.CharData) {
+	if s := strings.TrimSpace(string(t)); s != "" {
+		lead := string(t)[:strings.Index(string(t), s)]
+		o := origin{x.src, x.start + strings.Count(lead, "\n")}
+		x.l.warn(where, o, fmt.Sprintf("text %q outside any key, ignored", s))
 	}
 }
 
