@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"cadre/db/dbtest"
+	"cadre/interfaces/httpapi/openapitest"
 	"cadre/node/nodetest"
 )
 
@@ -74,9 +75,15 @@ func (r response) expect(t *testing.T, status int) response {
 
 func (r response) str(key string) string { s, _ := r.body[key].(string); return s }
 
+// checkedClient sends through the OpenAPI checker: every exchange a test
+// makes must be one the description allows.
+func checkedClient(t *testing.T, jar http.CookieJar) *http.Client {
+	return openapitest.New(t).Client(t, jar)
+}
+
 func setup(t *testing.T, dialect string) (admin *client, base string) {
 	n := nodetest.Start(t, dialect)
-	return &client{t: t, base: n.URL, user: "administrator", pass: nodetest.AdminPassword, http: http.DefaultClient}, n.URL
+	return &client{t: t, base: n.URL, user: "administrator", pass: nodetest.AdminPassword, http: checkedClient(t, nil)}, n.URL
 }
 
 func TestObjectsAPI(t *testing.T) {
@@ -107,7 +114,7 @@ func TestObjectsAPI(t *testing.T) {
 				if stale.str("error") != "version-conflict" {
 					t.Fatalf("stale: %v", stale.body)
 				}
-				jack := &client{t: t, base: base, user: "jack", pass: "Pirate123!", http: http.DefaultClient}
+				jack := &client{t: t, base: base, user: "jack", pass: "Pirate123!", http: checkedClient(t, nil)}
 				jack.do("GET", "/api/v1/objects/users", nil).expect(t, http.StatusForbidden) // no role: no reading
 				admin.do("DELETE", "/api/v1/objects/users/"+oid, nil).expect(t, http.StatusNoContent)
 				admin.do("GET", "/api/v1/objects/users/"+oid, nil).expect(t, http.StatusNotFound)
@@ -117,7 +124,7 @@ func TestObjectsAPI(t *testing.T) {
 				roles := admin.do("GET", "/api/v1/objects/roles?name=reader", nil).expect(t, http.StatusOK)
 				readerRole := roles.body["items"].([]any)[0].(map[string]any)["oid"].(string)
 				admin.do("POST", "/api/v1/objects/users", map[string]any{"name": "rita", "password": "Reader123!", "roles": []string{readerRole}}).expect(t, http.StatusCreated)
-				rita := &client{t: t, base: base, user: "rita", pass: "Reader123!", http: http.DefaultClient}
+				rita := &client{t: t, base: base, user: "rita", pass: "Reader123!", http: checkedClient(t, nil)}
 				rita.do("GET", "/api/v1/objects/users", nil).expect(t, http.StatusOK)
 				for _, tc := range []struct{ method, path string }{
 					{"POST", "/api/v1/objects/users"}, {"PATCH", "/api/v1/objects/roles/" + readerRole}, {"DELETE", "/api/v1/objects/roles/" + readerRole},
@@ -130,8 +137,8 @@ func TestObjectsAPI(t *testing.T) {
 			})
 
 			t.Run("bad input gets a 4xx JSON error", func(t *testing.T) {
-				anon := &client{t: t, base: base, http: http.DefaultClient}
-				wrong := &client{t: t, base: base, user: "administrator", pass: "nope", http: http.DefaultClient}
+				anon := &client{t: t, base: base, http: checkedClient(t, nil)}
+				wrong := &client{t: t, base: base, user: "administrator", pass: "nope", http: checkedClient(t, nil)}
 				big := `{"name":"` + strings.Repeat("a", 2<<20) + `"}`
 				for _, tc := range []struct {
 					name   string
@@ -171,7 +178,7 @@ func TestObjectsAPI(t *testing.T) {
 
 			t.Run("session login works on the API and needs the CSRF header to write", func(t *testing.T) {
 				jar, _ := cookiejar.New(nil)
-				web := &client{t: t, base: base, http: &http.Client{Jar: jar}}
+				web := &client{t: t, base: base, http: checkedClient(t, jar)}
 				web.do("POST", "/api/v1/session", map[string]string{"username": "administrator", "password": "bad"}).expect(t, 401)
 				login := web.do("POST", "/api/v1/session", map[string]string{"username": "administrator", "password": nodetest.AdminPassword}).expect(t, 200)
 				web.do("GET", "/api/v1/objects/users", nil).expect(t, 200)
@@ -198,7 +205,7 @@ func TestObjectsAPI(t *testing.T) {
 			})
 
 			t.Run("health and readiness need no login", func(t *testing.T) {
-				anon := &client{t: t, base: base, http: http.DefaultClient}
+				anon := &client{t: t, base: base, http: checkedClient(t, nil)}
 				anon.do("GET", "/healthz", nil).expect(t, 200)
 				if r := anon.do("GET", "/readyz", nil).expect(t, 200); r.header.Get("X-Served-By") == "" {
 					t.Fatal("no X-Served-By header")

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,8 +14,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/goccy/go-yaml"
+	yamlv4 "go.yaml.in/yaml/v4"
 
 	"cadre/interfaces/httpapi"
+	"cadre/interfaces/httpapi/openapitest"
 	"cadre/node/nodetest"
 )
 
@@ -141,7 +144,7 @@ func TestOpenAPIDescribesTheRouter(t *testing.T) {
 	})
 
 	t.Run("authentication is as described", func(t *testing.T) {
-		anonymous := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		anonymous := openapitest.New(t).Client(t, nil)
 		for op, def := range ops {
 			public := false
 			if sec, ok := def["security"].([]any); ok && len(sec) == 0 {
@@ -180,6 +183,33 @@ func TestOpenAPIDescribesTheRouter(t *testing.T) {
 			t.Errorf("served document differs from the embedded openapi.yaml")
 		}
 	})
+}
+
+// TestOpenAPIIsValid loads the description with kin-openapi, which fails on
+// schema errors (a stray key from an unquoted comma in a flow mapping is one),
+// and decodes it with two independent YAML parsers that must agree.
+func TestOpenAPIIsValid(t *testing.T) {
+	if _, err := openapitest.Load(); err != nil {
+		t.Fatal(err)
+	}
+	var viaGoccy, viaYAMLv4 any
+	if err := yaml.Unmarshal(httpapi.OpenAPISpec(), &viaGoccy); err != nil {
+		t.Fatalf("goccy/go-yaml: %v", err)
+	}
+	if err := yamlv4.Unmarshal(httpapi.OpenAPISpec(), &viaYAMLv4); err != nil {
+		t.Fatalf("go.yaml.in/yaml/v4: %v", err)
+	}
+	a, err := json.Marshal(viaGoccy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(viaYAMLv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Errorf("goccy/go-yaml and go.yaml.in/yaml/v4 read openapi.yaml differently")
+	}
 }
 
 func TestRegisterOpenAPIServesYAML(t *testing.T) {
