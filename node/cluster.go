@@ -138,3 +138,13 @@ func (n *Node) buildCluster(port int) {
 		}
 	})
 }
+
+// SetURLOverride implements httpapi.NodeDirectory: it writes the named node's
+// urlOverride, which that node follows at its next check-in.
+func (v *clusterView) SetURLOverride(ctx context.Context, nodeID, override string) error {
+	m := v.m.Load()
+	if m == nil {
+		return errors.New("cluster manager not started")
+	}
+	return m.SetURLOverride(ctx, nodeID, override)
+}

@@ -316,7 +316,20 @@ func (m *Manager) rejudge(ctx context.Context, nodes []*cluster.Node, now time.T
 	reason := cluster.Conformance(&me, nodes, now, m.cfg.Timeout, m.cfg.LocalNodeClusteringEnabled)
 	was := m.self.ErrorReason
 	m.self.ErrorReason = reason
+	overrideWas := m.self.URLOverride
+	for _, n := range nodes {
+		if n.ID == me.ID && n.InternalID == me.InternalID {
+			m.self.URLOverride = n.URLOverride // set by an administrator on any node
+		}
+	}
+	override := m.self.URLOverride
 	m.mu.Unlock()
+	if override != overrideWas {
+		m.log.Info("urlOverride changed; this node's intra-cluster URL follows it", "urlOverride", override)
+		if reason == was {
+			return m.checkIn(ctx)
+		}
+	}
 	if reason == was {
 		return nil
 	}
@@ -440,6 +453,28 @@ func (m *Manager) Nodes(ctx context.Context) ([]NodeView, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
+}
+
+// SetURLOverride sets (or, with "", clears) the urlOverride of node id, the
+// first choice for its intra-cluster URL. This node applies its own at once;
+// another node applies it at its next check-in.
+func (m *Manager) SetURLOverride(ctx context.Context, id, override string) error {
+	if err := cluster.CheckURLOverride(override); err != nil {
+		return err
+	}
+	if err := m.store.NodesSetURLOverride(ctx, id, override); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	self := id == m.self.ID && m.registered
+	if self {
+		m.self.URLOverride = override
+	}
+	m.mu.Unlock()
+	if self {
+		return m.checkIn(ctx)
+	}
+	return nil
 }
 
 // StopScheduler pauses scheduling on this node (operator action).

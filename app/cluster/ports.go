@@ -32,6 +32,9 @@ type NodeStore interface {
 	// DOWN unless it is DOWN already or belongs to another instance; it
 	// reports whether this call did it (one winner per death).
 	NodesMarkCrashed(ctx context.Context, id, internalID string) (bool, error)
+	// NodesSetURLOverride writes node id's urlOverride ("" clears it);
+	// cluster.ErrNotFound when there is no such node.
+	NodesSetURLOverride(ctx context.Context, id, override string) error
 	// NodesSetDown marks this instance's own row DOWN (graceful stop).
 	NodesSetDown(ctx context.Context, id, internalID string) error
 	NodesDelete(ctx context.Context, id string) error

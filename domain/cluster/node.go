@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,7 +44,21 @@ var (
 	ErrNotFound   = errors.New("node not found")
 	ErrTakenOver  = errors.New("node row was taken over by another instance with the same id")
 	ErrIDConflict = errors.New(ReasonIDConflict)
+	// ErrBadURL: a urlOverride that is not an absolute http(s) URL.
+	ErrBadURL = errors.New("urlOverride must be an absolute http or https URL, or empty to clear it")
 )
+
+// CheckURLOverride accepts "" (clear) or an absolute http(s) URL with a host.
+func CheckURLOverride(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%w: %q", ErrBadURL, s)
+	}
+	return nil
+}
 
 // Node is one Cadre process as registered in the repository.
 type Node struct {

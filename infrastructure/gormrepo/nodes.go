@@ -240,6 +240,18 @@ func (r *Repo) NodesMarkCrashed(ctx context.Context, id, internalID string) (boo
 	return res.RowsAffected == 1, res.Error
 }
 
+// NodesSetURLOverride writes a node's urlOverride ("" clears it).
+func (r *Repo) NodesSetURLOverride(ctx context.Context, id, override string) error {
+	res := r.db.WithContext(ctx).Exec("UPDATE nodes SET url_override = ? WHERE node_id = ?", override, id)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("%w: %s", cluster.ErrNotFound, id)
+	}
+	return nil
+}
+
 // NodesSetDown marks this instance's row DOWN.
 func (r *Repo) NodesSetDown(ctx context.Context, id, internalID string) error {
 	return r.db.WithContext(ctx).Exec("UPDATE nodes SET operational_state = ? WHERE node_id = ? AND internal_id = ?",

@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -13,6 +15,7 @@ import (
 
 func init() {
 	RegisterError(cluster.ErrNotFound, http.StatusNotFound, "node-not-found")
+	RegisterError(cluster.ErrBadURL, http.StatusUnprocessableEntity, "bad-url-override")
 }
 
 // NodeDirectory lists the nodes and switches their schedulers.
@@ -21,12 +24,16 @@ type NodeDirectory interface {
 	// SchedulerStop and SchedulerStart act on the named node, here or through a peer call.
 	SchedulerStop(ctx context.Context, nodeID string) error
 	SchedulerStart(ctx context.Context, nodeID string) error
+	// SetURLOverride sets or ("" ) clears the named node's urlOverride.
+	SetURLOverride(ctx context.Context, nodeID, override string) error
 }
 
 // NodeJSON is the API form of a node (DESIGN §8).
 type NodeJSON struct {
 	NodeID           string    `json:"nodeId"`
 	URL              string    `json:"url"`
+	URLOverride      string    `json:"urlOverride"`
+	NodeTimeoutMs    int64     `json:"nodeTimeoutMs"`
 	Hostname         string    `json:"hostname"`
 	HTTPPort         int       `json:"httpPort"`
 	OperationalState string    `json:"operationalState"`
@@ -45,7 +52,7 @@ type NodeJSON struct {
 
 // NodeToJSON converts a node view for the API and the web UI.
 func NodeToJSON(v appcluster.NodeView) NodeJSON {
-	j := NodeJSON{NodeID: v.ID, URL: v.URL, Hostname: v.Hostname, HTTPPort: v.HTTPPort, OperationalState: string(v.OperationalState),
+	j := NodeJSON{NodeID: v.ID, URL: v.URL, URLOverride: v.URLOverride, NodeTimeoutMs: v.Timeout.Milliseconds(), Hostname: v.Hostname, HTTPPort: v.HTTPPort, OperationalState: string(v.OperationalState),
 		SchedulerState: string(v.SchedulerState), Clustered: v.Clustered, Version: v.Version, SchemaVersion: v.SchemaVersion,
 		LastCheckInTime: v.LastCheckIn, CheckInAgeMs: v.CheckInAge.Milliseconds(), Alive: v.Alive, StartedAt: v.StartedAt,
 		ExecutionGroups: v.ExecutionGroups, Errors: v.Errors, Warnings: v.Warnings}
@@ -65,6 +72,53 @@ func (a *API) registerNodes(g *gin.RouterGroup) {
 	g.GET("/nodes", a.listNodes)
 	g.POST("/nodes/:id/scheduler/stop", a.schedulerAction(a.d.Nodes.SchedulerStop))
 	g.POST("/nodes/:id/scheduler/start", a.schedulerAction(a.d.Nodes.SchedulerStart))
+	g.PATCH("/nodes/:id", a.modifyNode)
+}
+
+// nodePatch is the body of PATCH /api/v1/nodes/{id}.
+type nodePatch struct {
+	// URLOverride is the node's intra-cluster URL override; "" or null clears it.
+	URLOverride json.RawMessage `json:"urlOverride"`
+}
+
+func (a *API) modifyNode(c *gin.Context) {
+	if !a.canWrite(c) {
+		return
+	}
+	body, ok := ReadBody(c)
+	if !ok {
+		return
+	}
+	var patch nodePatch
+	if err := DecodeStrict(body, &patch); err != nil {
+		Abort(c, http.StatusBadRequest, "bad-json", err.Error())
+		return
+	}
+	var override *string
+	if len(patch.URLOverride) == 0 || json.Unmarshal(patch.URLOverride, &override) != nil {
+		Abort(c, http.StatusBadRequest, "bad-json", `send {"urlOverride": "https://host:port/path"}, or "" or null to clear it`)
+		return
+	}
+	if override == nil {
+		override = new(string)
+	}
+	id := c.Param("id")
+	if err := a.d.Nodes.SetURLOverride(c.Request.Context(), id, strings.TrimSpace(*override)); err != nil {
+		Fail(c, a.log, err)
+		return
+	}
+	views, err := a.d.Nodes.Nodes(c.Request.Context())
+	if err != nil {
+		Fail(c, a.log, err)
+		return
+	}
+	for _, v := range views {
+		if v.ID == id {
+			c.JSON(http.StatusOK, NodeToJSON(v))
+			return
+		}
+	}
+	c.Status(http.StatusNoContent)
 }
 
 func (a *API) listNodes(c *gin.Context) {
