@@ -36,9 +36,10 @@ func runToClose(t *testing.T, n *nodetest.Node, in taskmanager.CreateTask) *task
 }
 
 func TestImportReconcileReport(t *testing.T) {
-	n := nodetest.Start(t, "sqlite")
+	resources := t.TempDir()
+	n := nodetest.Start(t, "sqlite", "-Dmidpoint.resources.allowedDirectories="+resources)
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "hr.csv")
+	path := filepath.Join(resources, "hr.csv")
 	const total = 10000
 	rows := make([]string, total)
 	for i := range rows {

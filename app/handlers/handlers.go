@@ -107,6 +107,19 @@ func resourceParam(params map[string]any) (string, error) {
 	return strings.TrimSpace(s), nil
 }
 
+// checkResource reads the `resource` parameter and checks that the file lies
+// where resources may be read from, without reading it.
+func checkResource(csv Resource, params map[string]any) error {
+	path, err := resourceParam(params)
+	if err != nil {
+		return err
+	}
+	if _, err := csv.Resolve(path); err != nil {
+		return fmt.Errorf(`parameter "resource": %w`, err)
+	}
+	return nil
+}
+
 // optionalString reads an optional string parameter.
 func optionalString(params map[string]any, key string) (string, error) {
 	v, ok := params[key]

@@ -29,7 +29,7 @@ func NewImport(repo *repository.Service, csv Resource) taskmanager.Handler {
 
 // Validate implements taskmanager.Handler.
 func (h *Import) Validate(params map[string]any, b *task.Bucketing) error {
-	if _, err := resourceParam(params); err != nil {
+	if err := checkResource(h.csv, params); err != nil {
 		return err
 	}
 	if b != nil && b.Numeric == nil {

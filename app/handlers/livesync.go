@@ -28,7 +28,7 @@ func NewLiveSync(repo *repository.Service, csv Resource) taskmanager.Handler {
 
 // Validate implements taskmanager.Handler.
 func (h *LiveSync) Validate(params map[string]any, b *task.Bucketing) error {
-	if _, err := resourceParam(params); err != nil {
+	if err := checkResource(h.csv, params); err != nil {
 		return err
 	}
 	return rejectBucketing("livesync", "it follows one resource from one node at a time", b)

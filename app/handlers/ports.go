@@ -23,7 +23,12 @@ type Resource interface {
 	// Read returns the data rows in file order; row i is data row index i, the
 	// index numeric buckets cover. It fails, naming the file and the line, when
 	// the file is missing, unreadable, has no `name` column or is not valid CSV.
+	// It refuses a path outside the allowed directories without opening it.
 	Read(ctx context.Context, path string) ([]Row, error)
+	// Resolve returns the file's real path (`..` and symbolic links
+	// resolved) when it lies in a directory resources may be read from, and
+	// an error naming the setting otherwise. It does not read the file.
+	Resolve(path string) (string, error)
 }
 
 // ReportFiles stores report files on this node's local disk.

@@ -31,7 +31,7 @@ func NewReconcile(repo *repository.Service, csv Resource) taskmanager.Handler {
 
 // Validate implements taskmanager.Handler.
 func (h *Reconcile) Validate(params map[string]any, b *task.Bucketing) error {
-	if _, err := resourceParam(params); err != nil {
+	if err := checkResource(h.csv, params); err != nil {
 		return err
 	}
 	return rejectBucketing("reconcile", "it compares the whole resource with all users", b)

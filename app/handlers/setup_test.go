@@ -78,7 +78,7 @@ func setup(t *testing.T) *env {
 		tasks:   &fakeTasks{},
 		now:     now,
 	}
-	e.handlers = handlers.All(handlers.Deps{Repo: e.repo, CSV: csvres.New(), Reports: e.reports,
+	e.handlers = handlers.All(handlers.Deps{Repo: e.repo, CSV: csvres.New(e.dir), Reports: e.reports,
 		Tasks: e.tasks, Sessions: store, Now: func() time.Time { return now }})
 	e.superOID = e.add(t, &object.Role{Meta: object.Meta{Name: "Superuser"}, Authorizations: []string{object.AuthSuperuser}}).OID
 	e.readerOID = e.add(t, &object.Role{Meta: object.Meta{Name: "Reader"}, Authorizations: []string{object.AuthReader}}).OID

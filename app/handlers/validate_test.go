@@ -6,11 +6,12 @@ import (
 
 	"cadre/app/handlers"
 	"cadre/domain/task"
+	"cadre/infrastructure/csvres"
 )
 
 // TestValidate checks parameters and bucketing as task creation does.
 func TestValidate(t *testing.T) {
-	hs := handlers.All(handlers.Deps{})
+	hs := handlers.All(handlers.Deps{CSV: csvres.New("/data")})
 	numericB := &task.Bucketing{Numeric: &task.Numeric{From: 0, To: 100, BucketSize: 10}}
 	oidB := &task.Bucketing{OIDPrefix: &task.OIDPrefix{Depth: 1}}
 	res := map[string]any{"resource": "/data/users.csv"}
@@ -22,10 +23,17 @@ func TestValidate(t *testing.T) {
 	}{
 		{"import", res, nil, ""},
 		{"import", res, numericB, ""},
-		{"import", map[string]any{"resource": "/x.csv", "unknown": 1}, nil, ""},
+		{"import", map[string]any{"resource": "/data/x.csv", "unknown": 1}, nil, ""},
 		{"import", map[string]any{}, nil, `"resource" is required`},
 		{"import", map[string]any{"resource": "  "}, nil, `"resource" must not be empty`},
 		{"import", map[string]any{"resource": 7.0}, nil, `"resource" must be a string`},
+		{"import", map[string]any{"resource": "users.csv"}, nil, ""}, // in the first allowed directory
+		{"import", map[string]any{"resource": "/proc/self/environ"}, nil, "outside the allowed directories"},
+		{"import", map[string]any{"resource": "/etc/shadow"}, nil, "resources/allowedDirectories"},
+		{"import", map[string]any{"resource": "../etc/hosts"}, nil, "outside the allowed directories"},
+		{"import", map[string]any{"resource": "/data/../etc/hosts"}, nil, "outside the allowed directories"},
+		{"reconcile", map[string]any{"resource": "/etc/passwd"}, nil, "outside the allowed directories"},
+		{"livesync", map[string]any{"resource": "/dev/zero"}, nil, "outside the allowed directories"},
 		{"import", res, oidB, "numeric ranges"},
 		{"reconcile", res, nil, ""},
 		{"reconcile", map[string]any{}, nil, `"resource" is required`},

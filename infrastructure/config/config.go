@@ -38,6 +38,8 @@ type Config struct {
 	Administrator Administrator
 	Logging       Logging
 	Reports       Reports
+	Resources     Resources
+	Security      Security
 
 	// Warnings lists unknown keys and ignored midPoint-compatibility keys, one human line each,
 	// for the caller to log once at start-up.
@@ -109,6 +111,30 @@ type Reports struct {
 	// Download is "redirect" (default: send the browser to the node holding the file) or
 	// "proxy" (fetch the file from that node and stream it).
 	Download string
+}
+
+// Resources is the <resources> section: the CSV files import, reconcile and livesync read.
+type Resources struct {
+	// AllowedDirectories are the directories resource files may be read
+	// from, comma-separated; default "${midpoint.home}/resources". A relative
+	// resource path is taken from the first; `..` and symbolic links that
+	// lead elsewhere are refused.
+	AllowedDirectories []string
+}
+
+// Security is the <security> section.
+type Security struct {
+	// MetricsAccess says who may read GET /metrics: "loopback" (default:
+	// requests from the loopback interface, or anyone with MetricsToken as a
+	// bearer token), "open" (anyone) or "login" (an authenticated user, or
+	// the token).
+	MetricsAccess string
+	// MetricsToken, when set, lets a scraper read /metrics with
+	// "Authorization: Bearer <token>"; security/metricsToken_FILE reads it from a file.
+	MetricsToken string
+	// OpenAPIAccess says who may read GET /api/v1/openapi.yaml: "open"
+	// (default; the description holds no data) or "login".
+	OpenAPIAccess string
 }
 
 // DefaultNodeID is the node id of a non-clustered node that sets neither nodeId nor nodeIdSource.
@@ -451,8 +477,10 @@ func defaults(home string) *Config {
 			NodeTimeout:              10 * time.Second,
 			WorkerThreadsPerNode:     4,
 		},
-		Logging: Logging{Format: "text"},
-		Reports: Reports{Download: "redirect"},
+		Logging:   Logging{Format: "text"},
+		Reports:   Reports{Download: "redirect"},
+		Resources: Resources{AllowedDirectories: []string{filepath.Join(home, "resources")}},
+		Security:  Security{MetricsAccess: "loopback", OpenAPIAccess: "open"},
 	}
 }
 

@@ -99,8 +99,10 @@ func TestLoadDefaults(t *testing.T) {
 			NodeTimeout:              10 * time.Second,
 			WorkerThreadsPerNode:     4,
 		},
-		Logging: Logging{Format: "text"},
-		Reports: Reports{Download: "redirect"},
+		Logging:   Logging{Format: "text"},
+		Reports:   Reports{Download: "redirect"},
+		Resources: Resources{AllowedDirectories: []string{filepath.Join(f.dir, "resources")}},
+		Security:  Security{MetricsAccess: "loopback", OpenAPIAccess: "open"},
 	}
 	if c.Warnings != nil {
 		t.Errorf("warnings = %q, want none", c.Warnings)

@@ -51,10 +51,15 @@ var keys = []key{
 	{"administrator/initialPassword", text(func(c *Config) *string { return &c.Administrator.InitialPassword })},
 	{"logging/format", enum(func(c *Config) *string { return &c.Logging.Format }, "text", "json")},
 	{"reports/download", enum(func(c *Config) *string { return &c.Reports.Download }, "redirect", "proxy")},
+	{"resources/allowedDirectories", list(func(c *Config) *[]string { return &c.Resources.AllowedDirectories })},
+	{"security/metricsAccess", enum(func(c *Config) *string { return &c.Security.MetricsAccess }, "loopback", "open", "login")},
+	{"security/metricsToken", text(func(c *Config) *string { return &c.Security.MetricsToken })},
+	{"security/openapiAccess", enum(func(c *Config) *string { return &c.Security.OpenAPIAccess }, "open", "login")},
 }
 
 // sections are the elements under <midpoint> that group keys.
-var sections = map[string]bool{"repository": true, "taskManager": true, "administrator": true, "logging": true, "reports": true}
+var sections = map[string]bool{"repository": true, "taskManager": true, "administrator": true, "logging": true, "reports": true,
+	"resources": true, "security": true}
 
 // fileKeys are keys that name a file holding another key's value (trailing newline trimmed).
 var fileKeys = map[string]string{"repository/jdbcPasswordFile": "repository/jdbcPassword"}
@@ -132,6 +137,20 @@ func isLeaf(name string) bool {
 func text(field func(*Config) *string) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		*field(c) = v
+		return nil
+	}
+}
+
+// list accepts comma-separated values, each trimmed; empty items are dropped.
+func list(field func(*Config) *[]string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		var out []string
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				out = append(out, item)
+			}
+		}
+		*field(c) = out
 		return nil
 	}
 }

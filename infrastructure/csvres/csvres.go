@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
+	"path/filepath"
 	"strings"
 
 	"cadre/app/handlers"
@@ -37,6 +37,11 @@ var (
 
 // Files reads CSV files; it implements handlers.Resource.
 type Files struct {
+	// Allowed are the directories resources may be read from (absolute
+	// paths; configuration key resources/allowedDirectories, default
+	// ${midpoint.home}/resources). A relative resource path is taken from the
+	// first. With none, every resource is refused.
+	Allowed []string
 	// MaxLineBytes bounds one record (a line, or the lines of one quoted
 	// multi-line cell); 0 means DefaultMaxLineBytes. A longer record stops the
 	// read with ErrLineTooLong naming the line and the limit.
@@ -47,8 +52,17 @@ type Files struct {
 	MaxFileBytes int64
 }
 
-// New returns a CSV resource reader with the default limits.
-func New() *Files { return &Files{} }
+// New returns a CSV resource reader, with the default limits, for files in
+// the allowed directories.
+func New(allowed ...string) *Files {
+	dirs := make([]string, 0, len(allowed))
+	for _, d := range allowed {
+		if abs, err := filepath.Abs(d); err == nil {
+			dirs = append(dirs, abs)
+		}
+	}
+	return &Files{Allowed: dirs}
+}
 
 // Read parses the file at path. Cells are trimmed of spaces; blank lines are
 // skipped; a UTF-8 byte-order mark is ignored. A row with the wrong number of
@@ -57,9 +71,13 @@ func New() *Files { return &Files{} }
 // quoted cell that never closes, reading resumes at the line after the one it
 // started on. A missing file, a bad header, a record longer than MaxLineBytes
 // or a file larger than MaxFileBytes fails the whole read with an error naming
-// the file (and the line or the limit).
+// the file (and the line or the limit). A path outside the allowed
+// directories fails with ErrOutsideResources before anything is opened.
 func (f *Files) Read(ctx context.Context, path string) ([]handlers.Row, error) {
-	file, err := os.Open(path)
+	file, _, err := f.open(path)
+	if errors.Is(err, ErrOutsideResources) {
+		return nil, err
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("csv resource %s: file does not exist: %w", path, err)
 	}

@@ -50,7 +50,7 @@ func TestReadErrors(t *testing.T) {
 			if tt.device != "" {
 				path = tt.device
 			}
-			rows, err := csvres.New().Read(t.Context(), path)
+			rows, err := csvres.New(filepath.Dir(path)).Read(t.Context(), path)
 			if err == nil {
 				t.Fatalf("Read = %d rows, want an error", len(rows))
 			}
@@ -82,7 +82,7 @@ func TestReadRows(t *testing.T) {
 		"bad,\"Un\"closed,true\n"+ // line 9: broken quoting
 		"frank,\"Frank\r\n"+ // line 10: a quote that never closes
 		"gina,Gina,true\r\n") // line 11
-	rows, err := csvres.New().Read(t.Context(), path)
+	rows, err := csvres.New(filepath.Dir(path)).Read(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,8 @@ func TestReadMalformedQuotingKeepsTheOtherRows(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "user%d,\"User, %d\"\n", i, i)
 	}
-	rows, err := csvres.New().Read(t.Context(), write(t, b.String()))
+	path := write(t, b.String())
+	rows, err := csvres.New(filepath.Dir(path)).Read(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,25 +166,26 @@ func TestReadMalformedQuotingKeepsTheOtherRows(t *testing.T) {
 // has no size beforehand), is refused with an error naming the limit.
 func TestReadFileSizeLimit(t *testing.T) {
 	content := "name\n" + strings.Repeat("someone\n", 200) // 1605 bytes
-	small := &csvres.Files{MaxFileBytes: 1000}
 	t.Run("regular file", func(t *testing.T) {
 		path := write(t, content)
+		small := &csvres.Files{Allowed: []string{filepath.Dir(path)}, MaxFileBytes: 1000}
 		_, err := small.Read(t.Context(), path)
 		if !errors.Is(err, csvres.ErrFileTooLarge) || !strings.Contains(err.Error(), "limit is 1000 bytes") || !strings.Contains(err.Error(), path) {
 			t.Fatalf("err = %v, want ErrFileTooLarge naming the file and the 1000-byte limit", err)
 		}
-		if rows, err := (&csvres.Files{MaxFileBytes: 2000}).Read(t.Context(), path); err != nil || len(rows) != 200 {
+		if rows, err := (&csvres.Files{Allowed: small.Allowed, MaxFileBytes: 2000}).Read(t.Context(), path); err != nil || len(rows) != 200 {
 			t.Fatalf("under the limit: %d rows, %v; want 200 rows", len(rows), err)
 		}
 	})
 	t.Run("device", func(t *testing.T) {
-		_, err := (&csvres.Files{MaxFileBytes: 1 << 20, MaxLineBytes: 4 << 20}).Read(t.Context(), "/dev/zero")
+		_, err := (&csvres.Files{Allowed: []string{"/dev"}, MaxFileBytes: 1 << 20, MaxLineBytes: 4 << 20}).Read(t.Context(), "/dev/zero")
 		if !errors.Is(err, csvres.ErrFileTooLarge) || !strings.Contains(err.Error(), "1048576 bytes") {
 			t.Fatalf("err = %v, want ErrFileTooLarge naming the 1 MiB limit", err)
 		}
 	})
 	t.Run("pipe", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "fifo.csv")
+		small := &csvres.Files{Allowed: []string{filepath.Dir(path)}, MaxFileBytes: 1000}
 		if err := syscall.Mkfifo(path, 0o600); err != nil {
 			t.Skipf("mkfifo: %v", err)
 		}

@@ -17,14 +17,15 @@ import (
 // TestKillNineMidImportLosesNoUser: the effect of every item must be in the
 // repository after a node dies mid-task, not only the bucket bookkeeping.
 func TestKillNineMidImportLosesNoUser(t *testing.T) {
-	c := startCluster(t, 3)
+	resources := t.TempDir()
+	c := startCluster(t, 3, "-Dmidpoint.resources.allowedDirectories="+resources)
 	const rows, bucketSize = 6000, 20
 	var b strings.Builder
 	b.WriteString("name,fullName,emailAddress,enabled\n")
 	for i := range rows {
 		fmt.Fprintf(&b, "imp%05d,Imported %d,imp%05d@example.com,true\n", i, i, i)
 	}
-	path := filepath.Join(t.TempDir(), "hr.csv")
+	path := filepath.Join(resources, "hr.csv")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}

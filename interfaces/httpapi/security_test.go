@@ -1,0 +1,92 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"cadre/db/dbtest"
+	"cadre/node/nodetest"
+)
+
+// TestHostileTaskDefinitions: task definitions that used to hang the node,
+// panic, read any file or leave a task that can never run are refused at
+// once with 422, and nothing is stored.
+func TestHostileTaskDefinitions(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			n := nodetest.Start(t, dialect)
+			admin := &client{t: t, base: n.URL, user: "administrator", pass: nodetest.AdminPassword, http: checkedClient(t, nil)}
+			resources := filepath.Join(n.Config.Home, "resources")
+			outside := filepath.Join(n.Config.Home, "private.csv")
+			if err := os.MkdirAll(resources, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(outside, []byte("name\nTOP-SECRET\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(outside, filepath.Join(resources, "link.csv")); err != nil {
+				t.Fatal(err)
+			}
+			for _, tc := range []struct {
+				name, body, want string
+			}{
+				{"span over int64", `{"name":"ovf","handler":"noop","bucketing":{"numeric":{"from":-9000000000000000000,"to":9000000000000000000,"bucketSize":1}}}`, "more than the 1000000 allowed"},
+				{"size near int64", `{"name":"ovf","handler":"noop","bucketing":{"numeric":{"from":0,"to":9223372036854775807,"bucketSize":1}}}`, "more than the 1000000 allowed"},
+				{"numberOfBuckets over the whole range", `{"name":"ovf","handler":"noop","bucketing":{"numeric":{"from":-9223372036854775808,"to":9223372036854775807,"numberOfBuckets":2000000}}}`, "at most 1000000 buckets"},
+				{"process environment", `{"name":"env","handler":"import","params":{"resource":"/proc/self/environ"}}`, "outside the allowed directories"},
+				{"shadow", `{"name":"sh","handler":"reconcile","params":{"resource":"/etc/shadow"}}`, "outside the allowed directories"},
+				{"dot-dot", `{"name":"dd","handler":"livesync","params":{"resource":"../../etc/hosts"}}`, "outside the allowed directories"},
+				{"symbolic link out", `{"name":"ln","handler":"import","params":{"resource":"link.csv"}}`, "symbolic link"},
+				{"cron that never fires", `{"name":"feb30","handler":"noop","schedule":{"cron":"0 0 0 30 2 *"}}`, "never fires"},
+				{"interval that overflows", `{"name":"iv","handler":"noop","schedule":{"interval":9223372036854775807}}`, "interval"},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					start := time.Now()
+					r := admin.do("POST", "/api/v1/tasks", tc.body)
+					if r.status != http.StatusUnprocessableEntity || r.str("error") != "invalid-task" || !strings.Contains(r.str("message"), tc.want) {
+						t.Fatalf("want 422 invalid naming %q, got %d %s", tc.want, r.status, r.raw)
+					}
+					if strings.Contains(r.raw, "TOP-SECRET") || strings.Contains(r.raw, "PATH=") {
+						t.Fatalf("the answer shows a file's content: %s", r.raw)
+					}
+					if d := time.Since(start); d > 10*time.Second {
+						t.Errorf("refused after %s", d)
+					}
+				})
+			}
+			if list := admin.do("GET", "/api/v1/tasks", nil).expect(t, http.StatusOK); list.body["total"] != float64(0) {
+				t.Fatalf("refused definitions left tasks behind: %s", list.raw)
+			}
+
+			// Two buckets over the whole int64 range, and a resource by its
+			// name in ${midpoint.home}/resources, are accepted.
+			admin.do("POST", "/api/v1/tasks", `{"name":"wide","handler":"noop","suspended":true,"bucketing":{"numeric":{"from":-9223372036854775808,"to":9223372036854775807,"numberOfBuckets":2}}}`).expect(t, http.StatusCreated)
+			if err := os.WriteFile(filepath.Join(resources, "hr.csv"), []byte("name,fullName\nhr1,HR One\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			imp := admin.do("POST", "/api/v1/tasks", `{"name":"hr","handler":"import","params":{"resource":"hr.csv"}}`).expect(t, http.StatusCreated)
+			waitFor(t, "the import to close", func() bool {
+				return admin.do("GET", "/api/v1/tasks/"+imp.str("oid"), nil).str("executionState") == "CLOSED"
+			})
+			if users := admin.do("GET", "/api/v1/objects/users?name=hr1", nil).expect(t, http.StatusOK); users.body["total"] != float64(1) {
+				t.Fatalf("hr1 not imported: %s", users.raw)
+			}
+		})
+	}
+}
+
+// waitFor polls cond every 50 ms for up to 60 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
