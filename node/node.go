@@ -188,7 +188,10 @@ func (n *Node) Start(ctx context.Context) error {
 		return fmt.Errorf("listen on server.port %d: %w", n.Config.ServerPort, err)
 	}
 	n.listener = ln
-	n.server = &http.Server{Handler: n.engine, ReadHeaderTimeout: 10 * time.Second}
+	sec := n.Config.Security
+	n.server = &http.Server{Handler: n.engine, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
+		ReadTimeout: sec.HTTPReadTimeout, WriteTimeout: sec.HTTPWriteTimeout, IdleTimeout: sec.HTTPIdleTimeout}
+	ln = newLimitListener(ln, sec.MaxConnections)
 	go func() {
 		if err := n.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.Log.Error("http server", "err", err)

@@ -135,6 +135,16 @@ type Security struct {
 	// OpenAPIAccess says who may read GET /api/v1/openapi.yaml: "open"
 	// (default; the description holds no data) or "login".
 	OpenAPIAccess string
+	// HTTPReadTimeout bounds reading one request, headers and body; default 30s.
+	HTTPReadTimeout time.Duration
+	// HTTPWriteTimeout bounds writing one response; default 5m (report downloads).
+	HTTPWriteTimeout time.Duration
+	// HTTPIdleTimeout closes a kept-alive connection idle this long; default 2m.
+	HTTPIdleTimeout time.Duration
+	// MaxConnections caps the HTTP connections open at once (over all
+	// clients; behind a load balancer they all come from it); default 1000.
+	// Further clients wait until one closes.
+	MaxConnections int
 }
 
 // DefaultNodeID is the node id of a non-clustered node that sets neither nodeId nor nodeIdSource.
@@ -480,7 +490,8 @@ func defaults(home string) *Config {
 		Logging:   Logging{Format: "text"},
 		Reports:   Reports{Download: "redirect"},
 		Resources: Resources{AllowedDirectories: []string{filepath.Join(home, "resources")}},
-		Security:  Security{MetricsAccess: "loopback", OpenAPIAccess: "open"},
+		Security: Security{MetricsAccess: "loopback", OpenAPIAccess: "open",
+			HTTPReadTimeout: 30 * time.Second, HTTPWriteTimeout: 5 * time.Minute, HTTPIdleTimeout: 2 * time.Minute, MaxConnections: 1000},
 	}
 }
 

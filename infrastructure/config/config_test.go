@@ -102,7 +102,8 @@ func TestLoadDefaults(t *testing.T) {
 		Logging:   Logging{Format: "text"},
 		Reports:   Reports{Download: "redirect"},
 		Resources: Resources{AllowedDirectories: []string{filepath.Join(f.dir, "resources")}},
-		Security:  Security{MetricsAccess: "loopback", OpenAPIAccess: "open"},
+		Security: Security{MetricsAccess: "loopback", OpenAPIAccess: "open",
+			HTTPReadTimeout: 30 * time.Second, HTTPWriteTimeout: 5 * time.Minute, HTTPIdleTimeout: 2 * time.Minute, MaxConnections: 1000},
 	}
 	if c.Warnings != nil {
 		t.Errorf("warnings = %q, want none", c.Warnings)

@@ -55,6 +55,10 @@ var keys = []key{
 	{"security/metricsAccess", enum(func(c *Config) *string { return &c.Security.MetricsAccess }, "loopback", "open", "login")},
 	{"security/metricsToken", text(func(c *Config) *string { return &c.Security.MetricsToken })},
 	{"security/openapiAccess", enum(func(c *Config) *string { return &c.Security.OpenAPIAccess }, "open", "login")},
+	{"security/httpReadTimeout", duration(func(c *Config) *time.Duration { return &c.Security.HTTPReadTimeout }, time.Second)},
+	{"security/httpWriteTimeout", duration(func(c *Config) *time.Duration { return &c.Security.HTTPWriteTimeout }, time.Second)},
+	{"security/httpIdleTimeout", duration(func(c *Config) *time.Duration { return &c.Security.HTTPIdleTimeout }, time.Second)},
+	{"security/maxConnections", integer(func(c *Config) *int { return &c.Security.MaxConnections }, 1, 1_000_000)},
 }
 
 // sections are the elements under <midpoint> that group keys.
