@@ -4,7 +4,7 @@ PORT    ?= 8080
 ARGS    ?=
 TESTFLAGS ?=
 
-.PHONY: run build test bench cluster vet fmt clean
+.PHONY: run build test bench cluster vet fmt clean generate
 
 ## run: one node on SQLite under ./var, web UI and API on http://localhost:8080
 run: build
@@ -26,6 +26,10 @@ bench: build
 ## cluster: three nodes (node1–node3) on the local PostgreSQL, ports 8081–8083; Ctrl-C stops them
 cluster: build
 	bash scripts/cluster.sh
+
+## generate: the Go API client (apiclient/) from interfaces/httpapi/openapi.yaml, with oapi-codegen at the version pinned in apiclient/apiclient.go
+generate:
+	cd apiclient && $(GO) generate ./...
 
 vet:
 	$(GO) vet ./...
