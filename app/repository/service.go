@@ -123,15 +123,29 @@ func (s *Service) prepare(ctx context.Context, o, before object.Object, password
 	if b, ok := before.(*object.User); ok {
 		had = b.Roles
 	}
-	for _, roleOID := range u.Roles {
-		if slices.Contains(had, roleOID) {
+	for i, ref := range u.Roles {
+		if slices.Contains(had, ref) {
 			continue
 		}
-		if _, err := s.store.Get(ctx, object.TypeRole, roleOID); err != nil {
-			return fmt.Errorf("%w: role %q does not exist", object.ErrInvalid, roleOID)
+		oid, err := s.roleOID(ctx, ref)
+		if err != nil {
+			return err
 		}
+		u.Roles[i] = oid
 	}
 	return nil
+}
+
+// roleOID resolves a role given by OID or, failing that, by name.
+func (s *Service) roleOID(ctx context.Context, ref string) (string, error) {
+	if _, err := s.store.Get(ctx, object.TypeRole, ref); err == nil {
+		return ref, nil
+	}
+	o, err := s.store.GetByName(ctx, object.TypeRole, ref)
+	if err != nil {
+		return "", fmt.Errorf("%w: role %q does not exist (give a role's OID or its name)", object.ErrInvalid, ref)
+	}
+	return o.ObjectMeta().OID, nil
 }
 
 // Get reads one object.

@@ -1,6 +1,7 @@
 package object
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/mail"
 	"slices"
@@ -35,6 +36,16 @@ type User struct {
 // Type implements Object.
 func (*User) Type() Type { return TypeUser }
 
+// MarshalJSON writes a user without roles as "roles": [], never null.
+func (u User) MarshalJSON() ([]byte, error) {
+	type plain User
+	p := plain(u)
+	if p.Roles == nil {
+		p.Roles = []string{}
+	}
+	return json.Marshal(p)
+}
+
 // Validate implements Object.
 func (u *User) Validate() error {
 	if err := u.validateName(); err != nil {
@@ -57,6 +68,16 @@ type Role struct {
 
 // Type implements Object.
 func (*Role) Type() Type { return TypeRole }
+
+// MarshalJSON writes a role without authorizations as "authorizations": [], never null.
+func (r Role) MarshalJSON() ([]byte, error) {
+	type plain Role
+	p := plain(r)
+	if p.Authorizations == nil {
+		p.Authorizations = []string{}
+	}
+	return json.Marshal(p)
+}
 
 // Validate implements Object.
 func (r *Role) Validate() error {
