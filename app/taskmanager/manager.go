@@ -117,6 +117,9 @@ func (m *Manager) decorate(ctx context.Context, t *task.Task) {
 			t.Progress.ItemsProcessed, t.Progress.Errors = c.Items, c.Errors
 		}
 	}
+	if t.Role == task.Worker && t.Parent != "" {
+		m.decorateWorker(ctx, t)
+	}
 	if t.State == task.Runnable {
 		if next, err := m.sched.NextFireTime(ctx, t.OID); err == nil {
 			t.NextRunTime = next

@@ -74,6 +74,8 @@ type TaskStore interface {
 	BucketsReleaseNode(ctx context.Context, node string) (int64, error)
 	BucketsList(ctx context.Context, taskOID string) ([]task.Bucket, error)
 	BucketsCount(ctx context.Context, taskOID string) (BucketCounts, error)
+	// BucketsProgress sums a coordinator's COMPLETE buckets per worker and node.
+	BucketsProgress(ctx context.Context, taskOID string) ([]BucketProgress, error)
 }
 
 // Scheduler is the job store seen from the task manager.

@@ -230,17 +230,31 @@ func (h *Handlers) loadTask(ctx context.Context, oid string) (taskPage, error) {
 		}
 	}
 	if t.Role == task.Coordinator {
-		if live.Buckets, err = h.bucketSummary(ctx, t); err != nil {
+		progress, err := h.tasks.Progress(ctx, t.OID)
+		if err != nil {
+			return taskPage{}, err
+		}
+		if live.Buckets, err = h.bucketSummary(ctx, t, progress); err != nil {
 			return taskPage{}, err
 		}
 		ws, err := h.tasks.Workers(ctx, t.OID)
 		if err != nil {
 			return taskPage{}, fmt.Errorf("workers of %s: %w", t.OID, err)
 		}
-		for _, w := range ws {
-			live.Workers = append(live.Workers, httpapi.TaskToJSON(w))
+		done := map[string]task.Progress{}
+		for _, bp := range progress {
+			p := done[bp.Worker]
+			p.BucketsComplete += bp.Buckets
+			p.ItemsProcessed += bp.Items
+			p.Errors += bp.Errors
+			done[bp.Worker] = p
 		}
-		slices.SortStableFunc(live.Workers, func(a, b httpapi.TaskJSON) int { return strings.Compare(a.Name, b.Name) })
+		for _, w := range ws {
+			j := httpapi.TaskToJSON(w)
+			j.Progress = done[w.OID] // what it completed, even if its node died since
+			live.Workers = append(live.Workers, j)
+		}
+		slices.SortStableFunc(live.Workers, func(a, b httpapi.TaskJSON) int { return naturalCompare(a.Name, b.Name) })
 	}
 	data.Live = live
 	return data, nil
@@ -248,7 +262,7 @@ func (h *Handlers) loadTask(ctx context.Context, oid string) (taskPage, error) {
 
 // bucketSummary counts a coordinator's buckets by state and node; nil while
 // the coordinator has made none.
-func (h *Handlers) bucketSummary(ctx context.Context, t *task.Task) (*bucketSummary, error) {
+func (h *Handlers) bucketSummary(ctx context.Context, t *task.Task, progress []taskmanager.BucketProgress) (*bucketSummary, error) {
 	p := t.Progress
 	if p.BucketsTotal == 0 {
 		return nil, nil
@@ -260,7 +274,6 @@ func (h *Handlers) bucketSummary(ctx context.Context, t *task.Task) (*bucketSumm
 			return nil, fmt.Errorf("buckets of %s: %w", t.OID, err)
 		}
 		s.ByState, s.Total, s.Complete = true, int64(len(bs)), 0
-		nodes := map[string]*nodeBuckets{}
 		for _, b := range bs {
 			switch b.State {
 			case task.BucketReady:
@@ -269,20 +282,23 @@ func (h *Handlers) bucketSummary(ctx context.Context, t *task.Task) (*bucketSumm
 				s.Delegated++
 			case task.BucketComplete:
 				s.Complete++
-				n := nodes[b.Node]
-				if n == nil {
-					n = &nodeBuckets{Node: b.Node}
-					nodes[b.Node] = n
-				}
-				n.Buckets++
-				n.Items += b.ItemsProcessed
 			}
 		}
-		for _, n := range nodes {
-			s.Nodes = append(s.Nodes, *n)
-		}
-		slices.SortFunc(s.Nodes, func(a, b nodeBuckets) int { return strings.Compare(a.Node, b.Node) })
 	}
+	nodes := map[string]*nodeBuckets{}
+	for _, bp := range progress {
+		n := nodes[bp.Node]
+		if n == nil {
+			n = &nodeBuckets{Node: bp.Node}
+			nodes[bp.Node] = n
+		}
+		n.Buckets += bp.Buckets
+		n.Items += bp.Items
+	}
+	for _, n := range nodes {
+		s.Nodes = append(s.Nodes, *n)
+	}
+	slices.SortFunc(s.Nodes, func(a, b nodeBuckets) int { return naturalCompare(a.Node, b.Node) })
 	s.Open = s.Total - s.Complete
 	x := 0.0
 	add := func(class string, n int64) {

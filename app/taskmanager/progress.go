@@ -1,0 +1,39 @@
+package taskmanager
+
+import (
+	"context"
+
+	"cadre/domain/task"
+)
+
+// BucketProgress is what one worker task completed on one node: its COMPLETE
+// buckets and the items and errors recorded with them.
+type BucketProgress struct {
+	Worker, Node           string
+	Buckets, Items, Errors int64
+}
+
+// Progress lists, per worker and node, the buckets of coordinator oid that
+// are COMPLETE. It is the source of worker and node progress: live while the
+// task runs (a bucket counts the moment it completes) and still right after a
+// node was killed, whose finished buckets stay with its workers.
+func (m *Manager) Progress(ctx context.Context, oid string) ([]BucketProgress, error) {
+	return m.store.BucketsProgress(ctx, oid)
+}
+
+// decorateWorker sets a worker task's progress from the buckets it completed.
+func (m *Manager) decorateWorker(ctx context.Context, t *task.Task) {
+	ps, err := m.store.BucketsProgress(ctx, t.Parent)
+	if err != nil {
+		return
+	}
+	p := task.Progress{}
+	for _, bp := range ps {
+		if bp.Worker == t.OID {
+			p.BucketsComplete += bp.Buckets
+			p.ItemsProcessed += bp.Items
+			p.Errors += bp.Errors
+		}
+	}
+	t.Progress = p
+}

@@ -1,0 +1,73 @@
+package gormrepo_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"cadre/app/taskmanager"
+	"cadre/db/dbtest"
+	"cadre/domain/task"
+	"cadre/infrastructure/gormrepo"
+)
+
+// TestBucketsProgress: progress counts COMPLETE buckets for the worker and
+// node that completed them; delegated and ready ones do not count.
+func TestBucketsProgress(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			r := gormrepo.New(openMigrated(t, dialect))
+			for _, oid := range []string{"11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"} {
+				tk := &task.Task{OID: oid, Name: oid, Handler: "noop", Role: task.Coordinator, State: task.Running, Result: task.InProgress}
+				if err := r.TasksAdd(ctx, tk); err != nil {
+					t.Fatal(err)
+				}
+			}
+			const coord = "11111111-1111-4111-8111-111111111111"
+			contents := make([]task.Content, 6)
+			for i := range contents {
+				from, to := int64(i), int64(i+1)
+				contents[i] = task.Content{From: &from, To: &to}
+			}
+			if err := r.BucketsCreate(ctx, coord, contents); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now()
+			claim := func(worker, node string) *task.Bucket {
+				b, err := r.BucketsClaim(ctx, taskmanager.BucketsClaimParams{TaskOID: coord, Worker: worker, Node: node, Now: now})
+				if err != nil || b == nil {
+					t.Fatalf("claim: %v %v", b, err)
+				}
+				return b
+			}
+			complete := func(b *task.Bucket, items, errs int64) {
+				if err := r.BucketsComplete(ctx, coord, b.Seq, b.Epoch, items, errs, now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			complete(claim("w1", "node1"), 10, 0)
+			complete(claim("w1", "node1"), 10, 1)
+			complete(claim("w2", "node2"), 7, 0)
+			claim("w2", "node2") // delegated, not counted
+			complete(claim("w10", "node2"), 3, 0)
+
+			got, err := r.BucketsProgress(ctx, coord)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []taskmanager.BucketProgress{
+				{Worker: "w1", Node: "node1", Buckets: 2, Items: 20, Errors: 1},
+				{Worker: "w10", Node: "node2", Buckets: 1, Items: 3},
+				{Worker: "w2", Node: "node2", Buckets: 1, Items: 7},
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("got %+v\nwant %+v", got, want)
+			}
+			if none, err := r.BucketsProgress(ctx, "22222222-2222-4222-8222-222222222222"); err != nil || len(none) != 0 {
+				t.Fatalf("another task: %v %v", none, err)
+			}
+		})
+	}
+}
