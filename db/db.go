@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/driver/postgres"
@@ -42,6 +43,43 @@ type DB struct {
 	Dialect Dialect
 	// DSN is the driver-level connection string (contains the password, never log it).
 	DSN string
+	// statements counts the statements this process sent (gorm's and the
+	// explicit hot-path SQL), for the sql-cost figure and /metrics.
+	statements *atomic.Int64
+}
+
+// CountStatement records one statement sent outside gorm (explicit SQL).
+func (d *DB) CountStatement() {
+	if d.statements != nil {
+		d.statements.Add(1)
+	}
+}
+
+// Statements is the number of statements this process has sent on d.
+func (d *DB) Statements() int64 {
+	if d.statements == nil {
+		return 0
+	}
+	return d.statements.Load()
+}
+
+// countStatements registers gorm callbacks that count every statement gorm sends.
+func countStatements(gdb *gorm.DB, n *atomic.Int64) error {
+	inc := func(*gorm.DB) { n.Add(1) }
+	cb := gdb.Callback()
+	for _, err := range []error{
+		cb.Create().After("gorm:create").Register("cadre:count", inc),
+		cb.Query().After("gorm:query").Register("cadre:count", inc),
+		cb.Update().After("gorm:update").Register("cadre:count", inc),
+		cb.Delete().After("gorm:delete").Register("cadre:count", inc),
+		cb.Row().After("gorm:row").Register("cadre:count", inc),
+		cb.Raw().After("gorm:raw").Register("cadre:count", inc),
+	} {
+		if err != nil {
+			return fmt.Errorf("register statement counter: %w", err)
+		}
+	}
+	return nil
 }
 
 // ErrBadURL is returned for a URL that names no supported database.
@@ -142,7 +180,12 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("connect %s: %w", dialect, err)
 	}
-	return &DB{DB: gdb, Dialect: dialect, DSN: dsn}, nil
+	statements := new(atomic.Int64)
+	if err := countStatements(gdb, statements); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return &DB{DB: gdb, Dialect: dialect, DSN: dsn, statements: statements}, nil
 }
 
 // Close closes the pool.

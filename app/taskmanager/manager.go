@@ -26,6 +26,17 @@ type Config struct {
 	// CacheMetrics counts its hits and misses.
 	Repo         *repository.Service
 	CacheMetrics repository.CacheMetrics
+	// ClaimBudget is how much work, by measured bucket time, a worker claims
+	// ahead in one statement (default DefaultClaimBudget, 50 ms); MaxClaim
+	// bounds the buckets of one claim (default DefaultMaxClaim, 64; 1 turns
+	// prefetching off).
+	ClaimBudget time.Duration
+	MaxClaim    int
+	// CompletionWindow is how long finished buckets are collected before they
+	// are written in one statement (default DefaultCompletionWindow, 10 ms);
+	// CompletionBatch bounds one statement (default DefaultCompletionBatch).
+	CompletionWindow time.Duration
+	CompletionBatch  int
 }
 
 // Manager is the task manager of one node.
@@ -40,6 +51,7 @@ type Manager struct {
 	log      *slog.Logger
 
 	remoteStop func(ctx context.Context, nodeID, oid string)
+	completer  *completer
 
 	mu       sync.Mutex
 	running  map[string]*localRun // task OID → run on this node
@@ -78,8 +90,15 @@ func New(cfg Config, store TaskStore, sched Scheduler, cluster Cluster, handlers
 	if now == nil {
 		now = time.Now
 	}
+	if cfg.ClaimBudget <= 0 {
+		cfg.ClaimBudget = DefaultClaimBudget
+	}
+	if cfg.MaxClaim <= 0 {
+		cfg.MaxClaim = DefaultMaxClaim
+	}
 	return &Manager{cfg: cfg, store: store, sched: sched, cluster: cluster, handlers: handlers, metrics: metrics,
-		now: now, log: log, running: map[string]*localRun{}}
+		now: now, log: log, running: map[string]*localRun{},
+		completer: newCompleter(store, now, cfg.CompletionWindow, cfg.CompletionBatch)}
 }
 
 // SetScheduler wires the job store after construction (the scheduler's runner

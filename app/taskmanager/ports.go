@@ -34,12 +34,25 @@ type BucketCounts struct {
 // Total is the number of buckets.
 func (c BucketCounts) Total() int64 { return c.Ready + c.Delegated + c.Complete }
 
-// BucketsClaimParams claim the next READY bucket of a coordinator.
+// BucketsClaimParams claim READY buckets of a coordinator for one worker.
 type BucketsClaimParams struct {
 	TaskOID string
 	Worker  string
 	Node    string
 	Now     time.Time
+	// Limit is the most buckets to claim in one statement; 0 means 1.
+	Limit int
+}
+
+// BucketCompletion is one finished bucket, as its worker reports it.
+type BucketCompletion struct {
+	TaskOID string
+	Seq     int64
+	// Epoch is the epoch the worker claimed the bucket at; the completion
+	// counts only while the bucket is still delegated at that epoch.
+	Epoch  int64
+	Items  int64
+	Errors int64
 }
 
 // TaskStore persists tasks and buckets. Every state change is one atomic
@@ -63,11 +76,14 @@ type TaskStore interface {
 
 	// BucketsCreate replaces a coordinator's buckets with READY ones.
 	BucketsCreate(ctx context.Context, taskOID string, contents []task.Content) error
-	// BucketsClaim delegates the first READY bucket (epoch+1); nil when none is READY.
-	BucketsClaim(ctx context.Context, p BucketsClaimParams) (*task.Bucket, error)
-	// BucketsComplete completes a bucket for the current epoch only
-	// (task.ErrFenced otherwise), recording its items and errors.
-	BucketsComplete(ctx context.Context, taskOID string, seq, epoch, items, errs int64, now time.Time) error
+	// BucketsClaim delegates up to p.Limit READY buckets, lowest seq first,
+	// each at epoch+1, in one atomic statement. It returns them in seq order,
+	// and none only when the task has no READY bucket left.
+	BucketsClaim(ctx context.Context, p BucketsClaimParams) ([]task.Bucket, error)
+	// BucketsComplete records completions in one atomic statement. A
+	// completion counts only for a bucket still delegated at its epoch; the
+	// result says, per completion, whether it counted (false = fenced).
+	BucketsComplete(ctx context.Context, cs []BucketCompletion, now time.Time) ([]bool, error)
 	// BucketsReleaseWorker puts the worker's DELEGATED buckets back to READY.
 	BucketsReleaseWorker(ctx context.Context, worker string) (int64, error)
 	// BucketsReleaseNode puts DELEGATED buckets held on a node back to READY.

@@ -56,55 +56,30 @@ func (r *Repo) BucketsCreate(ctx context.Context, taskOID string, contents []tas
 	})
 }
 
-const claimSQL = `UPDATE buckets SET state = 'DELEGATED', worker_oid = ?, node_id = ?, epoch = epoch + 1, claimed_at = ?
-WHERE task_oid = ? AND state = 'READY' AND seq = (
-  SELECT seq FROM buckets WHERE task_oid = ? AND state = 'READY' ORDER BY seq LIMIT 1 %s)
-RETURNING task_oid, seq, state, worker_oid, node_id, epoch, content, items_processed, completions, claimed_at, completed_at`
-
-// BucketsClaim delegates the first READY bucket to a worker in one atomic
-// statement: PostgreSQL skips rows other claimers hold (FOR UPDATE SKIP
-// LOCKED), SQLite serialises writers. It returns nil when no bucket is READY.
-func (r *Repo) BucketsClaim(ctx context.Context, p taskmanager.BucketsClaimParams) (*task.Bucket, error) {
-	lock := ""
-	if r.db.Dialect == db.Postgres {
-		lock = "FOR UPDATE SKIP LOCKED"
-	}
-	var rows []bucketRow
-	err := r.db.WithContext(ctx).Raw(fmt.Sprintf(claimSQL, lock), p.Worker, p.Node, p.Now.UTC(), p.TaskOID, p.TaskOID).Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("claim bucket of %s: %w", p.TaskOID, err)
-	}
-	if len(rows) == 0 {
-		if r.db.Dialect == db.Postgres {
-			// SKIP LOCKED may have skipped READY rows that a concurrent claimer
-			// held; only report "none" when none is READY at all.
-			var n int64
-			if err := r.db.WithContext(ctx).Model(&bucketRow{}).Where("task_oid = ? AND state = 'READY'", p.TaskOID).Count(&n).Error; err != nil {
-				return nil, err
-			}
-			if n > 0 {
-				return r.BucketsClaim(ctx, p)
-			}
+// BucketsClaim delegates up to p.Limit READY buckets to a worker in one
+// atomic statement: PostgreSQL skips rows other claimers hold (FOR UPDATE
+// SKIP LOCKED), SQLite serialises writers. It returns none only when no
+// bucket is READY.
+func (r *Repo) BucketsClaim(ctx context.Context, p taskmanager.BucketsClaimParams) ([]task.Bucket, error) {
+	for {
+		bs, err := r.hot.claim(ctx, p)
+		if err != nil || len(bs) > 0 || r.db.Dialect != db.Postgres {
+			return bs, err
 		}
-		return nil, nil
+		// SKIP LOCKED may have skipped READY rows that a concurrent claimer
+		// holds for an instant; report "none" only when none is READY at all.
+		ready, err := r.hot.anyReady(ctx, p.TaskOID)
+		if err != nil || !ready {
+			return nil, err
+		}
 	}
-	b, err := rows[0].toDomain()
-	return &b, err
 }
 
-// BucketsComplete completes a bucket only for the epoch that holds it. Its
-// items and errors stay on the bucket; a coordinator's progress is their sum,
-// so no completion has to lock the coordinator's row.
-func (r *Repo) BucketsComplete(ctx context.Context, taskOID string, seq, epoch, items, errs int64, now time.Time) error {
-	res := r.db.WithContext(ctx).Exec(`UPDATE buckets SET state = 'COMPLETE', items_processed = ?, errors = ?, completed_at = ?, completions = completions + 1
-WHERE task_oid = ? AND seq = ? AND epoch = ? AND state = 'DELEGATED'`, items, errs, now.UTC(), taskOID, seq, epoch)
-	if res.Error != nil {
-		return fmt.Errorf("complete bucket %d: %w", seq, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("%w: bucket %d of %s, epoch %d", task.ErrFenced, seq, taskOID, epoch)
-	}
-	return nil
+// BucketsComplete records completions only for the epochs that hold them, in
+// one statement. Items and errors stay on the bucket; a coordinator's
+// progress is their sum, so no completion has to lock the coordinator's row.
+func (r *Repo) BucketsComplete(ctx context.Context, cs []taskmanager.BucketCompletion, now time.Time) ([]bool, error) {
+	return r.hot.complete(ctx, cs, now)
 }
 
 // BucketsReleaseWorker returns a worker's delegated buckets to READY.

@@ -7,6 +7,8 @@ import (
 
 	"cadre/app/repository"
 	"cadre/app/repository/repotest"
+	"cadre/app/taskmanager"
+	"cadre/app/taskmanager/taskstoretest"
 	"cadre/db"
 	"cadre/db/dbtest"
 	"cadre/infrastructure/gormrepo"
@@ -34,4 +36,14 @@ func openMigrated(t *testing.T, dialect string) *db.DB {
 		t.Fatal(err)
 	}
 	return d
+}
+
+func TestTaskStoreContract(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			taskstoretest.Run(t, func(t *testing.T) taskmanager.TaskStore {
+				return gormrepo.New(openMigrated(t, dialect))
+			})
+		})
+	}
 }

@@ -18,11 +18,12 @@ import (
 
 // Repo stores repository objects in the objects table.
 type Repo struct {
-	db *db.DB
+	db  *db.DB
+	hot *hotPath
 }
 
 // New returns a repository on an opened, migrated database.
-func New(d *db.DB) *Repo { return &Repo{db: d} }
+func New(d *db.DB) *Repo { return &Repo{db: d, hot: newHotPath(d)} }
 
 type objectRow struct {
 	OID        string `gorm:"primaryKey;column:oid"`

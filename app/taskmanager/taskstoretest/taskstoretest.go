@@ -1,0 +1,250 @@
+// Package taskstoretest is the conformance suite of taskmanager.TaskStore's
+// bucket operations: every store runs it, on every database it supports, so
+// a new backend has the claiming and fencing rules to prove itself against.
+package taskstoretest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"cadre/app/taskmanager"
+	"cadre/domain/task"
+)
+
+// Run runs the suite; newStore returns an empty, ready store per test.
+func Run(t *testing.T, newStore func(t *testing.T) taskmanager.TaskStore) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s taskmanager.TaskStore)
+	}{
+		{"a claim takes up to its limit in seq order at epoch+1", claimBatch},
+		{"concurrent claimers never share a bucket", claimConcurrent},
+		{"no READY bucket claims nothing", claimNone},
+		{"completions count only at the epoch that holds the bucket", completeFenced},
+		{"a released bucket is claimed again at a higher epoch", releaseReclaim},
+		{"counts sum items and errors of every state", counts},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
+	}
+}
+
+var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+// coordinator adds a coordinator task with n numeric buckets.
+func coordinator(t *testing.T, s taskmanager.TaskStore, n int) string {
+	t.Helper()
+	ctx := context.Background()
+	oid := fmt.Sprintf("00000000-0000-0000-0000-%012d", time.Now().UnixNano()%1e12)
+	c := &task.Task{OID: oid, Name: "coord " + oid, Handler: "noop", Role: task.Coordinator, State: task.Waiting,
+		Result: task.InProgress, Version: 1, CreatedAt: t0, ModifiedAt: t0, Params: map[string]any{}}
+	if err := s.TasksAdd(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	contents := make([]task.Content, n)
+	for i := range contents {
+		from, to := int64(i), int64(i+1)
+		contents[i] = task.Content{From: &from, To: &to}
+	}
+	if err := s.BucketsCreate(ctx, oid, contents); err != nil {
+		t.Fatal(err)
+	}
+	return oid
+}
+
+func claim(t *testing.T, s taskmanager.TaskStore, oid, worker, node string, limit int) []task.Bucket {
+	t.Helper()
+	bs, err := s.BucketsClaim(context.Background(), taskmanager.BucketsClaimParams{TaskOID: oid, Worker: worker, Node: node, Now: t0, Limit: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bs
+}
+
+func claimBatch(t *testing.T, s taskmanager.TaskStore) {
+	oid := coordinator(t, s, 10)
+	first := claim(t, s, oid, "w1", "n1", 4)
+	second := claim(t, s, oid, "w2", "n2", 0) // 0 means one
+	if len(first) != 4 || len(second) != 1 {
+		t.Fatalf("claimed %d and %d buckets, want 4 and 1", len(first), len(second))
+	}
+	for i, b := range first {
+		if b.Seq != int64(i+1) || b.Epoch != 1 || b.State != task.BucketDelegated || b.Worker != "w1" || b.Node != "n1" {
+			t.Fatalf("bucket %d of the first claim = %+v, want seq %d, epoch 1, delegated to w1 on n1", i, b, i+1)
+		}
+		if b.Content.From == nil || *b.Content.From != int64(i) {
+			t.Fatalf("bucket %d content = %+v, want from %d", b.Seq, b.Content, i)
+		}
+	}
+	if second[0].Seq != 5 {
+		t.Fatalf("second claim took seq %d, want 5", second[0].Seq)
+	}
+	c, err := s.BucketsCount(context.Background(), oid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Ready != 5 || c.Delegated != 5 {
+		t.Fatalf("counts = %+v, want 5 READY and 5 DELEGATED", c)
+	}
+}
+
+func claimConcurrent(t *testing.T, s taskmanager.TaskStore) {
+	const buckets, claimers = 300, 6
+	oid := coordinator(t, s, buckets)
+	var (
+		mu   sync.Mutex
+		seen = map[int64]string{}
+		wg   sync.WaitGroup
+		errs = make(chan error, claimers)
+	)
+	for i := range claimers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			worker := fmt.Sprintf("w%d", i)
+			for {
+				bs, err := s.BucketsClaim(context.Background(), taskmanager.BucketsClaimParams{TaskOID: oid, Worker: worker, Node: "n", Now: t0, Limit: 7})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(bs) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, b := range bs {
+					if other, dup := seen[b.Seq]; dup {
+						errs <- fmt.Errorf("bucket %d claimed by %s and %s", b.Seq, other, worker)
+					}
+					seen[b.Seq] = worker
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if len(seen) != buckets {
+		t.Fatalf("%d buckets claimed, want all %d", len(seen), buckets)
+	}
+}
+
+func claimNone(t *testing.T, s taskmanager.TaskStore) {
+	oid := coordinator(t, s, 2)
+	claim(t, s, oid, "w1", "n1", 10)
+	if bs := claim(t, s, oid, "w2", "n1", 10); len(bs) != 0 {
+		t.Fatalf("claimed %d buckets with none READY", len(bs))
+	}
+}
+
+func completeFenced(t *testing.T, s taskmanager.TaskStore) {
+	ctx := context.Background()
+	oid := coordinator(t, s, 3)
+	bs := claim(t, s, oid, "w1", "n1", 3)
+	cs := []taskmanager.BucketCompletion{
+		{TaskOID: oid, Seq: bs[0].Seq, Epoch: bs[0].Epoch, Items: 5},
+		{TaskOID: oid, Seq: bs[1].Seq, Epoch: bs[1].Epoch + 7, Items: 5}, // not the holder's epoch
+		{TaskOID: oid, Seq: bs[2].Seq, Epoch: bs[2].Epoch, Items: 2, Errors: 1},
+	}
+	ok, err := s.BucketsComplete(ctx, cs, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ok) != 3 || !ok[0] || ok[1] || !ok[2] {
+		t.Fatalf("counted = %v, want [true false true]", ok)
+	}
+	// A second completion of the same bucket at the same epoch is fenced too.
+	again, err := s.BucketsComplete(ctx, cs[:1], t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again[0] {
+		t.Fatal("a bucket completed twice")
+	}
+	c, err := s.BucketsCount(ctx, oid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Complete != 2 || c.Delegated != 1 || c.Items != 7 || c.Errors != 1 {
+		t.Fatalf("counts = %+v, want 2 COMPLETE, 1 DELEGATED, 7 items, 1 error", c)
+	}
+	if none, err := s.BucketsComplete(ctx, nil, t0); err != nil || len(none) != 0 {
+		t.Fatalf("empty completion = %v, %v", none, err)
+	}
+}
+
+func releaseReclaim(t *testing.T, s taskmanager.TaskStore) {
+	ctx := context.Background()
+	oid := coordinator(t, s, 4)
+	old := claim(t, s, oid, "w1", "dead", 2)
+	claim(t, s, oid, "w2", "alive", 1)
+	n, err := s.BucketsReleaseNode(ctx, "dead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Fatalf("released %d buckets of the dead node, want 2", n)
+	}
+	again := claim(t, s, oid, "w3", "alive", 10)
+	if len(again) != 3 || again[0].Seq != old[0].Seq || again[0].Epoch != old[0].Epoch+1 {
+		t.Fatalf("reclaim = %+v, want 3 buckets starting with seq %d at epoch %d", again, old[0].Seq, old[0].Epoch+1)
+	}
+	// The dead node's late completion is refused; the new holder's counts.
+	ok, err := s.BucketsComplete(ctx, []taskmanager.BucketCompletion{
+		{TaskOID: oid, Seq: old[0].Seq, Epoch: old[0].Epoch, Items: 1},
+		{TaskOID: oid, Seq: again[0].Seq, Epoch: again[0].Epoch, Items: 1},
+	}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok[0] || !ok[1] {
+		t.Fatalf("counted = %v, want the stale epoch fenced and the new one counted", ok)
+	}
+	n, err = s.BucketsReleaseWorker(ctx, "w3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Fatalf("released %d buckets of worker w3, want its 2 unfinished ones", n)
+	}
+	list, err := s.BucketsList(ctx, oid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	completions := 0
+	for _, b := range list {
+		if b.State == task.BucketComplete {
+			completions++
+		}
+	}
+	if completions != 1 {
+		t.Fatalf("%d buckets COMPLETE, want 1", completions)
+	}
+}
+
+func counts(t *testing.T, s taskmanager.TaskStore) {
+	ctx := context.Background()
+	oid := coordinator(t, s, 5)
+	bs := claim(t, s, oid, "w", "n", 2)
+	if _, err := s.BucketsComplete(ctx, []taskmanager.BucketCompletion{{TaskOID: oid, Seq: bs[0].Seq, Epoch: bs[0].Epoch, Items: 10, Errors: 2}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.BucketsCount(ctx, oid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := taskmanager.BucketCounts{Ready: 3, Delegated: 1, Complete: 1, Items: 10, Errors: 2}
+	if c != want {
+		t.Fatalf("counts = %+v, want %+v", c, want)
+	}
+	if _, err := s.BucketsCount(ctx, "no-such-task"); err != nil && !errors.Is(err, task.ErrNotFound) {
+		t.Fatalf("counting an unknown task: %v", err)
+	}
+}

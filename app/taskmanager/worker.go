@@ -1,0 +1,208 @@
+package taskmanager
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"cadre/domain/task"
+)
+
+// Defaults of bucket prefetching.
+const (
+	// DefaultClaimBudget is how much work, by the worker's measured bucket
+	// time, one claim takes ahead: fast buckets are claimed by the dozen,
+	// slow ones one at a time, so no worker hoards what others could run.
+	DefaultClaimBudget = 50 * time.Millisecond
+	// DefaultMaxClaim bounds the buckets one claim takes.
+	DefaultMaxClaim = 64
+	// maxOutstanding bounds a worker's completions not yet written.
+	maxOutstanding = 1024
+)
+
+// bucketWorker is one run of a worker task: it claims buckets in batches
+// sized by how long its buckets take, runs them one after another, and hands
+// each finished bucket to the node's completer without waiting for the write.
+type bucketWorker struct {
+	m   *Manager
+	w   *task.Task
+	h   Handler
+	run *localRun
+
+	queue       []task.Bucket // claimed, not started
+	avg         time.Duration // moving average of a bucket's run time; 0 = none measured yet
+	results     chan completionResult
+	outstanding int
+	items, errs int64 // of counted completions
+}
+
+// runWorker claims buckets first-come-first-served until none is READY.
+func (m *Manager) runWorker(ctx context.Context, w *task.Task, r *localRun) error {
+	h, err := m.handler(w.Handler)
+	if err != nil {
+		return m.finish(ctx, w.OID, task.FatalError, err.Error(), 0, 0, "")
+	}
+	bw := &bucketWorker{m: m, w: w, h: h, run: r, results: make(chan completionResult, maxOutstanding)}
+	stopped, err := bw.loop(ctx)
+	// Everything handed to the completer is written (or failed) before the
+	// worker says what it did, so the counts below are final.
+	bw.drain()
+	if err != nil {
+		// The database stayed away past the retry window: give the buckets
+		// back (best effort; recovery does it otherwise) and end this worker.
+		_, _ = m.store.BucketsReleaseWorker(context.WithoutCancel(ctx), w.OID)
+		return errors.Join(err, m.finish(ctx, w.OID, task.FatalError, err.Error(), bw.items, bw.errs, ""))
+	}
+	if stopped || r.isStopping() {
+		// Buckets claimed but not finished go back to READY at once.
+		if _, err := m.store.BucketsReleaseWorker(context.WithoutCancel(ctx), w.OID); err != nil {
+			return err
+		}
+	}
+	if r.isStopping() {
+		return m.afterStop(ctx, w.OID, bw.items, bw.errs)
+	}
+	result := task.Success
+	if bw.errs > 0 {
+		result = task.PartialError
+	}
+	if err := m.finish(ctx, w.OID, result, "", bw.items, bw.errs, ""); err != nil {
+		return err
+	}
+	return m.checkCoordinatorDone(ctx, w.Parent)
+}
+
+// loop runs buckets until none is READY, the run stops (stopped: a handler
+// left its bucket unfinished), or the store fails.
+func (bw *bucketWorker) loop(ctx context.Context) (stopped bool, err error) {
+	m := bw.m
+	for !bw.run.isStopping() {
+		if len(bw.queue) == 0 {
+			if err := bw.claim(ctx); err != nil {
+				if bw.run.isStopping() {
+					return true, nil
+				}
+				return false, err
+			}
+			if len(bw.queue) == 0 {
+				return false, nil // nothing READY: this worker is done
+			}
+		}
+		b := bw.queue[0]
+		bw.queue = bw.queue[1:]
+		var items, errs int64
+		started := time.Now()
+		runErr := bw.h.Run(ctx, m.newRun(bw.w, &b, bw.run, &items, &errs))
+		if errors.Is(runErr, ErrStopped) || errors.Is(runErr, context.Canceled) {
+			return true, nil // released with the rest of the queue
+		}
+		bw.measure(time.Since(started))
+		// The handler did the whole bucket: complete it even if a stop came in
+		// meanwhile. If the bucket was reassigned while this node was away,
+		// the epoch no longer matches and the completion is fenced.
+		if runErr != nil {
+			errs++
+			m.log.Warn("bucket failed", "task", bw.w.Parent, "bucket", b.Seq, "err", runErr)
+		}
+		bw.complete(BucketCompletion{TaskOID: bw.w.Parent, Seq: b.Seq, Epoch: b.Epoch, Items: items, Errors: errs})
+		if err := bw.collect(false); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// claim fills the queue with as many buckets as the claim budget covers.
+func (bw *bucketWorker) claim(ctx context.Context) error {
+	m := bw.m
+	limit := 1
+	if bw.avg > 0 {
+		limit = int(m.cfg.ClaimBudget / bw.avg)
+	} else if m.cfg.MaxClaim > 1 {
+		limit = 2 // nothing measured yet: a small first bite
+	}
+	limit = max(1, min(limit, m.cfg.MaxClaim))
+	var bs []task.Bucket
+	err := retry(ctx, func() (err error) {
+		bs, err = m.store.BucketsClaim(ctx, BucketsClaimParams{TaskOID: bw.w.Parent, Worker: bw.w.OID, Node: m.cfg.NodeID,
+			Now: m.now().UTC(), Limit: limit})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for range bs {
+		m.metrics.BucketClaimed()
+	}
+	bw.queue = bs
+	return nil
+}
+
+// measure folds one bucket's run time into the moving average.
+func (bw *bucketWorker) measure(d time.Duration) {
+	d = max(d, time.Microsecond)
+	if bw.avg == 0 {
+		bw.avg = d
+		return
+	}
+	bw.avg = (3*bw.avg + d) / 4
+}
+
+// complete hands a finished bucket to the completer, first waiting for
+// results if too many are outstanding.
+func (bw *bucketWorker) complete(c BucketCompletion) {
+	for bw.outstanding >= maxOutstanding {
+		bw.take(<-bw.results)
+	}
+	bw.outstanding++
+	bw.m.completer.submit(c, bw.results)
+}
+
+// collect takes the results that have arrived; with wait, all of them.
+func (bw *bucketWorker) collect(wait bool) error {
+	var firstErr error
+	for bw.outstanding > 0 {
+		var r completionResult
+		if wait {
+			r = <-bw.results
+		} else {
+			select {
+			case r = <-bw.results:
+			default:
+				return firstErr
+			}
+		}
+		if err := bw.take(r); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return firstErr
+}
+
+// take accounts for one completion result.
+func (bw *bucketWorker) take(r completionResult) error {
+	bw.outstanding--
+	m := bw.m
+	switch {
+	case r.err != nil:
+		return r.err
+	case !r.counted:
+		m.metrics.BucketFenced()
+		m.log.Warn("bucket completion fenced: it was reassigned while this node was away", "task", r.c.TaskOID, "bucket", r.c.Seq, "epoch", r.c.Epoch)
+	default:
+		m.metrics.BucketCompleted()
+		bw.items += r.c.Items
+		bw.errs += r.c.Errors
+	}
+	return nil
+}
+
+// drain writes this worker's outstanding completions now and waits for them.
+func (bw *bucketWorker) drain() {
+	if bw.outstanding > 0 {
+		bw.m.completer.flushSoon()
+	}
+	if err := bw.collect(true); err != nil {
+		bw.m.log.Warn("bucket completions not written; their buckets will be done again", "task", bw.w.Parent, "err", err)
+	}
+}
