@@ -13,14 +13,22 @@ import (
 	"time"
 
 	"cadre/infrastructure/config"
+	"cadre/interfaces/cli"
 	"cadre/interfaces/cmdline"
 	"cadre/node"
 )
 
 func main() {
+	if cli.Handles(os.Args[1:]) { // cadre nodes, tasks, task …: a client of a node's REST API
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := cli.Run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+		stop()
+		os.Exit(code)
+	}
 	cmd, err := cmdline.Parse(os.Args[1:])
 	if errors.Is(err, cmdline.ErrHelp) {
 		cmdline.PrintUsage(os.Stdout)
+		fmt.Fprint(os.Stdout, "\n"+cli.Usage)
 		return
 	}
 	if err != nil {

@@ -90,3 +90,37 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestAPILoginRefusesOtherSites: POST /api/v1/session from another site's
+// page (a text/plain form needs no preflight) gets no session cookie, as
+// /ui/login already refuses; same-site pages and scripts log in.
+func TestAPILoginRefusesOtherSites(t *testing.T) {
+	n := nodetest.Start(t, "sqlite")
+	c := &client{t: t, base: n.URL, http: checkedClient(t, nil)}
+	body := `{"username":"administrator","password":"` + nodetest.AdminPassword + `"}`
+	for _, tc := range []struct {
+		name    string
+		headers []string
+		status  int
+	}{
+		{"another site's Origin", []string{"Origin", "https://evil.example", "Content-Type", "text/plain"}, http.StatusForbidden},
+		{"another site's Referer", []string{"Referer", "https://evil.example/page", "Content-Type", "text/plain"}, http.StatusForbidden},
+		{"Origin null (sandboxed frame)", []string{"Origin", "null", "Content-Type", "text/plain"}, http.StatusForbidden},
+		{"this site", []string{"Origin", n.URL, "Content-Type", "application/json"}, http.StatusOK},
+		{"a script (no Origin, no Referer)", []string{"Content-Type", "application/json"}, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := c.do("POST", "/api/v1/session", body, tc.headers...)
+			if r.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.raw)
+			}
+			cookie := strings.Contains(strings.Join(r.header.Values("Set-Cookie"), ";"), "cadre_session=")
+			if tc.status == http.StatusForbidden && (cookie || r.str("error") != "cross-origin") {
+				t.Fatalf("refused login: cookie set %v, error %q", cookie, r.str("error"))
+			}
+			if tc.status == http.StatusOK && !cookie {
+				t.Fatal("no session cookie")
+			}
+		})
+	}
+}

@@ -14,6 +14,11 @@ type loginRequest struct {
 }
 
 func (a *API) login(c *gin.Context) {
+	if !SameOrigin(c.Request) {
+		a.log.WarnContext(c.Request.Context(), "API login posted from another site", "origin", c.GetHeader("Origin"), "referer", c.GetHeader("Referer"))
+		Abort(c, http.StatusForbidden, "cross-origin", "login refused: the request came from another site (Origin or Referer is not this server)")
+		return
+	}
 	var req loginRequest
 	if !BindJSON(c, &req) {
 		return

@@ -34,7 +34,7 @@ func (h *Handlers) loginForm(c *gin.Context) {
 
 func (h *Handlers) login(c *gin.Context) {
 	ctx := c.Request.Context()
-	if !sameOrigin(c.Request) {
+	if !httpapi.SameOrigin(c.Request) {
 		h.log.WarnContext(ctx, "web login posted from another site", "origin", c.GetHeader("Origin"), "referer", c.GetHeader("Referer"))
 		h.renderError(c, http.StatusForbidden, "This login form was sent from another site. Open the login page of this server and log in there.")
 		return
@@ -91,28 +91,4 @@ func safeNext(next string) string {
 		return home
 	}
 	return next
-}
-
-// sameOrigin reports whether a form post came from this site, judged by the
-// Origin header or else the Referer, when the browser sent one. It guards the
-// login form against login CSRF, together with the SameSite session cookie.
-func sameOrigin(r *http.Request) bool {
-	src := r.Header.Get("Origin")
-	if src == "" {
-		src = r.Header.Get("Referer")
-	}
-	if src == "" {
-		return true
-	}
-	u, err := url.Parse(src)
-	if err != nil || u.Host == "" { // includes Origin: null
-		return false
-	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return true
-	}
-	// Behind a proxy that rewrites Host, the original one is forwarded.
-	fwd, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Host"), ",")
-	fwd = strings.TrimSpace(fwd)
-	return fwd != "" && strings.EqualFold(u.Host, fwd)
 }
