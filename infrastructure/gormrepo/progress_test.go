@@ -36,15 +36,16 @@ func TestBucketsProgress(t *testing.T) {
 			}
 			now := time.Now()
 			claim := func(worker, node string) *task.Bucket {
-				b, err := r.BucketsClaim(ctx, taskmanager.BucketsClaimParams{TaskOID: coord, Worker: worker, Node: node, Now: now})
-				if err != nil || b == nil {
-					t.Fatalf("claim: %v %v", b, err)
+				bs, err := r.BucketsClaim(ctx, taskmanager.BucketsClaimParams{TaskOID: coord, Worker: worker, Node: node, Now: now})
+				if err != nil || len(bs) != 1 {
+					t.Fatalf("claim: %v %v", bs, err)
 				}
-				return b
+				return &bs[0]
 			}
 			complete := func(b *task.Bucket, items, errs int64) {
-				if err := r.BucketsComplete(ctx, coord, b.Seq, b.Epoch, items, errs, now); err != nil {
-					t.Fatal(err)
+				ok, err := r.BucketsComplete(ctx, []taskmanager.BucketCompletion{{TaskOID: coord, Seq: b.Seq, Epoch: b.Epoch, Items: items, Errors: errs}}, now)
+				if err != nil || !ok[0] {
+					t.Fatalf("complete bucket %d: counted %v, %v", b.Seq, ok, err)
 				}
 			}
 			complete(claim("w1", "node1"), 10, 0)
