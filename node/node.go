@@ -154,6 +154,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 		Reachability:      n.Peers.Reachability,
 		SchedulerStop:     n.clusterView.SchedulerStop,
 		SchedulerStart:    n.clusterView.SchedulerStart,
+		SetURLOverride:    n.clusterView.SetURLOverride,
 		ReportDownloadURL: func(oid string) string { return "/api/v1/reports/" + oid + "/download" },
 		Info: func(ctx context.Context) webui.NodeInfo {
 			return webui.NodeInfo{NodeID: id, URL: n.LocalURL(), Database: string(n.DB.Dialect), Started: n.Started, Version: Version}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -29,6 +30,9 @@ func (h *Handlers) routesDashboard(g *gin.RouterGroup) {
 		g.POST("/nodes/:id/scheduler/stop", h.schedulerAction(false))
 		g.POST("/nodes/:id/scheduler/start", h.schedulerAction(true))
 	}
+	if h.setURLOverride != nil {
+		g.POST("/nodes/url-override", h.urlOverride)
+	}
 }
 
 // dashboardPage is the data of the "dashboard" template.
@@ -40,7 +44,13 @@ type dashboardPage struct {
 	Reports int64
 	// Cluster is the node table; nil when the node cannot list nodes.
 	Cluster *clusterLive
+	// Overrides lists the nodes for the URL override form (outside the
+	// refreshing table, so typing is not interrupted); nil hides the form.
+	Overrides []overrideRow
 }
+
+// overrideRow is one node in the URL override form.
+type overrideRow struct{ ID, URLOverride string }
 
 // clusterLive is the node table and its banners: the part of the dashboard
 // that GET /ui/nodes/fragment serves again.
@@ -123,6 +133,13 @@ func (h *Handlers) renderDashboard(c *gin.Context, status int, alert string) {
 	if h.nodes != nil {
 		live := h.loadCluster(ctx)
 		data.Cluster = &live
+		if h.setURLOverride != nil && p.CanWrite() {
+			if views, err := h.nodes(ctx); err == nil {
+				for _, v := range views {
+					data.Overrides = append(data.Overrides, overrideRow{ID: v.ID, URLOverride: v.URLOverride})
+				}
+			}
+		}
 	}
 	h.renderAlert(c, status, "dashboard", alert, data)
 }
@@ -228,6 +245,38 @@ func (h *Handlers) schedulerAction(start bool) gin.HandlerFunc {
 		h.log.WarnContext(ctx, "scheduler "+verb+" from the web UI failed", "target", id, "user", p.Name, "err", err)
 		h.renderDashboard(c, status, message)
 	}
+}
+
+// urlOverride sets or clears a node's urlOverride from the dashboard form
+// (fields node, urlOverride and action "set" or "clear").
+func (h *Handlers) urlOverride(c *gin.Context) {
+	if !h.requireWrite(c) {
+		return
+	}
+	ctx := c.Request.Context()
+	id, override := c.PostForm("node"), strings.TrimSpace(c.PostForm("urlOverride"))
+	flash := "url-override-set"
+	if c.PostForm("action") == "clear" || override == "" {
+		override, flash = "", "url-override-cleared"
+	}
+	err := h.setURLOverride(ctx, id, override)
+	if err == nil {
+		c.Redirect(http.StatusSeeOther, "/ui/?ok="+flash)
+		return
+	}
+	var status int
+	var message string
+	switch {
+	case errors.Is(err, cluster.ErrNotFound):
+		status, message = http.StatusNotFound, fmt.Sprintf("There is no node %q; it may have been removed.", id)
+	case errors.Is(err, cluster.ErrBadURL):
+		status, message = http.StatusUnprocessableEntity, fmt.Sprintf("%q is not an absolute http or https URL (for example https://node1.example.com:8443/midpoint); nothing was changed.", override)
+	default:
+		status, message = http.StatusInternalServerError, fmt.Sprintf("The URL override of node %s could not be saved; see this node's log.", id)
+	}
+	p, _ := httpapi.PrincipalOf(c)
+	h.log.WarnContext(ctx, "URL override from the web UI failed", "target", id, "user", p.Name, "err", err)
+	h.renderDashboard(c, status, message)
 }
 
 // count returns how many objects of the type the principal can see.

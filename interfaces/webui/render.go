@@ -67,6 +67,9 @@ var flashes = map[string]string{
 
 	"scheduler-stopped": "Scheduler stopped: the node starts no new task runs until it is started again.",
 	"scheduler-started": "Scheduler started.",
+
+	"url-override-set":     "URL override saved: the node uses it as its intra-cluster URL from its next check-in.",
+	"url-override-cleared": "URL override cleared: the node computes its intra-cluster URL again from its next check-in.",
 }
 
 var funcs = template.FuncMap{

@@ -58,6 +58,9 @@ type Deps struct {
 	// the dashboard offers the buttons only when both are set.
 	SchedulerStop  func(ctx context.Context, nodeID string) error
 	SchedulerStart func(ctx context.Context, nodeID string) error
+	// SetURLOverride sets or ("") clears a node's urlOverride; nil leaves the
+	// dashboard's URL override form out.
+	SetURLOverride func(ctx context.Context, nodeID, override string) error
 	// ReportDownloadURL is the path that downloads a report's file, for
 	// example "/api/v1/reports/<oid>/download"; nil shows no download links.
 	ReportDownloadURL func(oid string) string
@@ -87,6 +90,7 @@ type Handlers struct {
 	reachability   func() map[string]peer.Reach
 	schedulerStop  func(ctx context.Context, nodeID string) error
 	schedulerStart func(ctx context.Context, nodeID string) error
+	setURLOverride func(ctx context.Context, nodeID, override string) error
 	reportURL      func(oid string) string
 }
 
@@ -109,7 +113,7 @@ func Register(r *gin.Engine, d Deps) {
 	}
 	h := &Handlers{nodeID: d.NodeID, repo: d.Repo, auth: d.Auth, log: d.Log, info: d.Info, tasks: d.Tasks,
 		authn: httpapi.Authenticate(d.Auth, d.Log), pages: pages,
-		nodes: d.Nodes, reachability: d.Reachability, reportURL: d.ReportDownloadURL}
+		nodes: d.Nodes, reachability: d.Reachability, reportURL: d.ReportDownloadURL, setURLOverride: d.SetURLOverride}
 	if d.SchedulerStop != nil && d.SchedulerStart != nil {
 		h.schedulerStop, h.schedulerStart = d.SchedulerStop, d.SchedulerStart
 	}
