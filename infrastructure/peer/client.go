@@ -341,7 +341,7 @@ func (c *Client) try(ctx context.Context, t Target, method, url, self, secret st
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	Sign(req, self, secret, payload, c.opt.Now())
+	Sign(req, self, t.ID, secret, payload, c.opt.Now())
 	resp, err := c.http.Do(req)
 	if err != nil {
 		err = a.wrapNetErr(ctx, t, err)

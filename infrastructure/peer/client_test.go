@@ -151,6 +151,7 @@ func TestBroadcast(t *testing.T) {
 			c.Status(http.StatusNoContent)
 		})
 	})
+	slowNode.n2.self = "n4" // signatures name their target: this server is n4
 	c.table.put("n3", deadURL(t), "secret-of-n3", true)
 	c.table.put("n4", slowNode.srv.URL, "secret-of-n4", true)
 	c.table.put("n5", "http://127.0.0.1:1", "secret-of-n5", false) // down: not called

@@ -58,16 +58,31 @@ func NewVerifier(dir Directory, log *slog.Logger, now func() time.Time) *Verifie
 	return &Verifier{dir: dir, log: log, now: now, nonces: newNonceCache(NonceTTL, maxNonces)}
 }
 
-// rejection is why a request was refused.
+// rejection is why a request was refused: reason goes to the log, public
+// (reason when empty) to the caller.
 type rejection struct {
 	status int
 	slug   string
 	reason string
+	public string
 }
 
 func unauthorized(format string, args ...any) *rejection {
-	return &rejection{http.StatusUnauthorized, "peer-unauthorized", fmt.Sprintf(format, args...)}
+	return &rejection{status: http.StatusUnauthorized, slug: "peer-unauthorized", reason: fmt.Sprintf(format, args...)}
 }
+
+// unauthenticated is a rejection whose answer does not tell an unknown node
+// from a known one with a wrong signature, so an unauthenticated caller
+// cannot learn which node ids exist; the log has the precise reason.
+func unauthenticated(node, format string, args ...any) *rejection {
+	r := unauthorized(format, args...)
+	r.public = fmt.Sprintf("unknown node or bad signature from node %s", node)
+	return r
+}
+
+// dummySecret is signed against for an unknown node, so that answering it
+// takes as long as answering a known one.
+const dummySecret = "cadre-no-such-node"
 
 // Middleware checks the caller's signature, timestamp and nonce. It answers
 // 401 {"error":"peer-unauthorized","message":reason} (and logs a warning) for
@@ -93,7 +108,11 @@ func (v *Verifier) Middleware() gin.HandlerFunc {
 			if rej.status == http.StatusUnauthorized {
 				c.Header("WWW-Authenticate", `Cadre-HMAC realm="cadre-cluster"`)
 			}
-			c.AbortWithStatusJSON(rej.status, gin.H{"error": rej.slug, "message": rej.reason})
+			msg := rej.public
+			if msg == "" {
+				msg = rej.reason
+			}
+			c.AbortWithStatusJSON(rej.status, gin.H{"error": rej.slug, "message": msg})
 			return
 		}
 		c.Set(ContextKey, node)
@@ -115,21 +134,33 @@ func (v *Verifier) verify(c *gin.Context) (string, *rejection) {
 		return node, rej
 	}
 	_, secret, up, err := v.dir.Lookup(r.Context(), node)
+	rej = nil
 	switch {
 	case errors.Is(err, ErrUnknownNode):
-		return node, unauthorized("unknown node %s", node)
+		rej, secret = unauthenticated(node, "unknown node %s", node), dummySecret
 	case err != nil:
-		return node, &rejection{http.StatusServiceUnavailable, "unavailable", fmt.Sprintf("look up node %s: %v", node, err)}
+		return node, &rejection{status: http.StatusServiceUnavailable, slug: "unavailable", reason: fmt.Sprintf("look up node %s: %v", node, err)}
 	case secret == "":
-		return node, unauthorized("node %s has no secret yet", node)
+		rej, secret = unauthenticated(node, "node %s has no secret yet", node), dummySecret
 	}
+	self, _ := v.dir.Self()
 	got, err := hex.DecodeString(sig)
 	pathQuery := r.RequestURI
 	if pathQuery == "" {
 		pathQuery = r.URL.RequestURI()
 	}
-	if err != nil || !hmac.Equal(got, mac(secret, r.Method, pathQuery, ts, nonce, body)) {
-		return node, unauthorized("bad signature from node %s", node)
+	valid := err == nil && hmac.Equal(got, mac(secret, self, r.Method, pathQuery, ts, nonce, body))
+	if rej != nil {
+		return node, rej
+	}
+	if !valid {
+		// Signed for another node (a replay, or a wrong URL)? Only the
+		// holder of the caller's secret can have made such a signature.
+		if target := r.Header.Get(HeaderTarget); target != "" && target != self && err == nil &&
+			hmac.Equal(got, mac(secret, target, r.Method, pathQuery, ts, nonce, body)) {
+			return node, unauthorized("request from node %s was signed for node %s, not this node %s", node, target, self)
+		}
+		return node, unauthenticated(node, "bad signature from node %s", node)
 	}
 	ms, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
@@ -143,7 +174,7 @@ func (v *Verifier) verify(c *gin.Context) (string, *rejection) {
 	case nonceReplayed:
 		return node, unauthorized("replayed request from node %s", node)
 	case nonceFull:
-		return node, &rejection{http.StatusServiceUnavailable, "peer-busy", "too many peer requests to remember their nonces; retry shortly"}
+		return node, &rejection{status: http.StatusServiceUnavailable, slug: "peer-busy", reason: "too many peer requests to remember their nonces; retry shortly"}
 	}
 	if !up {
 		v.log.InfoContext(r.Context(), "peer request from a node marked down", "caller", node, "path", r.URL.Path)
@@ -154,7 +185,7 @@ func (v *Verifier) verify(c *gin.Context) (string, *rejection) {
 }
 
 func readBody(r *http.Request) ([]byte, *rejection) {
-	tooLarge := &rejection{http.StatusRequestEntityTooLarge, "too-large", "request body is larger than 1 MiB"}
+	tooLarge := &rejection{status: http.StatusRequestEntityTooLarge, slug: "too-large", reason: "request body is larger than 1 MiB"}
 	if r.ContentLength > MaxBody {
 		return nil, tooLarge
 	}
@@ -167,7 +198,7 @@ func readBody(r *http.Request) ([]byte, *rejection) {
 		return nil, tooLarge
 	}
 	if err != nil {
-		return nil, &rejection{http.StatusBadRequest, "bad-request", "read body: " + err.Error()}
+		return nil, &rejection{status: http.StatusBadRequest, slug: "bad-request", reason: "read body: " + err.Error()}
 	}
 	return body, nil
 }

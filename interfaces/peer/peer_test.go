@@ -259,7 +259,7 @@ func TestRawRequests(t *testing.T) {
 			e := setup(t)
 			req, _ := http.NewRequest(http.MethodPost, e.url["n2"]+peerclient.BasePath+"/cache/invalidate", strings.NewReader(tt.body))
 			if tt.sign {
-				peerclient.Sign(req, "n1", "s1", []byte(tt.body), time.Now())
+				peerclient.Sign(req, "n1", "n2", "s1", []byte(tt.body), time.Now())
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {

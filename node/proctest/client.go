@@ -2,12 +2,15 @@ package proctest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"cadre/apiclient"
 )
 
 // AdminUser and AdminPassword are the administrator's credentials on nodes
@@ -111,6 +114,79 @@ func (c Client) Request(t testing.TB, method, path string, body any, header ...s
 		return Response{Err: err}
 	}
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+}
+
+// API returns the generated client (package apiclient) for the node, with
+// the same credentials and transport as Do: no redirects followed, no
+// connection reused, RequestTimeout per request. Use it for requests the
+// description can express; Do and Request remain for malformed input and
+// for paths outside /api/v1.
+func (c Client) API(t testing.TB) *apiclient.ClientWithResponses {
+	t.Helper()
+	api, err := apiclient.New(c.Base, c.User, c.Pass, httpClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api
+}
+
+// CreateTask creates a task through the generated client and returns it as
+// the node answered; anything but 201 fails the test with the node's error.
+func (c Client) CreateTask(t testing.TB, in apiclient.TaskCreate) apiclient.Task {
+	t.Helper()
+	resp, err := c.API(t).CreateTaskWithResponse(context.Background(), nil, in)
+	if err == nil {
+		err = apiclient.Check(resp.HTTPResponse, resp.Body, http.StatusCreated)
+	}
+	if err != nil {
+		t.Fatalf("create task %q: %v", in.Name, err)
+	}
+	return *resp.JSON201
+}
+
+// Task reads one task; anything but 200 fails the test.
+func (c Client) Task(t testing.TB, oid string) apiclient.Task {
+	t.Helper()
+	resp, err := c.API(t).GetTaskWithResponse(context.Background(), oid)
+	if err == nil {
+		err = apiclient.Check(resp.HTTPResponse, resp.Body, http.StatusOK)
+	}
+	if err != nil {
+		t.Fatalf("get task %s: %v", oid, err)
+	}
+	return *resp.JSON200
+}
+
+// Nodes lists the cluster's nodes as this node sees them; anything but 200
+// fails the test.
+func (c Client) Nodes(t testing.TB) []apiclient.Node {
+	t.Helper()
+	resp, err := c.API(t).ListNodesWithResponse(context.Background())
+	if err == nil {
+		err = apiclient.Check(resp.HTTPResponse, resp.Body, http.StatusOK)
+	}
+	if err != nil {
+		t.Fatalf("list nodes: %v", err)
+	}
+	return resp.JSON200.Items
+}
+
+// WaitTaskClosed polls the task through the API until it is CLOSED and
+// returns it; after within the test fails.
+func (c Client) WaitTaskClosed(t testing.TB, oid string, within time.Duration) apiclient.Task {
+	t.Helper()
+	var got apiclient.Task
+	api := c.API(t)
+	WaitFor(t, "task "+oid+" to close", within, func() bool {
+		// A node restarting or failing over may not answer for a while.
+		resp, err := api.GetTaskWithResponse(context.Background(), oid)
+		if err != nil || resp.JSON200 == nil {
+			return false
+		}
+		got = *resp.JSON200
+		return got.ExecutionState == apiclient.ExecutionStateCLOSED
+	})
+	return got
 }
 
 func decode(data []byte) map[string]any {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -170,9 +171,12 @@ func TestForgedPeerCallsAreRefused(t *testing.T) {
 	}
 	signed := func(nodeID, secret string, at time.Time) *http.Request {
 		req, _ := http.NewRequest("GET", target, nil)
-		peer.Sign(req, nodeID, secret, nil, at)
+		peer.Sign(req, nodeID, "node2", secret, nil, at)
 		return req
 	}
+	// A call signed for node2, captured and sent to node1 instead.
+	elsewhere := signed("node1", node1.Secret, time.Now())
+	elsewhere.URL, _ = url.Parse(c.nodes[0].URL + peer.BasePath + peer.EndpointStatus)
 	good := signed("node1", node1.Secret, time.Now())
 	if s, body := send(good); s != 200 {
 		t.Fatalf("a well-signed call: %d %s", s, body)
@@ -187,6 +191,7 @@ func TestForgedPeerCallsAreRefused(t *testing.T) {
 		{"unknown node", signed("node9", node1.Secret, time.Now()), "unknown node"},
 		{"stale", signed("node1", node1.Secret, time.Now().Add(-2*time.Minute)), "stale timestamp"},
 		{"replayed", good.Clone(context.Background()), "replayed"},
+		{"replayed to another node", elsewhere, "signed for node node2, not this node node1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, body := send(tc.req)
