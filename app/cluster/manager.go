@@ -445,8 +445,10 @@ func (m *Manager) Nodes(ctx context.Context) ([]NodeView, error) {
 		if n.ID == me.ID && n.InternalID == me.InternalID {
 			found = true
 		}
-		out = append(out, NodeView{Node: *n, CheckInAge: now.Sub(n.LastCheckIn), Alive: n.CheckingIn(now, m.cfg.Timeout),
-			Errors: n.Errors(), Warnings: cluster.Warnings(n, nodes, now, m.cfg.Timeout)})
+		v := NodeView{Node: *n, CheckInAge: now.Sub(n.LastCheckIn), Alive: n.CheckingIn(now, m.cfg.Timeout),
+			Errors: n.Errors(), Warnings: cluster.Warnings(n, nodes, now, m.cfg.Timeout)}
+		v.SchedulerState = n.ShownSchedulerState(v.Alive) // a dead node's row still says RUNNING
+		out = append(out, v)
 	}
 	if !found && me.ErrorReason != "" { // an unregistered (conflicting) node still shows itself
 		out = append(out, NodeView{Node: me, Errors: me.Errors(), Alive: true})

@@ -31,7 +31,26 @@ const (
 	SchedulerRunning SchedulerState = "RUNNING"
 	SchedulerPaused  SchedulerState = "PAUSED"
 	SchedulerError   SchedulerState = "ERROR"
+	// SchedulerStopped is shown for a DOWN node: stopped, or declared dead
+	// and its work recovered elsewhere. Never written by a node itself.
+	SchedulerStopped SchedulerState = "STOPPED"
+	// SchedulerUnknown is shown for a node that stopped checking in but is
+	// not DOWN yet: whatever its row last said may no longer be true.
+	SchedulerUnknown SchedulerState = "UNKNOWN"
 )
+
+// ShownSchedulerState is what others can say of a node's scheduler: its row's
+// state while the node checks in, STOPPED once it is DOWN, UNKNOWN while it
+// is silent (alive reports whether it checks in).
+func (n *Node) ShownSchedulerState(alive bool) SchedulerState {
+	switch {
+	case n.OperationalState == Down:
+		return SchedulerStopped
+	case !alive:
+		return SchedulerUnknown
+	}
+	return n.SchedulerState
+}
 
 // Error reasons shown as "ERROR: <reason>".
 const (

@@ -28,7 +28,8 @@ func (c *cluster) workerProgress(from int, oid string) map[string]map[string]any
 
 // TestWorkerProgressFromBuckets: while a task runs, its workers report the
 // items of the buckets they completed; after kill -9 of a node, that node's
-// workers keep what they completed, and the workers add up to the task.
+// workers keep what they completed, the workers add up to the task, and the
+// dead node's scheduler is shown STOPPED, not RUNNING.
 func TestWorkerProgressFromBuckets(t *testing.T) {
 	c := startCluster(t, 2)
 	const buckets, items = 200, 5
@@ -73,6 +74,17 @@ func TestWorkerProgressFromBuckets(t *testing.T) {
 	}
 	if total != buckets*items {
 		t.Errorf("workers add up to %d items; the task has %d", total, buckets*items)
+	}
+	// The dashboard and the API no longer show the dead node's scheduler as RUNNING.
+	status, out := c.admin(0).Do(t, "GET", "/api/v1/nodes", nil)
+	if status != http.StatusOK {
+		t.Fatalf("nodes: %d %v", status, out)
+	}
+	for _, it := range out["items"].([]any) {
+		n := it.(map[string]any)
+		if n["nodeId"] == victim.NodeID && (n["operationalState"] != "DOWN" || n["schedulerState"] != "STOPPED") {
+			t.Errorf("killed node: operationalState %v, schedulerState %v; want DOWN, STOPPED", n["operationalState"], n["schedulerState"])
+		}
 	}
 	t.Logf("%s completed %d buckets before kill -9; workers add up to %d of %d items", victim.NodeID, byVictim, total, buckets*items)
 }
