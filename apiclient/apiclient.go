@@ -77,3 +77,16 @@ func Check(resp *http.Response, body []byte, want ...int) error {
 	}
 	return e
 }
+
+// NumericBucketing is the bucketing {"numeric": {"from", "to", "bucketSize"}}:
+// buckets of size items over [from, to).
+func NumericBucketing(from, to, size int64) *Bucketing {
+	b := &Bucketing{}
+	b.Numeric = &struct {
+		BucketSize      *int64 `json:"bucketSize,omitempty"`
+		From            int64  `json:"from"`
+		NumberOfBuckets *int64 `json:"numberOfBuckets,omitempty"`
+		To              int64  `json:"to"`
+	}{BucketSize: &size, From: from, To: to}
+	return b
+}

@@ -133,9 +133,7 @@ func (n *Node) buildCluster(port int) {
 		if err != nil {
 			return
 		}
-		for _, v := range views {
-			n.Metrics.NodeUp(v.ID, v.Alive && v.OperationalState == "UP")
-		}
+		n.nodeSeries.sync(n.Metrics, views)
 	})
 }
 

@@ -207,12 +207,7 @@ func taskFromFlags(name, handler, params, cron string, interval int64, numeric s
 			}
 			nums[i] = n
 		}
-		data, _ := json.Marshal(map[string]any{"numeric": map[string]int64{"from": nums[0], "to": nums[1], "bucketSize": nums[2]}})
-		var b apiclient.Bucketing
-		if err := json.Unmarshal(data, &b); err != nil {
-			return in, fmt.Errorf("--numeric: %w", err)
-		}
-		in.Bucketing = &b
+		in.Bucketing = apiclient.NumericBucketing(nums[0], nums[1], nums[2])
 	}
 	switch {
 	case perNode != 0 && workers != 0:

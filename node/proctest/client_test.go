@@ -1,7 +1,6 @@
 package proctest
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -20,14 +19,10 @@ func TestGeneratedClientDrivesANode(t *testing.T) {
 		t.Fatalf("nodes: %+v, want node typed UP", nodes)
 	}
 
-	var bucketing apiclient.Bucketing
-	if err := json.Unmarshal([]byte(`{"numeric":{"from":0,"to":12,"bucketSize":1}}`), &bucketing); err != nil {
-		t.Fatal(err)
-	}
 	perNode := 2
 	params := map[string]any{"itemsPerBucket": 5}
 	created := admin.CreateTask(t, apiclient.TaskCreate{Name: "typed", Handler: "noop", Params: &params,
-		Bucketing: &bucketing, Workers: &apiclient.Workers{PerNode: &perNode}})
+		Bucketing: apiclient.NumericBucketing(0, 12, 1), Workers: &apiclient.Workers{PerNode: &perNode}})
 	if created.Oid == "" || created.Name != "typed" {
 		t.Fatalf("created: %+v", created)
 	}

@@ -6,13 +6,13 @@ package cluster_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"cadre/apiclient"
 	"cadre/db"
 	"cadre/db/dbtest"
 	"cadre/domain/task"
@@ -81,16 +81,9 @@ func (c *cluster) admin(i int) proctest.Client { return c.nodes[i].Admin() }
 // createNoop creates a bucketed noop task through node1's API.
 func (c *cluster) createNoop(buckets, items, delayMs, perNode int) string {
 	c.t.Helper()
-	status, out := c.admin(0).Do(c.t, "POST", "/api/v1/tasks", map[string]any{
-		"name": "noop", "handler": "noop",
-		"params":    map[string]any{"itemsPerBucket": items, "delayMs": delayMs},
-		"bucketing": map[string]any{"numeric": map[string]any{"from": 0, "to": buckets, "bucketSize": 1}},
-		"workers":   map[string]any{"perNode": perNode},
-	})
-	if status != http.StatusCreated {
-		c.t.Fatalf("create task: %d %v", status, out)
-	}
-	return out["oid"].(string)
+	params := map[string]any{"itemsPerBucket": items, "delayMs": delayMs}
+	return c.admin(0).CreateTask(c.t, apiclient.TaskCreate{Name: "noop", Handler: "noop", Params: &params,
+		Bucketing: apiclient.NumericBucketing(0, int64(buckets), 1), Workers: &apiclient.Workers{PerNode: &perNode}}).Oid
 }
 
 func (c *cluster) buckets(oid string) []task.Bucket {
