@@ -7,7 +7,9 @@ TESTFLAGS ?=
 .PHONY: run build test bench cluster vet fmt clean generate
 
 ## run: one node on SQLite under ./var, web UI and API on http://localhost:8080
-run: build
+run:
+	@test -x bin/cadre || echo "make run: first build of bin/cadre: fetching Go modules and compiling the SQLite driver (C code, needs gcc); this takes a few minutes once, later builds take seconds"
+	$(GO) build -o bin/cadre .
 	./bin/cadre -Dmidpoint.home=./var -Dserver.port=$(PORT) $(ARGS)
 
 ## build: compile ./bin/cadre
@@ -23,9 +25,10 @@ test: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./bench/... ./node/
 
-## cluster: three nodes (node1–node3) on the local PostgreSQL, ports 8081–8083; Ctrl-C stops them
-cluster: build
-	bash scripts/cluster.sh
+## cluster: three nodes (node1–node3) on the local PostgreSQL database cadre_cluster, ports 8081–8083
+##          (PORTS="9001 9002" or BASE_PORT=9000 to move them; CADRE_CLUSTER_FRESH=1 resets); Ctrl-C stops them
+cluster:
+	PORTS="$(PORTS)" BASE_PORT="$(BASE_PORT)" bash scripts/cluster.sh
 
 ## generate: the Go API client (apiclient/) from interfaces/httpapi/openapi.yaml, with oapi-codegen at the version pinned in apiclient/apiclient.go
 generate:
