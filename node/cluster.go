@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -128,6 +129,8 @@ func (n *Node) buildCluster(port int) {
 		n.Cluster.SetCrashDetection(pglock.NewProbe(sqlDB), statusProbe{peer.NewClient(n.peerDir, nil, n.Log, peer.Options{Timeout: time.Second, Retries: -1})})
 	}
 	n.clusterView.set(n.Cluster)
+	var probing atomic.Bool
+	n.Cluster.OnChange(func() { n.probePeers(&probing) })
 	n.Cluster.OnChange(func() {
 		views, err := n.Cluster.Nodes(context.Background())
 		if err != nil {
@@ -145,4 +148,20 @@ func (v *clusterView) SetURLOverride(ctx context.Context, nodeID, override strin
 		return errors.New("cluster manager not started")
 	}
 	return m.SetURLOverride(ctx, nodeID, override)
+}
+
+// probePeers asks every live peer's signed /status, at start and after every
+// check-in, so the dashboard's reachability column says whether this node
+// can reach each peer before any real call needed to. A round still running
+// from the last check-in is not doubled.
+func (n *Node) probePeers(probing *atomic.Bool) {
+	if !n.Config.TaskManager.Clustered || n.Peers == nil || !probing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer probing.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), n.Config.TaskManager.NodeRegistrationInterval+time.Second)
+		defer cancel()
+		n.Peers.Broadcast(ctx, http.MethodGet, peer.EndpointStatus, peer.EndpointStatus, nil)
+	}()
 }
