@@ -109,6 +109,8 @@ const (
 	NodeSchedulerStateERROR   NodeSchedulerState = "ERROR"
 	NodeSchedulerStatePAUSED  NodeSchedulerState = "PAUSED"
 	NodeSchedulerStateRUNNING NodeSchedulerState = "RUNNING"
+	NodeSchedulerStateSTOPPED NodeSchedulerState = "STOPPED"
+	NodeSchedulerStateUNKNOWN NodeSchedulerState = "UNKNOWN"
 )
 
 // Valid indicates whether the value is a known member of the NodeSchedulerState enum.
@@ -119,6 +121,10 @@ func (e NodeSchedulerState) Valid() bool {
 	case NodeSchedulerStatePAUSED:
 		return true
 	case NodeSchedulerStateRUNNING:
+		return true
+	case NodeSchedulerStateSTOPPED:
+		return true
+	case NodeSchedulerStateUNKNOWN:
 		return true
 	default:
 		return false
@@ -382,9 +388,11 @@ type Node struct {
 	// NodeTimeoutMs The node's own taskManager/nodeTimeout (its lease): peers judge its silence by this value; 0 for a row from an older version.
 	NodeTimeoutMs    *int64               `json:"nodeTimeoutMs,omitempty"`
 	OperationalState NodeOperationalState `json:"operationalState"`
-	SchedulerState   NodeSchedulerState   `json:"schedulerState"`
-	SchemaVersion    int                  `json:"schemaVersion"`
-	StartedAt        time.Time            `json:"startedAt"`
+
+	// SchedulerState STOPPED for a DOWN node, UNKNOWN for one that stopped checking in
+	SchedulerState NodeSchedulerState `json:"schedulerState"`
+	SchemaVersion  int                `json:"schemaVersion"`
+	StartedAt      time.Time          `json:"startedAt"`
 
 	// Url Intra-cluster URL.
 	Url string `json:"url"`
@@ -398,7 +406,7 @@ type Node struct {
 // NodeOperationalState defines model for Node.OperationalState.
 type NodeOperationalState string
 
-// NodeSchedulerState defines model for Node.SchedulerState.
+// NodeSchedulerState STOPPED for a DOWN node, UNKNOWN for one that stopped checking in
 type NodeSchedulerState string
 
 // NodeList defines model for NodeList.
@@ -1202,6 +1210,14 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetDocs This API description as a browsable page
+	//
+	// Renders `/api/v1/openapi.yaml` with Redoc, which every node serves
+	// itself (`/static/redoc/`), so the page needs no internet access.
+	//
+	// Corresponds with GET /api/v1/docs (the `GetDocs` operationId).
+	GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListNodes List the cluster's nodes
 	//
 	// Corresponds with GET /api/v1/nodes (the `ListNodes` operationId).
@@ -1332,6 +1348,9 @@ type ClientInterface interface {
 	// SameSite=Lax, Secure behind `X-Forwarded-Proto: https`, 8 h idle
 	// timeout). Keep `csrfToken` for state-changing requests made with the
 	// cookie. A request that also carries a wrong Basic header is a 401.
+	// A browser request whose `Origin` (or else `Referer`) is another site is
+	// refused with 403 `cross-origin` (login CSRF); scripts that send neither
+	// are not affected.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1344,6 +1363,9 @@ type ClientInterface interface {
 	// SameSite=Lax, Secure behind `X-Forwarded-Proto: https`, 8 h idle
 	// timeout). Keep `csrfToken` for state-changing requests made with the
 	// cookie. A request that also carries a wrong Basic header is a 401.
+	// A browser request whose `Origin` (or else `Referer`) is another site is
+	// refused with 403 `cross-origin` (login CSRF); scripts that send neither
+	// are not affected.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1417,6 +1439,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetDocs This API description as a browsable page
+//
+// Renders `/api/v1/openapi.yaml` with Redoc, which every node serves
+// itself (`/static/redoc/`), so the page needs no internet access.
+//
+// Corresponds with GET /api/v1/docs (the `GetDocs` operationId).
+func (c *Client) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDocsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // ListNodes List the cluster's nodes
@@ -1699,6 +1739,9 @@ func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 // SameSite=Lax, Secure behind `X-Forwarded-Proto: https`, 8 h idle
 // timeout). Keep `csrfToken` for state-changing requests made with the
 // cookie. A request that also carries a wrong Basic header is a 401.
+// A browser request whose `Origin` (or else `Referer`) is another site is
+// refused with 403 `cross-origin` (login CSRF); scripts that send neither
+// are not affected.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1721,6 +1764,9 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 // SameSite=Lax, Secure behind `X-Forwarded-Proto: https`, 8 h idle
 // timeout). Keep `csrfToken` for state-changing requests made with the
 // cookie. A request that also carries a wrong Basic header is a 401.
+// A browser request whose `Origin` (or else `Referer`) is another site is
+// refused with 403 `cross-origin` (login CSRF); scripts that send neither
+// are not affected.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1923,6 +1969,33 @@ func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetDocsRequest constructs an http.Request for the GetDocs method
+func NewGetDocsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/docs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewListNodesRequest constructs an http.Request for the ListNodes method
@@ -3110,6 +3183,16 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetDocsWithResponse This API description as a browsable page
+	//
+	// Renders `/api/v1/openapi.yaml` with Redoc, which every node serves
+	// itself (`/static/redoc/`), so the page needs no internet access.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/docs (the `GetDocs` operationId).
+	GetDocsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsResponse, error)
+
 	// ListNodesWithResponse List the cluster's nodes
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3258,6 +3341,9 @@ type ClientWithResponsesInterface interface {
 	// SameSite=Lax, Secure behind `X-Forwarded-Proto: https`, 8 h idle
 	// timeout). Keep `csrfToken` for state-changing requests made with the
 	// cookie. A request that also carries a wrong Basic header is a 401.
+	// A browser request whose `Origin` (or else `Referer`) is another site is
+	// refused with 403 `cross-origin` (login CSRF); scripts that send neither
+	// are not affected.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3270,6 +3356,9 @@ type ClientWithResponsesInterface interface {
 	// SameSite=Lax, Secure behind `X-Forwarded-Proto: https`, 8 h idle
 	// timeout). Keep `csrfToken` for state-changing requests made with the
 	// cookie. A request that also carries a wrong Basic header is a 401.
+	// A browser request whose `Origin` (or else `Referer`) is another site is
+	// refused with 403 `cross-origin` (login CSRF); scripts that send neither
+	// are not affected.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3363,6 +3452,47 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	ReadyzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReadyzResponse, error)
+}
+
+// GetDocsResponse200Headers the declared response headers of an HTTP 200 response for GetDocs
+type GetDocsResponse200Headers struct {
+	XServedBy string
+}
+
+type GetDocsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetDocsResponse200Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDocsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDocsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDocsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDocsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // ListNodesResponse200Headers the declared response headers of an HTTP 200 response for ListNodes
@@ -4354,6 +4484,8 @@ type LoginResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -4375,6 +4507,11 @@ func (r LoginResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r LoginResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r LoginResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -5199,6 +5336,22 @@ func (r ReadyzResponse) ContentType() string {
 	return ""
 }
 
+// GetDocsWithResponse This API description as a browsable page
+//
+// Renders `/api/v1/openapi.yaml` with Redoc, which every node serves
+// itself (`/static/redoc/`), so the page needs no internet access.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/docs (the `GetDocs` operationId).
+func (c *ClientWithResponses) GetDocsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsResponse, error) {
+	rsp, err := c.GetDocs(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDocsResponse(rsp)
+}
+
 // ListNodesWithResponse List the cluster's nodes
 //
 // Returns a wrapper object for the known response body format(s).
@@ -5437,6 +5590,9 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors
 // SameSite=Lax, Secure behind `X-Forwarded-Proto: https`, 8 h idle
 // timeout). Keep `csrfToken` for state-changing requests made with the
 // cookie. A request that also carries a wrong Basic header is a 401.
+// A browser request whose `Origin` (or else `Referer`) is another site is
+// refused with 403 `cross-origin` (login CSRF); scripts that send neither
+// are not affected.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5455,6 +5611,9 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 // SameSite=Lax, Secure behind `X-Forwarded-Proto: https`, 8 h idle
 // timeout). Keep `csrfToken` for state-changing requests made with the
 // cookie. A request that also carries a wrong Basic header is a 401.
+// A browser request whose `Origin` (or else `Referer`) is another site is
+// refused with 403 `cross-origin` (login CSRF); scripts that send neither
+// are not affected.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5625,6 +5784,35 @@ func (c *ClientWithResponses) ReadyzWithResponse(ctx context.Context, reqEditors
 		return nil, err
 	}
 	return ParseReadyzResponse(rsp)
+}
+
+// ParseGetDocsResponse parses an HTTP response from a GetDocsWithResponse call
+func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDocsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetDocsResponse200Headers
+		if values := rsp.Header.Values("X-Served-By"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Served-By", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XServedBy = value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseListNodesResponse parses an HTTP response from a ListNodesWithResponse call
@@ -6624,6 +6812,13 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge

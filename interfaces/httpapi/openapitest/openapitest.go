@@ -81,6 +81,8 @@ func newChecker() (*Checker, error) {
 	if err := doc.Validate(context.Background()); err != nil {
 		return nil, fmt.Errorf("strict copy of openapi.yaml: %w", err)
 	}
+	// An HTML page (/api/v1/docs) is text, like text/plain.
+	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 	router, err := legacy.NewRouter(doc)
 	if err != nil {
 		return nil, fmt.Errorf("route openapi.yaml: %w", err)
@@ -176,7 +178,8 @@ func mergeable(s *openapi3.Schema) bool {
 // Transport returns a RoundTripper that sends through base (nil means
 // http.DefaultTransport) and checks every exchange, reporting disagreements
 // with t.Errorf:
-//   - the route must be described, or the answer must be a JSON 404 or 405;
+//   - a route under /api/ must be described, or the answer must be a JSON
+//     404 or 405 (other paths, such as /ui/ and /static/, are not checked);
 //   - a request the description forbids must not be accepted (2xx or 3xx);
 //   - the answer's status, headers and body must be described for that
 //     operation (with every object schema closed, see the package comment).
@@ -293,9 +296,13 @@ func (c *Checker) Check(req *http.Request, reqBody []byte, resp *http.Response, 
 	return nil
 }
 
-// checkUndescribed accepts an exchange on a route the description lacks only
-// when the API, too, says there is no such route.
+// checkUndescribed accepts an exchange under /api/ on a route the
+// description lacks only when the API, too, says there is no such route.
+// Other paths (the web UI, /static/) are not part of the API.
 func (c *Checker) checkUndescribed(req *http.Request, resp *http.Response, respBody []byte, routeErr error) error {
+	if !strings.HasPrefix(req.URL.Path, "/api/") {
+		return nil
+	}
 	var notFound *routers.RouteError
 	if !errors.As(routeErr, &notFound) {
 		return fmt.Errorf("route: %w", routeErr)
