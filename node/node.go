@@ -79,6 +79,8 @@ type Node struct {
 
 	// livenessLock is held while the node lives (clustered, PostgreSQL).
 	livenessLock *pglock.Holder
+	// nodeSeries tracks the cadre_node_up series per node row.
+	nodeSeries nodeSeries
 }
 
 // New opens the repository, migrates it, bootstraps an empty one, resolves

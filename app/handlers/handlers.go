@@ -34,6 +34,8 @@ type Deps struct {
 	// Tasks and Sessions are cleaned by cleanup; a nil one is skipped.
 	Tasks    TaskCleaner
 	Sessions SessionCleaner
+	// Nodes are the dead node rows cleanup removes; nil skips that step.
+	Nodes NodeCleaner
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -47,7 +49,7 @@ func All(deps Deps) map[string]taskmanager.Handler {
 		NameReconcile: NewReconcile(deps.Repo, deps.CSV),
 		NameLiveSync:  NewLiveSync(deps.Repo, deps.CSV),
 		NameReport:    NewReport(deps.Repo, deps.Reports, deps.Now),
-		NameCleanup:   NewCleanup(deps.Tasks, deps.Sessions, deps.Now),
+		NameCleanup:   NewCleanup(deps.Tasks, deps.Sessions, deps.Nodes, deps.Now),
 	}
 }
 

@@ -48,6 +48,13 @@ type TaskCleaner interface {
 	DeleteClosedTasksBefore(ctx context.Context, t time.Time) (int64, error)
 }
 
+// NodeCleaner deletes the rows of nodes that left the cluster.
+type NodeCleaner interface {
+	// NodesDeleteDownFor deletes the nodes that are DOWN and last checked in
+	// longer than olderThan ago by the database clock, and returns their ids.
+	NodesDeleteDownFor(ctx context.Context, olderThan time.Duration) ([]string, error)
+}
+
 // SessionCleaner deletes expired web sessions.
 type SessionCleaner interface {
 	// SessionsDeleteExpired deletes sessions that expired before now and returns how many.

@@ -258,6 +258,23 @@ func (r *Repo) NodesSetDown(ctx context.Context, id, internalID string) error {
 		string(cluster.Down), id, internalID).Error
 }
 
+// NodesDeleteDownFor deletes the nodes DOWN whose last check-in is older
+// than olderThan by the database clock, and returns their ids.
+func (r *Repo) NodesDeleteDownFor(ctx context.Context, olderThan time.Duration) ([]string, error) {
+	now, err := r.db.Now(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	err = r.db.WithContext(ctx).Raw("DELETE FROM nodes WHERE operational_state = ? AND last_check_in < ? RETURNING node_id",
+		string(cluster.Down), now.Add(-olderThan).UTC()).Scan(&ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("delete dead nodes: %w", err)
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
 // NodesDelete removes a node row.
 func (r *Repo) NodesDelete(ctx context.Context, id string) error {
 	return r.db.WithContext(ctx).Where("node_id = ?", id).Delete(&nodeRow{}).Error
