@@ -159,7 +159,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 		SetURLOverride:    n.clusterView.SetURLOverride,
 		ReportDownloadURL: func(oid string) string { return "/api/v1/reports/" + oid + "/download" },
 		Info: func(ctx context.Context) webui.NodeInfo {
-			return webui.NodeInfo{NodeID: id, URL: n.LocalURL(), Database: string(n.DB.Dialect), Started: n.Started, Version: Version}
+			return webui.NodeInfo{NodeID: id, URL: n.URL(), Database: string(n.DB.Dialect), Started: n.Started, Version: Version}
 		},
 	})
 	return n, nil
@@ -224,7 +224,7 @@ func (n *Node) Start(ctx context.Context) error {
 		return fmt.Errorf("start scheduler: %w", err)
 	}
 	n.ready.Store(true)
-	n.Log.Info("node ready", "url", n.LocalURL(), "database", string(n.DB.Dialect), "home", absPath(n.Config.Home),
+	n.Log.Info("node ready", "url", n.URL(), "database", string(n.DB.Dialect), "home", absPath(n.Config.Home),
 		"clustered", n.Config.TaskManager.Clustered)
 	return nil
 }
