@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -124,6 +125,7 @@ func (n *Node) buildCluster(port int) {
 		Clustered: cfg.TaskManager.Clustered, Hostname: n.hostname(), HTTPPort: httpPort, Scheme: "http", ConfigURL: cfg.URL,
 		Version: Version, SchemaVersion: schema, Interval: cfg.TaskManager.NodeRegistrationInterval, Timeout: cfg.TaskManager.NodeTimeout,
 		LocalNodeClusteringEnabled: cfg.TaskManager.LocalNodeClusteringEnabled, ExecutionGroups: groups, LivenessLock: lockKey,
+		Settings: n.sharedSettings(),
 	}, cfg.NodeID, n.InstanceID, n.Store, n.Tasks, n.Scheduler, urlPattern{n}, httpProber{client: &http.Client{Timeout: time.Second}}, n.Log)
 	if crashDetection {
 		n.Cluster.SetCrashDetection(pglock.NewProbe(sqlDB), statusProbe{peer.NewClient(n.peerDir, nil, n.Log, peer.Options{Timeout: time.Second, Retries: -1})})
@@ -164,4 +166,34 @@ func (n *Node) probePeers(probing *atomic.Bool) {
 		defer cancel()
 		n.Peers.Broadcast(ctx, http.MethodGet, peer.EndpointStatus, peer.EndpointStatus, nil)
 	}()
+}
+
+// sharedSettings are this node's settings that must match cluster-wide:
+// where the job store lives and which task handlers exist (the clustered
+// flag and the peer mode are added by the cluster manager).
+func (n *Node) sharedSettings() map[string]string {
+	tm := n.Config.TaskManager
+	jobStore := "repository database"
+	switch {
+	case !tm.JDBCJobStore:
+		jobStore = "in memory"
+	case tm.JDBCURL != "":
+		jobStore = "separate " + tm.Database + " database " + dbLocation(tm.JDBCURL)
+	}
+	return map[string]string{
+		cluster.SettingJobStore: jobStore,
+		cluster.SettingHandlers: strings.Join(n.Tasks.Handlers(), ","),
+	}
+}
+
+// dbLocation is a database URL's host and database, without credentials or parameters.
+func dbLocation(raw string) string {
+	u, err := url.Parse(strings.TrimPrefix(raw, "jdbc:"))
+	if err != nil || u.Host == "" {
+		if u != nil && u.Opaque != "" { // jdbc:sqlite:path
+			return strings.SplitN(u.Opaque, "?", 2)[0]
+		}
+		return "(unparsed URL)"
+	}
+	return u.Host + u.Path
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -303,6 +305,19 @@ func (m *Manager) Tick(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// settings are the configured cluster-wide settings plus how peers call
+// this node (the scheme of its intra-cluster URL); a fresh map each time.
+func (m *Manager) settings(url string) map[string]string {
+	out := make(map[string]string, len(m.cfg.Settings)+2)
+	for k, v := range m.cfg.Settings {
+		out[k] = v
+	}
+	out[cluster.SettingClustered] = strconv.FormatBool(m.cfg.Clustered)
+	scheme, _, _ := strings.Cut(url, "://")
+	out[cluster.SettingPeerMode] = "signed HMAC-SHA256 over " + scheme
+	return out
+}
+
 // rejudge checks this node's conformance against the live nodes at every
 // check-in: a node enters ERROR when a conflict appears and leaves it by
 // itself when the conflict is gone. A changed state is written at once.
@@ -350,6 +365,7 @@ func (m *Manager) checkIn(ctx context.Context) error {
 	m.applySchedulerState(ctx)
 	m.mu.Lock()
 	m.self.URL = url
+	m.self.Settings = m.settings(url)
 	me := m.self
 	m.mu.Unlock()
 	wasDown, err := m.store.NodesCheckIn(ctx, &me)

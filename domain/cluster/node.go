@@ -224,8 +224,26 @@ func Conformance(me *Node, others []*Node, now time.Time, timeout time.Duration,
 	return ""
 }
 
+// Settings that must match cluster-wide (the seed's homogeneous cluster),
+// as nodes write them into their rows.
+const (
+	SettingClustered = "clustered"
+	SettingJobStore  = "jobStore"
+	SettingHandlers  = "handlers"
+	SettingPeerMode  = "peerMode"
+)
+
+// settingLabels name the settings in warnings, with the keys that set them.
+var settingLabels = map[string]string{
+	SettingClustered: "taskManager/clustered",
+	SettingJobStore:  "job store (taskManager/jdbcUrl)",
+	SettingHandlers:  "task handlers",
+	SettingPeerMode:  "peer calls (signature and URL scheme)",
+}
+
 // Warnings lists differences between a node and the other live nodes
-// (version, schema), shown on every node.
+// (version, schema, and the settings that must match cluster-wide), shown
+// on every node. A row without settings (an older version) is not compared.
 func Warnings(n *Node, all []*Node, now time.Time, timeout time.Duration) []string {
 	var out []string
 	for _, o := range all {
@@ -237,6 +255,14 @@ func Warnings(n *Node, all []*Node, now time.Time, timeout time.Duration) []stri
 		}
 		if o.SchemaVersion != n.SchemaVersion {
 			out = append(out, fmt.Sprintf("schema version %d differs from node %s (%d)", n.SchemaVersion, o.ID, o.SchemaVersion))
+		}
+		if len(n.Settings) == 0 || len(o.Settings) == 0 {
+			continue
+		}
+		for _, k := range []string{SettingClustered, SettingJobStore, SettingHandlers, SettingPeerMode} {
+			if mine, theirs := n.Settings[k], o.Settings[k]; mine != theirs {
+				out = append(out, fmt.Sprintf("%s %q differs from node %s (%q); it must be the same on every node", settingLabels[k], mine, o.ID, theirs))
+			}
 		}
 	}
 	sort.Strings(out)
