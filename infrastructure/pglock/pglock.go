@@ -22,6 +22,9 @@ const (
 	// retakeDelay is the pause between attempts to (re)take the lock: after
 	// the connection dropped, or while a peer's probe holds it for a moment.
 	retakeDelay = 50 * time.Millisecond
+	// maxBusyDelay bounds the pause between attempts while another session
+	// holds the lock.
+	maxBusyDelay = time.Second
 	// pingEvery is how often an idle lock connection is pinged, to notice a
 	// connection the network lost without closing it.
 	pingEvery = 5 * time.Second
@@ -114,7 +117,7 @@ func (h *Holder) holdOnce(ctx context.Context) error {
 		defer cancel()
 		_ = conn.Close(closeCtx) // ends the session: the database frees the lock
 	}()
-	busyLogged := false
+	busyLogged, wait := false, retakeDelay
 	for {
 		var ok bool
 		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", h.key).Scan(&ok); err != nil {
@@ -129,9 +132,10 @@ func (h *Holder) holdOnce(ctx context.Context) error {
 			h.log.Info("liveness lock is held by another session; retrying")
 			busyLogged = true
 		}
-		if !sleep(ctx, retakeDelay) {
+		if !sleep(ctx, wait) {
 			return ctx.Err()
 		}
+		wait = min(2*wait, maxBusyDelay) // a twin may hold it for long: ask less often
 	}
 	h.held.Store(true)
 	if h.takes.Add(1) > 1 {
