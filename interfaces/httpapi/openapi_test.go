@@ -167,7 +167,7 @@ func TestOpenAPIDescribesTheRouter(t *testing.T) {
 	})
 
 	t.Run("the node serves the document without authentication", func(t *testing.T) {
-		resp, err := http.Get(f.node.URL + httpapi.OpenAPIPath)
+		resp, err := openapitest.New(t).Client(t, nil).Get(f.node.URL + httpapi.OpenAPIPath)
 		if err != nil {
 			t.Fatal(err)
 		}
