@@ -129,6 +129,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 	n.Cache = repository.NewGlobalCache(n.Store, repository.DefaultCacheTTL, n.now, n.Metrics)
 	n.Repo = repository.NewService(n.Cache, auth.BcryptHasher{}, n.now, log)
 	n.Auth = auth.NewService(n.Store, n.Store, id, n.now)
+	sec := cfg.Security
+	n.Auth.UseThrottle(&auth.Throttle{Store: n.Store, PerUser: sec.LoginFailuresPerUser, PerClient: sec.LoginFailuresPerClient, Window: sec.LoginThrottleWindow})
 	n.Repo.OnChange(func(ctx context.Context, c repository.Change) {
 		effect, user := auth.EffectOf(c)
 		if err := n.Auth.Apply(ctx, effect, user); err != nil {
@@ -147,8 +149,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 		return nil, err
 	}
 	n.engine, _ = httpapi.NewRouter(httpapi.Deps{NodeID: id, InstanceID: n.InstanceID, Repo: n.Repo, Auth: n.Auth, Tasks: n.Tasks,
-		Nodes: &n.clusterView, Reports: n.Reports, Peers: &peerDirectory{n: n}, ReportDownload: cfg.Reports.Download, Ready: n.readyCheck, Log: log})
-	n.engine.GET("/metrics", gin.WrapH(n.Metrics.Handler()))
+		Nodes: &n.clusterView, Reports: n.Reports, Peers: &peerDirectory{n: n}, ReportDownload: cfg.Reports.Download, Ready: n.readyCheck, Log: log,
+		TrustedProxies: sec.TrustedProxies, OpenAPIAccess: sec.OpenAPIAccess})
+	n.engine.GET("/metrics", httpapi.Guard(sec.MetricsAccess, sec.MetricsToken, "security/metricsAccess", n.Auth, log), gin.WrapH(n.Metrics.Handler()))
 	n.buildPeers()
 	webui.Register(n.engine, webui.Deps{
 		NodeID: id, Repo: n.Repo, Auth: n.Auth, Log: log, Tasks: n.Tasks,

@@ -46,6 +46,7 @@ type Service struct {
 	coldUntil  time.Time                  // no principal caching before this
 	principals map[string]cachedPrincipal // by session ID
 	basic      map[string]basicEntry      // by username + password digest
+	throttle   *Throttle                  // nil: no brute-force throttling
 }
 
 type cachedPrincipal struct {
@@ -92,11 +93,49 @@ func (b BcryptHasher) Hash(password string) (string, error) {
 	return string(h), nil
 }
 
-// Basic checks a username and password. A successful check is remembered for
-// the same user version, so repeated API calls skip bcrypt.
-func (s *Service) Basic(ctx context.Context, username, password string) (security.Principal, error) {
+// UseThrottle turns on brute-force throttling; call it before serving.
+func (s *Service) UseThrottle(t *Throttle) { s.throttle = t }
+
+// Basic checks a username and password sent from client (its address; ""
+// when unknown). A successful check is remembered for the same user
+// version, so repeated API calls skip bcrypt. With a Throttle, an attempt
+// after too many failures for the user or from the client fails with
+// *security.ThrottledError before the password is looked at. An unknown user
+// costs the same bcrypt work as a known one.
+func (s *Service) Basic(ctx context.Context, client, username, password string) (security.Principal, error) {
+	now := s.now()
+	var userFailed bool
+	if s.throttle != nil {
+		wait, failed, err := s.throttle.check(ctx, username, client, now)
+		if err != nil {
+			return security.Principal{}, fmt.Errorf("check login throttle: %w", err)
+		}
+		if wait > 0 {
+			return security.Principal{}, &security.ThrottledError{RetryAfter: wait}
+		}
+		userFailed = failed
+	}
+	p, err := s.checkPassword(ctx, username, password)
+	switch {
+	case errors.Is(err, security.ErrBadCredentials) && s.throttle != nil:
+		if ferr := s.throttle.failed(ctx, username, client, now); ferr != nil {
+			return security.Principal{}, fmt.Errorf("count failed login: %w", ferr)
+		}
+	case err == nil && userFailed:
+		if cerr := s.throttle.Store.LoginFailuresClear(ctx, userKey(username)); cerr != nil {
+			return security.Principal{}, fmt.Errorf("clear failed logins: %w", cerr)
+		}
+	}
+	return p, err
+}
+
+func (s *Service) checkPassword(ctx context.Context, username, password string) (security.Principal, error) {
 	o, err := s.objects.GetByName(ctx, object.TypeUser, username)
 	if errors.Is(err, object.ErrNotFound) {
+		_, err := comparePassword(ctx, "", password)
+		if err != nil {
+			return security.Principal{}, err
+		}
 		return security.Principal{}, security.ErrBadCredentials
 	}
 	if err != nil {
@@ -109,7 +148,11 @@ func (s *Service) Basic(ctx context.Context, username, password string) (securit
 	e, ok := s.basic[key]
 	s.mu.Unlock()
 	if !ok || e.userOID != u.OID || e.version != u.Version {
-		if u.PasswordHash == "" || bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+		ok, err := comparePassword(ctx, u.PasswordHash, password)
+		if err != nil {
+			return security.Principal{}, err
+		}
+		if !ok {
 			return security.Principal{}, security.ErrBadCredentials
 		}
 		s.mu.Lock()
@@ -141,9 +184,10 @@ func (s *Service) principalOf(ctx context.Context, u *object.User) (security.Pri
 	return p, nil
 }
 
-// Login checks credentials and opens a session; the token goes into the cookie.
-func (s *Service) Login(ctx context.Context, username, password string) (token string, sess security.Session, p security.Principal, err error) {
-	p, err = s.Basic(ctx, username, password)
+// Login checks credentials sent from client (as Basic does) and opens a
+// session; the token goes into the cookie.
+func (s *Service) Login(ctx context.Context, client, username, password string) (token string, sess security.Session, p security.Principal, err error) {
+	p, err = s.Basic(ctx, client, username, password)
 	if err != nil {
 		return "", security.Session{}, security.Principal{}, err
 	}

@@ -3,6 +3,7 @@ package security
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -68,3 +69,32 @@ func (s Session) Expired(now time.Time) bool { return !now.Before(s.ExpiresAt) }
 
 // SessionIdleTimeout is how long a session lives without requests.
 const SessionIdleTimeout = 8 * time.Hour
+
+// ErrThrottled is wrapped by *ThrottledError.
+var ErrThrottled = errors.New("too many failed logins")
+
+// ThrottledError refuses a login attempt after too many failures for the
+// user or from the client, until RetryAfter has passed.
+type ThrottledError struct {
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("%v for this user or from this client; retry in %d s", ErrThrottled, RetryAfterSeconds(e.RetryAfter))
+}
+
+// Unwrap makes errors.Is(err, ErrThrottled) hold.
+func (e *ThrottledError) Unwrap() error { return ErrThrottled }
+
+// RetryAfterSeconds rounds d up to whole seconds, at least 1, for a Retry-After header.
+func RetryAfterSeconds(d time.Duration) int64 {
+	return max(1, int64((d+time.Second-1)/time.Second))
+}
+
+// LoginFailures counts the failed logins of one throttle key (a user or a
+// client) in the window that started at WindowStart.
+type LoginFailures struct {
+	Key         string
+	Failures    int
+	WindowStart time.Time
+}

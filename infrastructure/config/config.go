@@ -145,6 +145,16 @@ type Security struct {
 	// clients; behind a load balancer they all come from it); default 1000.
 	// Further clients wait until one closes.
 	MaxConnections int
+	// LoginFailuresPerUser is how many failed logins one user name may have
+	// in LoginThrottleWindow before its logins answer 429; default 10.
+	LoginFailuresPerUser int
+	// LoginFailuresPerClient is the same per client address; default 50.
+	LoginFailuresPerClient int
+	// LoginThrottleWindow is how long failed logins count; default 5m.
+	LoginThrottleWindow time.Duration
+	// TrustedProxies are the load balancers (addresses or CIDRs) whose
+	// X-Forwarded-For names the client; default none (the TCP peer is the client).
+	TrustedProxies []string
 }
 
 // DefaultNodeID is the node id of a non-clustered node that sets neither nodeId nor nodeIdSource.
@@ -491,7 +501,8 @@ func defaults(home string) *Config {
 		Reports:   Reports{Download: "redirect"},
 		Resources: Resources{AllowedDirectories: []string{filepath.Join(home, "resources")}},
 		Security: Security{MetricsAccess: "loopback", OpenAPIAccess: "open",
-			HTTPReadTimeout: 30 * time.Second, HTTPWriteTimeout: 5 * time.Minute, HTTPIdleTimeout: 2 * time.Minute, MaxConnections: 1000},
+			HTTPReadTimeout: 30 * time.Second, HTTPWriteTimeout: 5 * time.Minute, HTTPIdleTimeout: 2 * time.Minute, MaxConnections: 1000,
+			LoginFailuresPerUser: 10, LoginFailuresPerClient: 50, LoginThrottleWindow: 5 * time.Minute},
 	}
 }
 

@@ -103,7 +103,8 @@ func TestLoadDefaults(t *testing.T) {
 		Reports:   Reports{Download: "redirect"},
 		Resources: Resources{AllowedDirectories: []string{filepath.Join(f.dir, "resources")}},
 		Security: Security{MetricsAccess: "loopback", OpenAPIAccess: "open",
-			HTTPReadTimeout: 30 * time.Second, HTTPWriteTimeout: 5 * time.Minute, HTTPIdleTimeout: 2 * time.Minute, MaxConnections: 1000},
+			HTTPReadTimeout: 30 * time.Second, HTTPWriteTimeout: 5 * time.Minute, HTTPIdleTimeout: 2 * time.Minute, MaxConnections: 1000,
+			LoginFailuresPerUser: 10, LoginFailuresPerClient: 50, LoginThrottleWindow: 5 * time.Minute},
 	}
 	if c.Warnings != nil {
 		t.Errorf("warnings = %q, want none", c.Warnings)

@@ -59,6 +59,10 @@ var keys = []key{
 	{"security/httpWriteTimeout", duration(func(c *Config) *time.Duration { return &c.Security.HTTPWriteTimeout }, time.Second)},
 	{"security/httpIdleTimeout", duration(func(c *Config) *time.Duration { return &c.Security.HTTPIdleTimeout }, time.Second)},
 	{"security/maxConnections", integer(func(c *Config) *int { return &c.Security.MaxConnections }, 1, 1_000_000)},
+	{"security/loginFailuresPerUser", integer(func(c *Config) *int { return &c.Security.LoginFailuresPerUser }, 1, 1_000_000)},
+	{"security/loginFailuresPerClient", integer(func(c *Config) *int { return &c.Security.LoginFailuresPerClient }, 1, 1_000_000)},
+	{"security/loginThrottleWindow", duration(func(c *Config) *time.Duration { return &c.Security.LoginThrottleWindow }, time.Second)},
+	{"security/trustedProxies", list(func(c *Config) *[]string { return &c.Security.TrustedProxies })},
 }
 
 // sections are the elements under <midpoint> that group keys.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -32,6 +33,8 @@ func StatusOf(err error) (int, string) {
 		return http.StatusUnauthorized, "unauthenticated"
 	case errors.Is(err, security.ErrForbidden):
 		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, security.ErrThrottled):
+		return http.StatusTooManyRequests, "too-many-attempts"
 	case errors.Is(err, object.ErrNotFound):
 		return http.StatusNotFound, "not-found"
 	case errors.Is(err, object.ErrAlreadyExists):
@@ -71,6 +74,10 @@ func Fail(c *gin.Context, log *slog.Logger, err error) {
 	}
 	if status == http.StatusUnauthorized && !IsCookieAuth(c) {
 		c.Header("WWW-Authenticate", `Basic realm="cadre"`)
+	}
+	var throttled *security.ThrottledError
+	if errors.As(err, &throttled) {
+		c.Header("Retry-After", strconv.FormatInt(security.RetryAfterSeconds(throttled.RetryAfter), 10))
 	}
 	Abort(c, status, slug, err.Error())
 }

@@ -25,7 +25,8 @@ func BindJSON(c *gin.Context, v any) bool {
 	return true
 }
 
-// ReadBody reads the whole body, answering 413 when it is over the limit.
+// ReadBody reads the whole body, answering 413 when it is over the limit and
+// 422 when a JSON string in it holds a NUL character.
 func ReadBody(c *gin.Context) ([]byte, bool) {
 	body, err := io.ReadAll(c.Request.Body)
 	var tooLarge *http.MaxBytesError
@@ -35,6 +36,10 @@ func ReadBody(c *gin.Context) ([]byte, bool) {
 	}
 	if err != nil {
 		Abort(c, http.StatusBadRequest, "bad-request", "read body: "+err.Error())
+		return nil, false
+	}
+	if jsonHoldsNUL(body) {
+		Abort(c, http.StatusUnprocessableEntity, "invalid", `a string in the body holds a NUL character (\u0000), which no field may contain`)
 		return nil, false
 	}
 	return body, true

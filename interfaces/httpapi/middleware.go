@@ -64,9 +64,14 @@ func Authenticate(a *auth.Service, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
 		if user, pass, ok := c.Request.BasicAuth(); ok {
-			p, err := a.Basic(ctx, user, pass)
+			p, err := a.Basic(ctx, c.ClientIP(), user, pass)
 			if err != nil {
-				if !errors.Is(err, security.ErrBadCredentials) {
+				switch {
+				case errors.Is(err, security.ErrThrottled):
+					log.WarnContext(ctx, "basic authentication throttled", "user", user, "client", c.ClientIP())
+					Fail(c, log, err)
+					return
+				case !errors.Is(err, security.ErrBadCredentials):
 					log.ErrorContext(ctx, "basic authentication", "err", err)
 				}
 				Fail(c, log, security.ErrBadCredentials)

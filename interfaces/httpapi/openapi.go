@@ -46,14 +46,15 @@ const docsCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe
 	"font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 
 // RegisterOpenAPI serves the OpenAPI 3.0 description at GET /api/v1/openapi.yaml
-// as application/yaml and the browsable page at GET /api/v1/docs, both
-// without authentication.
-func RegisterOpenAPI(r *gin.Engine) {
-	r.GET(OpenAPIPath, func(c *gin.Context) {
+// as application/yaml and the browsable page at GET /api/v1/docs, behind
+// guard (none: without authentication).
+func RegisterOpenAPI(r *gin.Engine, guard ...gin.HandlerFunc) {
+	g := r.Group("", guard...)
+	g.GET(OpenAPIPath, func(c *gin.Context) {
 		c.Header("Cache-Control", "no-cache")
 		c.Data(http.StatusOK, "application/yaml", openAPISpec)
 	})
-	r.GET(DocsPath, func(c *gin.Context) {
+	g.GET(DocsPath, func(c *gin.Context) {
 		c.Header("Content-Security-Policy", docsCSP)
 		c.Header("X-Content-Type-Options", "nosniff")
 		c.Header("Cache-Control", "no-cache")

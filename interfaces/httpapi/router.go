@@ -34,6 +34,12 @@ type Deps struct {
 	// Ready reports whether the node can serve (database reachable, node registered).
 	Ready func(ctx context.Context) error
 	Log   *slog.Logger
+	// TrustedProxies are the addresses or CIDRs (a load balancer) whose
+	// X-Forwarded-For names the client, for login throttling per client;
+	// none by default, so the client is the TCP peer.
+	TrustedProxies []string
+	// OpenAPIAccess is security/openapiAccess: "open" (default) or "login".
+	OpenAPIAccess string
 }
 
 // API holds the handlers.
@@ -48,9 +54,13 @@ func NewRouter(d Deps) (*gin.Engine, *gin.RouterGroup) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		d.Log.Error("security/trustedProxies ignored: the client is the TCP peer", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.ContextWithFallback = true
 	a := &API{d: d, log: d.Log}
-	r.Use(Recover(d.Log), ServedBy(d.NodeID), LimitBody())
+	r.Use(Recover(d.Log), ServedBy(d.NodeID), LimitBody(), RejectNUL())
 	r.NoRoute(func(c *gin.Context) { Abort(c, http.StatusNotFound, "not-found", "no such path: "+c.Request.URL.Path) })
 	r.NoMethod(func(c *gin.Context) {
 		Abort(c, http.StatusMethodNotAllowed, "method-not-allowed", c.Request.Method+" is not allowed here")
@@ -60,7 +70,7 @@ func NewRouter(d Deps) (*gin.Engine, *gin.RouterGroup) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok", "node": d.NodeID, "instance": d.InstanceID})
 	})
 	r.GET("/readyz", a.readyz)
-	RegisterOpenAPI(r)
+	RegisterOpenAPI(r, Guard(d.OpenAPIAccess, "", "security/openapiAccess", d.Auth, d.Log))
 
 	v1 := r.Group("/api/v1", Authenticate(d.Auth, d.Log))
 	v1.POST("/session", a.login)

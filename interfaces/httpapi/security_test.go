@@ -124,3 +124,42 @@ func TestAPILoginRefusesOtherSites(t *testing.T) {
 		})
 	}
 }
+
+// TestNULBytesAreRefused: a NUL byte anywhere a user can put one gets 400
+// (URL) or 422 (JSON body), the same on both databases, and stores nothing.
+func TestNULBytesAreRefused(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			n := nodetest.Start(t, dialect)
+			admin := &client{t: t, base: n.URL, user: "administrator", pass: nodetest.AdminPassword, http: checkedClient(t, nil)}
+			for _, tc := range []struct {
+				name, method, path string
+				body               any
+				status             int
+				slug               string
+			}{
+				{"user name", "POST", "/api/v1/objects/users", `{"name":"a\u0000b"}`, 422, "invalid"},
+				{"full name", "POST", "/api/v1/objects/users", `{"name":"nul","fullName":"x\u0000"}`, 422, "invalid"},
+				{"task name", "POST", "/api/v1/tasks", `{"name":"t\u0000","handler":"noop"}`, 422, "invalid"},
+				{"task parameter", "POST", "/api/v1/tasks", `{"name":"t","handler":"noop","params":{"k\u0000":1}}`, 422, "invalid"},
+				{"search by name", "GET", "/api/v1/objects/users?name=a%00b", nil, 400, "bad-request"},
+				{"object id", "GET", "/api/v1/objects/users/a%00b", nil, 400, "bad-request"},
+				{"task filter", "GET", "/api/v1/tasks?handler=a%00b", nil, 400, "bad-request"},
+				{"patch", "PATCH", "/api/v1/objects/systemConfiguration/00000000-0000-0000-0000-000000000001",
+					`{"infrastructure":{"intraClusterHttpUrlPattern":"http://\u0000"}}`, 422, "invalid"},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					r := admin.do(tc.method, tc.path, tc.body)
+					if r.status != tc.status || r.str("error") != tc.slug || !strings.Contains(r.str("message"), "NUL") {
+						t.Fatalf("want %d %s naming NUL, got %d %s", tc.status, tc.slug, r.status, r.raw)
+					}
+				})
+			}
+			if users := admin.do("GET", "/api/v1/objects/users", nil).expect(t, http.StatusOK); users.body["total"] != float64(1) {
+				t.Fatalf("want only the administrator: %s", users.raw)
+			}
+			// A backslash followed by u0000 is just text.
+			admin.do("POST", "/api/v1/objects/users", `{"name":"backslash","fullName":"a\\u0000b"}`).expect(t, http.StatusCreated)
+		})
+	}
+}

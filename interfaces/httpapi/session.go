@@ -27,7 +27,7 @@ func (a *API) login(c *gin.Context) {
 		Abort(c, http.StatusBadRequest, "bad-request", "username and password are required")
 		return
 	}
-	token, sess, p, err := a.d.Auth.Login(c.Request.Context(), req.Username, req.Password)
+	token, sess, p, err := a.d.Auth.Login(c.Request.Context(), c.ClientIP(), req.Username, req.Password)
 	if err != nil {
 		Fail(c, a.log, err)
 		return

@@ -2,9 +2,11 @@ package webui
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -45,7 +47,14 @@ func (h *Handlers) login(c *gin.Context) {
 		h.renderAlert(c, http.StatusBadRequest, "login", "Enter your username and your password.", data)
 		return
 	}
-	token, _, _, err := h.auth.Login(ctx, data.Username, password)
+	token, _, _, err := h.auth.Login(ctx, c.ClientIP(), data.Username, password)
+	var throttled *security.ThrottledError
+	if errors.As(err, &throttled) {
+		h.log.WarnContext(ctx, "web login throttled", "user", data.Username, "client", c.ClientIP())
+		c.Header("Retry-After", strconv.FormatInt(security.RetryAfterSeconds(throttled.RetryAfter), 10))
+		h.renderAlert(c, http.StatusTooManyRequests, "login", fmt.Sprintf("Too many failed logins. Try again in %d seconds.", security.RetryAfterSeconds(throttled.RetryAfter)), data)
+		return
+	}
 	if errors.Is(err, security.ErrBadCredentials) {
 		h.log.InfoContext(ctx, "web login refused", "user", data.Username)
 		h.renderAlert(c, http.StatusUnauthorized, "login", "Wrong username or password.", data)
