@@ -278,7 +278,7 @@ func (s *GormStore) TriggersUpsert(ctx context.Context, t Trigger) error {
 		if len(groups) == 0 {
 			return fmt.Errorf("job %q: %w", t.JobKey, ErrNotFound)
 		}
-		return tx.Exec(`INSERT INTO qrtz_triggers (trigger_key, job_key, kind, interval_ms, cron, misfire, exec_group,
+		if err := tx.Exec(`INSERT INTO qrtz_triggers (trigger_key, job_key, kind, interval_ms, cron, misfire, exec_group,
 				next_fire_time, prev_fire_time, paused, recovering, version)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
 			ON CONFLICT (trigger_key) DO UPDATE SET job_key = EXCLUDED.job_key, kind = EXCLUDED.kind,
@@ -287,7 +287,13 @@ func (s *GormStore) TriggersUpsert(ctx context.Context, t Trigger) error {
 				prev_fire_time = EXCLUDED.prev_fire_time, paused = EXCLUDED.paused,
 				recovering = EXCLUDED.recovering, version = qrtz_triggers.version + 1`,
 			t.Key, t.JobKey, string(t.Kind), t.Interval.Milliseconds(), t.Cron, string(t.Misfire), groups[0],
-			toMillis(t.NextFireTime), toMillis(t.PrevFireTime), t.Paused, t.Recovering).Error
+			toMillis(t.NextFireTime), toMillis(t.PrevFireTime), t.Paused, t.Recovering).Error; err != nil {
+			return err
+		}
+		if q := s.notifySQL(); q != "" && !t.Paused {
+			return tx.Exec(q, groups[0]).Error
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("upsert trigger %q: %w", t.Key, err)

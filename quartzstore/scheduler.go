@@ -67,6 +67,7 @@ type Scheduler struct {
 	cancelLoop context.CancelFunc // stops acquiring
 	cancelJobs context.CancelFunc // cancels running jobs' contexts
 	loopDone   chan struct{}
+	listening  sync.WaitGroup // the notification listener
 	jobs       sync.WaitGroup
 }
 
@@ -137,6 +138,10 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	s.started, s.cancelLoop, s.cancelJobs = true, cancelLoop, cancelJobs
 	s.loopDone = make(chan struct{})
 	go s.loop(loopCtx, jobCtx)
+	if l, ok := s.store.(Listener); ok {
+		s.listening.Add(1)
+		go s.listen(loopCtx, l)
+	}
 	s.log.Info("scheduler started", "threads", s.cfg.Threads)
 	return nil
 }
@@ -156,6 +161,7 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 
 	cancelLoop()
 	<-loopDone // the loop never blocks on anything but the store
+	s.listening.Wait()
 	done := make(chan struct{})
 	go func() { s.jobs.Wait(); close(done) }()
 	var waitErr error
@@ -260,6 +266,55 @@ func (s *Scheduler) loop(ctx, jobCtx context.Context) {
 			}
 		}
 		s.sleep(ctx, sleep)
+	}
+}
+
+// listen wakes the loop whenever a trigger of one of this instance's groups
+// is upserted anywhere, reconnecting after a failure, until ctx ends.
+func (s *Scheduler) listen(ctx context.Context, l Listener) {
+	defer s.listening.Done()
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		started := time.Now()
+		err := l.TriggersListen(ctx, func(group string) {
+			if s.wants(group) {
+				s.Wake()
+			}
+		})
+		if errors.Is(err, ErrListenUnsupported) || ctx.Err() != nil {
+			return
+		}
+		if time.Since(started) > time.Minute {
+			backoff = 100 * time.Millisecond
+		}
+		s.logErr(ctx, "listen for triggers (polling goes on)", err)
+		s.sleepCtx(ctx, backoff)
+		backoff = min(2*backoff, s.cfg.IdleWait*5)
+	}
+}
+
+// wants reports whether this instance runs triggers of group ("" from a
+// listener means: anything may have changed).
+func (s *Scheduler) wants(group string) bool {
+	gs := s.groups()
+	if gs == nil || group == "" {
+		return true
+	}
+	for _, g := range gs {
+		if g == group {
+			return true
+		}
+	}
+	return false
+}
+
+// sleepCtx waits for d or the end of ctx (a Wake does not cut it short).
+func (s *Scheduler) sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 

@@ -1,6 +1,7 @@
 package quartzstore_test
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -108,6 +109,60 @@ func TestGormStoreMigrateConcurrently(t *testing.T) {
 				if err != nil {
 					t.Errorf("node %d: Migrate: %v", i, err)
 				}
+			}
+		})
+	}
+}
+
+// TestNotifyWakesPeers: on PostgreSQL a trigger upserted through one pool
+// wakes a scheduler on another pool at once, though that scheduler polls only
+// once a minute; on SQLite the store says it has no notifications.
+func TestNotifyWakesPeers(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			url := dbtest.URL(t, dialect)
+			open := func() *quartzstore.GormStore {
+				d, err := db.Open(t.Context(), db.Options{URL: url})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = d.Close() })
+				return quartzstore.NewGormStore(d)
+			}
+			writer, reader := open(), open()
+			if err := writer.Migrate(t.Context(), true); err != nil {
+				t.Fatal(err)
+			}
+			if dialect == "sqlite" {
+				if err := reader.TriggersListen(t.Context(), func(string) {}); !errors.Is(err, quartzstore.ErrListenUnsupported) {
+					t.Fatalf("TriggersListen on SQLite = %v, want ErrListenUnsupported", err)
+				}
+				return
+			}
+			ran := make(chan string, 1)
+			sched := quartzstore.NewScheduler(reader, quartzstore.SchedulerConfig{
+				InstanceID: "reader", IdleWait: time.Minute, CheckInInterval: time.Minute,
+				Groups: func() []string { return []string{"", "reader"} },
+				Runner: func(_ context.Context, f quartzstore.FiredTrigger) error { ran <- f.JobKey; return nil },
+			})
+			if err := sched.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = sched.Stop(context.Background()) })
+			time.Sleep(300 * time.Millisecond) // let the first poll pass and the listener connect
+			if err := writer.JobsUpsert(t.Context(), quartzstore.Job{Key: "job", Group: "reader"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := writer.TriggersUpsert(t.Context(), quartzstore.Trigger{Key: "job", JobKey: "job", Kind: quartzstore.KindOnce}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case key := <-ran:
+				if key != "job" {
+					t.Fatalf("ran %q, want job", key)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("the trigger did not run within 20 s: the notification did not wake the scheduler (it polls once a minute)")
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -221,10 +222,14 @@ func (m *Manager) startCoordinator(ctx context.Context, t *task.Task) error {
 	if err != nil {
 		return err
 	}
-	for _, w := range old { // workers of an earlier run of a recurring task
-		if err := m.Delete(ctx, w.OID); err != nil && !errors.Is(err, task.ErrNotFound) {
+	// Workers of an earlier run of a recurring task go first, several at a time.
+	if err := forEach(ctx, len(old), func(ctx context.Context, i int) error {
+		if err := m.Delete(ctx, old[i].OID); err != nil && !errors.Is(err, task.ErrNotFound) {
 			return err
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	if err := m.store.BucketsCreate(ctx, t.OID, contents); err != nil {
 		return fmt.Errorf("create %d buckets: %w", len(contents), err)
@@ -233,21 +238,26 @@ func (m *Manager) startCoordinator(ctx context.Context, t *task.Task) error {
 	if t.Workers != nil {
 		spec = *t.Workers
 	}
-	nodes := m.cluster.LiveNodes(ctx)
-	if len(nodes) == 0 {
-		nodes = []string{m.cfg.NodeID}
-	}
+	nodes := localFirst(m.cluster.LiveNodes(ctx), m.cfg.NodeID)
 	n := min(spec.Count(len(nodes), m.cfg.WorkersPerNode), len(contents))
-	for i := range n {
-		// Workers are spread evenly and pinned to live nodes (the node id is
-		// its own execution group), unless the task names a group.
-		group := t.ExecutionGroup
-		if group == "" {
-			group = nodes[i%len(nodes)]
+	// Workers are spread evenly and pinned to live nodes (the node id is its
+	// own execution group), unless the task names a group. This node's first
+	// worker is added before the others, so it claims while they are made.
+	group := func(i int) string {
+		if t.ExecutionGroup != "" {
+			return t.ExecutionGroup
 		}
-		if err := m.addWorker(ctx, t, i+1, group); err != nil {
+		return nodes[i%len(nodes)]
+	}
+	if n > 0 {
+		if err := m.addWorker(ctx, t, 1, group(0)); err != nil {
 			return err
 		}
+	}
+	if err := forEach(ctx, n-1, func(ctx context.Context, i int) error {
+		return m.addWorker(ctx, t, i+2, group(i+1))
+	}); err != nil {
+		return err
 	}
 	// Park only now: Maintain must not see a waiting coordinator with READY
 	// buckets and no workers yet, or it adds one too many.
@@ -346,4 +356,60 @@ func (m *Manager) workerHome(live []string) string {
 		}
 	}
 	return ""
+}
+
+// localFirst returns the live nodes with this node first (the list as it is
+// when this node is not live, or just this node when none is).
+func localFirst(nodes []string, self string) []string {
+	for i, id := range nodes {
+		if id == self {
+			return append(append([]string{self}, nodes[:i]...), nodes[i+1:]...)
+		}
+	}
+	if len(nodes) == 0 {
+		return []string{self}
+	}
+	return nodes
+}
+
+// parallelism bounds the store calls forEach makes at once.
+const parallelism = 4
+
+// forEach calls fn for 0…n-1, a few at a time, and returns the first error;
+// after an error no new call starts.
+func forEach(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
+	if n <= 0 {
+		return nil
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		next  int
+	)
+	for range min(n, parallelism) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if first != nil || next >= n {
+					mu.Unlock()
+					return
+				}
+				i := next
+				next++
+				mu.Unlock()
+				if err := fn(ctx, i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
