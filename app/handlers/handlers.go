@@ -64,9 +64,61 @@ const pageSize = 500
 // errStopped ends a walk early because the run is stopping.
 var errStopped = taskmanager.ErrStopped
 
-// eachUser calls fn for every user, in name order, a page of pageSize at a time.
+// eachUser calls fn for every user in the OID range [from, to) ("" leaves an
+// end open), in OID order, a keyset page of pageSize at a time: each page
+// costs the same however far into the users it is.
+func eachUser(ctx context.Context, repo *repository.Service, run *taskmanager.Run, from, to string, fn func(u *object.User) error) error {
+	return eachUserPage(ctx, repo, run, from, to, func(page []*object.User) error {
+		for _, u := range page {
+			if run.Stopping() {
+				return errStopped
+			}
+			if err := fn(u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// eachUserPage is eachUser a page at a time.
+func eachUserPage(ctx context.Context, repo *repository.Service, run *taskmanager.Run, from, to string, fn func(page []*object.User) error) error {
+	rg := object.OIDRange{Type: object.TypeUser, From: from, To: to, Limit: pageSize}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if run.Stopping() {
+			return errStopped
+		}
+		objs, err := repo.Store().ListByOID(ctx, rg)
+		if err != nil {
+			return fmt.Errorf("list users after %q: %w", rg.After, err)
+		}
+		page := make([]*object.User, 0, len(objs))
+		for _, o := range objs {
+			u, ok := o.(*object.User)
+			if !ok {
+				return fmt.Errorf("object %s is a %T, not a user", o.ObjectMeta().OID, o)
+			}
+			page = append(page, u)
+		}
+		if len(page) > 0 {
+			if err := fn(page); err != nil {
+				return err
+			}
+		}
+		if len(objs) < rg.Limit {
+			return nil
+		}
+		rg.After = objs[len(objs)-1].ObjectMeta().OID
+	}
+}
+
+// eachUserByName calls fn for every user in name order, a page of pageSize
+// at a time (by offset: for reports, whose readers expect name order).
 // It returns errStopped when the run is stopping, and fn's first error.
-func eachUser(ctx context.Context, repo *repository.Service, run *taskmanager.Run, fn func(u *object.User) error) error {
+func eachUserByName(ctx context.Context, repo *repository.Service, run *taskmanager.Run, fn func(u *object.User) error) error {
 	for offset := 0; ; offset += pageSize {
 		if err := ctx.Err(); err != nil {
 			return err

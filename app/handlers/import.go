@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"cadre/app/repository"
 	"cadre/app/taskmanager"
@@ -44,17 +45,19 @@ func (h *Import) Run(ctx context.Context, run *taskmanager.Run) error {
 	if err != nil {
 		return err
 	}
-	rows, err := h.csv.Read(ctx, resource)
-	if err != nil {
-		return err
-	}
+	var rows []Row
 	if run.Bucket != nil {
 		c := run.Bucket.Content
 		if c.From == nil || c.To == nil {
 			return fmt.Errorf("import bucket %d is not a numeric range of rows", run.Bucket.Seq)
 		}
-		from, to := clamp(*c.From, len(rows)), clamp(*c.To, len(rows))
-		rows = rows[from:max(from, to)]
+		// Only the bucket's own rows: cost grows with the bucket, not the file.
+		rows, err = h.csv.ReadRange(ctx, resource, clamp(*c.From), clamp(*c.To))
+	} else {
+		rows, err = h.csv.Read(ctx, resource)
+	}
+	if err != nil {
+		return err
 	}
 	var counts syncCounts
 	err = syncRows(ctx, repoFor(h.repo, run), run, resource, rows, &counts, nil)
@@ -69,7 +72,7 @@ func (h *Import) Run(ctx context.Context, run *taskmanager.Run) error {
 	return nil
 }
 
-// clamp bounds a row index to [0, n].
-func clamp(i int64, n int) int {
-	return int(min(max(i, 0), int64(n)))
+// clamp bounds a row index to what an int holds (ReadRange clamps to the file).
+func clamp(i int64) int {
+	return int(min(max(i, 0), int64(math.MaxInt32)))
 }

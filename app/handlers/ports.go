@@ -25,6 +25,9 @@ type Resource interface {
 	// the file is missing, unreadable, has no `name` column or is not valid CSV.
 	// It refuses a path outside the allowed directories without opening it.
 	Read(ctx context.Context, path string) ([]Row, error)
+	// ReadRange returns data rows [from, to) — the rows Read returns at those
+	// indexes (bounds are clamped) — reading no more of the file than it must.
+	ReadRange(ctx context.Context, path string, from, to int) ([]Row, error)
 	// Resolve returns the file's real path (`..` and symbolic links
 	// resolved) when it lies in a directory resources may be read from, and
 	// an error naming the setting otherwise. It does not read the file.

@@ -37,63 +37,92 @@ func (h *Recompute) Validate(_ map[string]any, b *task.Bucketing) error {
 	return nil
 }
 
-// Run implements taskmanager.Handler.
+// Run implements taskmanager.Handler. It reads only the bucket's users, a
+// keyset page at a time, and writes a page's changed users together; a user
+// changed by someone else meanwhile is recomputed again on its own.
 func (h *Recompute) Run(ctx context.Context, run *taskmanager.Run) error {
-	in := func(string) bool { return true }
+	var from, to string
 	if run.Bucket != nil {
 		c := run.Bucket.Content
 		if c.OIDFrom == "" && c.OIDTo == "" {
 			return fmt.Errorf("recompute bucket %d is not an OID-prefix range", run.Bucket.Seq)
 		}
-		in = c.ContainsOID
+		from, to = c.OIDFrom, c.OIDTo
 	}
 	roles, err := h.roles(ctx)
 	if err != nil {
 		return err
 	}
+	repo := repoFor(h.repo, run)
 	var changed, failed int64
-	// TODO: with a store query by OID range, a bucket would read only its own users.
-	err = eachUser(ctx, repoFor(h.repo, run), run, func(u *object.User) error {
-		if !in(u.OID) {
+	err = eachUserPage(ctx, repo, run, from, to, func(page []*object.User) error {
+		var batch []repository.Modified
+		for _, u := range page {
+			if !derive(u, roles, false) {
+				run.Progress(1, 0)
+				continue
+			}
+			before := *u
+			derive(u, roles, true)
+			batch = append(batch, repository.Modified{Before: &before, After: u})
+		}
+		if len(batch) == 0 {
 			return nil
 		}
-		if !derive(u, roles, false) {
+		written, err := repo.WriteManySystem(ctx, batch)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			run.Log.Warn("recompute: writing a page of users together failed; writing them one by one", "users", len(batch), "err", err)
+			written = make([]bool, len(batch))
+		}
+		for i, m := range batch {
+			if written[i] {
+				changed++
+				run.Progress(1, 0)
+				continue
+			}
+			switch err := h.recomputeOne(ctx, repo, m.After.ObjectMeta().OID, roles); {
+			case err == nil:
+				changed++
+			case ctx.Err() != nil:
+				return ctx.Err()
+			case err == errUnchanged:
+			default:
+				failed++
+				run.Progress(1, 1)
+				run.Log.Warn("recompute user failed", "user", m.After.ObjectMeta().Name, "oid", m.After.ObjectMeta().OID, "err", err)
+				continue
+			}
 			run.Progress(1, 0)
-			return nil
 		}
-		_, err := repoFor(h.repo, run).ModifySystem(ctx, repository.ModifyInput{Type: object.TypeUser, OID: u.OID, Apply: func(o object.Object) error {
-			u, ok := o.(*object.User)
-			if !ok {
-				return fmt.Errorf("object %s is a %T, not a user", o.ObjectMeta().OID, o)
-			}
-			if !derive(u, roles, true) {
-				return errUnchanged
-			}
-			return nil
-		}})
-		switch {
-		case err == nil:
-			changed++
-		case errors.Is(err, errUnchanged), errors.Is(err, object.ErrNotFound): // done by someone else, or deleted
-		case ctx.Err() != nil:
-			return ctx.Err()
-		default:
-			failed++
-			run.Progress(1, 1)
-			run.Log.Warn("recompute user failed", "user", u.Name, "oid", u.OID, "err", err)
-			return nil
-		}
-		run.Progress(1, 0)
 		return nil
 	})
-	if errors.Is(err, errStopped) {
-		return err
-	}
 	if err != nil {
 		return err
 	}
 	run.Log.Info("recompute done", "changed", changed, "failed", failed)
 	return nil
+}
+
+// recomputeOne recomputes one user under the store's row lock; errUnchanged
+// when there was nothing to change (done by someone else, or deleted).
+func (h *Recompute) recomputeOne(ctx context.Context, repo *repository.Service, oid string, roles map[string][]string) error {
+	_, err := repo.ModifySystem(ctx, repository.ModifyInput{Type: object.TypeUser, OID: oid, Apply: func(o object.Object) error {
+		u, ok := o.(*object.User)
+		if !ok {
+			return fmt.Errorf("object %s is a %T, not a user", o.ObjectMeta().OID, o)
+		}
+		if !derive(u, roles, true) {
+			return errUnchanged
+		}
+		return nil
+	}})
+	if errors.Is(err, errUnchanged) || errors.Is(err, object.ErrNotFound) {
+		return errUnchanged
+	}
+	return err
 }
 
 // roles maps every role's OID to its authorizations.

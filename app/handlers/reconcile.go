@@ -58,7 +58,7 @@ func (h *Reconcile) Run(ctx context.Context, run *taskmanager.Run) error {
 			"resource", resource, "unreadableRows", counts.unreadable)
 	}
 	if err == nil && counts.unreadable == 0 {
-		err = eachUser(ctx, repoFor(h.repo, run), run, func(u *object.User) error {
+		err = eachUser(ctx, repoFor(h.repo, run), run, "", "", func(u *object.User) error {
 			if !u.Enabled || inFile[object.NormalizeName(u.Name)] || isAdministrator(u.Name) {
 				return nil
 			}

@@ -110,7 +110,7 @@ func (h *Report) write(ctx context.Context, run *taskmanager.Run, w io.Writer) (
 	}
 	roleNames := map[string]string{}
 	var n int64
-	err := eachUser(ctx, repoFor(h.repo, run), run, func(u *object.User) error {
+	err := eachUserByName(ctx, repoFor(h.repo, run), run, func(u *object.User) error {
 		roles := make([]string, 0, len(u.Roles))
 		for _, oid := range u.Roles {
 			name, ok := roleNames[oid]

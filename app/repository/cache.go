@@ -212,3 +212,13 @@ func (c *GlobalCache) Invalidate(t object.Type, oid string) {
 
 // Cached reports whether a type is globally cached.
 func Cached(t object.Type) bool { return cached(t) }
+
+// WriteMany implements Store and invalidates locally.
+func (c *GlobalCache) WriteMany(ctx context.Context, objs []object.Object, now time.Time) ([]bool, error) {
+	defer func() {
+		for _, o := range objs {
+			c.Invalidate(o.Type(), o.ObjectMeta().OID)
+		}
+	}()
+	return c.Store.WriteMany(ctx, objs, now)
+}

@@ -166,3 +166,13 @@ func (s *Service) WithStore(store Store) *Service {
 }
 
 var _ Store = (*LocalCache)(nil)
+
+// WriteMany implements Store and records the new versions.
+func (c *LocalCache) WriteMany(ctx context.Context, objs []object.Object, now time.Time) ([]bool, error) {
+	written, err := c.Store.WriteMany(ctx, objs, now)
+	for i, o := range objs {
+		ok := err == nil && written[i]
+		c.forget(o.Type(), o.ObjectMeta().OID, o.ObjectMeta().Version, ok)
+	}
+	return written, err
+}

@@ -18,6 +18,14 @@ type Store interface {
 	Delete(ctx context.Context, t object.Type, oid string) error
 	Search(ctx context.Context, q object.Query) (object.Page, error)
 	Count(ctx context.Context, t object.Type) (int64, error)
+	// ListByOID returns one keyset page of objects in an OID range, in OID order.
+	ListByOID(ctx context.Context, r object.OIDRange) ([]object.Object, error)
+	// WriteMany stores modified objects in one transaction, each only if its
+	// stored version is still the one it carries (ObjectMeta().Version), and
+	// bumps that version and sets ModifiedAt to now on the ones written. The
+	// result says, per object, whether it was written; an object changed
+	// meanwhile is left alone (false), for the caller to modify on its own.
+	WriteMany(ctx context.Context, objs []object.Object, now time.Time) ([]bool, error)
 }
 
 // PasswordHasher hashes and checks passwords.

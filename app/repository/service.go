@@ -192,6 +192,37 @@ func (s *Service) ModifySystem(ctx context.Context, in ModifyInput) (object.Obje
 	return after, nil
 }
 
+// Modified is one object read, changed in memory, and ready to be written
+// at the version it was read at.
+type Modified struct {
+	Before, After object.Object
+}
+
+// WriteManySystem writes objects changed by the system (a task) in one
+// store call, each only if nobody changed it since it was read, and tells
+// the listeners about every one written. It returns, per object, whether it
+// was written; the caller modifies the others one by one.
+func (s *Service) WriteManySystem(ctx context.Context, ms []Modified) ([]bool, error) {
+	objs := make([]object.Object, len(ms))
+	for i, m := range ms {
+		if err := s.prepare(ctx, m.After, m.Before, ""); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", m.After.Type(), m.After.ObjectMeta().OID, err)
+		}
+		objs[i] = m.After
+	}
+	written, err := s.store.WriteMany(ctx, objs, s.now())
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range ms {
+		if written[i] {
+			meta := m.After.ObjectMeta()
+			s.notify(ctx, Change{Kind: ChangeModify, Type: m.After.Type(), OID: meta.OID, Before: m.Before, After: m.After})
+		}
+	}
+	return written, nil
+}
+
 // Delete removes one object. The system configuration cannot be deleted.
 func (s *Service) Delete(ctx context.Context, p security.Principal, t object.Type, oid string) error {
 	if err := p.RequireWrite(); err != nil {

@@ -115,6 +115,29 @@ type Query struct {
 	Offset int
 }
 
+// OIDRange selects objects of one type by OID, in OID order, a page at a
+// time by keyset: a bucket of work reads exactly its own objects and no page
+// costs more than the one before it (no OFFSET scan).
+type OIDRange struct {
+	Type Type
+	// From and To bound the OIDs to [From, To); "" leaves that end open.
+	From, To string
+	// After, when set, starts the page after this OID (the last one of the
+	// page before).
+	After string
+	// Limit defaults to 500 and is capped at 5000.
+	Limit int
+}
+
+// Normalize applies the limit's default and bound.
+func (r OIDRange) Normalize() OIDRange {
+	if r.Limit <= 0 {
+		r.Limit = 500
+	}
+	r.Limit = min(r.Limit, 5000)
+	return r
+}
+
 // Normalize applies defaults and bounds.
 func (q Query) Normalize() Query {
 	if q.Limit <= 0 {

@@ -50,6 +50,8 @@ type Files struct {
 	// pipes, whose size is unknown beforehand); 0 means DefaultMaxFileBytes. A
 	// larger file stops the read with ErrFileTooLarge naming the limit.
 	MaxFileBytes int64
+
+	index indexes // row indexes of files read by range
 }
 
 // New returns a CSV resource reader, with the default limits, for files in
@@ -117,22 +119,9 @@ func (f *Files) parse(ctx context.Context, r io.Reader, path string) ([]handlers
 		r:   bufio.NewReaderSize(&io.LimitedReader{R: r, N: maxFile + 1}, 16<<10),
 		max: f.maxLineBytes(),
 	}
-	rec, err := lr.record()
-	if err == nil && lr.read > maxFile {
-		err = errTooLarge(maxFile)
-	}
-	if errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("csv resource %s: the file is empty; it needs a header row with a \"name\" column", path)
-	}
+	cols, err := header(lr, path, maxFile)
 	if err != nil {
-		return nil, fmt.Errorf("csv resource %s: %w", path, err)
-	}
-	if rec.err != nil {
-		return nil, fmt.Errorf("csv resource %s line %d: %w", path, rec.line, rec.err)
-	}
-	cols, err := columns(rec.cells)
-	if err != nil {
-		return nil, fmt.Errorf("csv resource %s line %d: %w", path, rec.line, err)
+		return nil, err
 	}
 
 	var rows []handlers.Row
@@ -152,20 +141,47 @@ func (f *Files) parse(ctx context.Context, r io.Reader, path string) ([]handlers
 		if err != nil {
 			return nil, fmt.Errorf("csv resource %s: %w", path, err)
 		}
-		row := handlers.Row{Line: rec.line}
-		switch {
-		case rec.err != nil:
-			row.Err = fmt.Errorf("csv resource %s line %d: %w", path, rec.line, rec.err)
-		case len(rec.cells) != len(cols):
-			row.Err = fmt.Errorf("csv resource %s line %d: %d cells, the header has %d columns", path, rec.line, len(rec.cells), len(cols))
-		default:
-			row.Fields = make(map[string]string, len(cols))
-			for i, c := range cols {
-				row.Fields[c] = strings.TrimSpace(rec.cells[i])
-			}
-		}
-		rows = append(rows, row)
+		rows = append(rows, rowOf(rec, cols, path))
 	}
+}
+
+// rowOf turns a data record into a row of the resource.
+func rowOf(rec record, cols []string, path string) handlers.Row {
+	row := handlers.Row{Line: rec.line}
+	switch {
+	case rec.err != nil:
+		row.Err = fmt.Errorf("csv resource %s line %d: %w", path, rec.line, rec.err)
+	case len(rec.cells) != len(cols):
+		row.Err = fmt.Errorf("csv resource %s line %d: %d cells, the header has %d columns", path, rec.line, len(rec.cells), len(cols))
+	default:
+		row.Fields = make(map[string]string, len(cols))
+		for i, c := range cols {
+			row.Fields[c] = strings.TrimSpace(rec.cells[i])
+		}
+	}
+	return row
+}
+
+// header reads and checks the header record.
+func header(lr *lines, path string, maxFile int64) ([]string, error) {
+	rec, err := lr.record()
+	if err == nil && lr.read > maxFile {
+		err = errTooLarge(maxFile)
+	}
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("csv resource %s: the file is empty; it needs a header row with a \"name\" column", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("csv resource %s: %w", path, err)
+	}
+	if rec.err != nil {
+		return nil, fmt.Errorf("csv resource %s line %d: %w", path, rec.line, rec.err)
+	}
+	cols, err := columns(rec.cells)
+	if err != nil {
+		return nil, fmt.Errorf("csv resource %s line %d: %w", path, rec.line, err)
+	}
+	return cols, nil
 }
 
 func errTooLarge(limit int64) error {
@@ -197,6 +213,7 @@ func split(text []byte) ([]string, error) {
 // it starts on.
 type record struct {
 	line  int
+	off   int64 // byte offset of the line it starts on
 	cells []string
 	err   error
 }
@@ -208,18 +225,22 @@ type lines struct {
 	r       *bufio.Reader
 	max     int
 	next    int      // number of the next line read from r
-	read    int64    // bytes read from r so far
+	read    int64    // bytes read from r so far (plus base, the offset r starts at)
 	pending [][]byte // lines read ahead of an unclosed quote, to read again
+	pendOff []int64  // byte offsets of the pending lines
 	pendAt  int      // number of pending[0]
+	lastOff int64    // byte offset of the line line() returned last
 }
 
 // line returns the next physical line (without its line end) and its number.
 func (l *lines) line() ([]byte, int, error) {
 	if len(l.pending) > 0 {
 		s, n := l.pending[0], l.pendAt
-		l.pending, l.pendAt = l.pending[1:], l.pendAt+1
+		l.lastOff = l.pendOff[0]
+		l.pending, l.pendOff, l.pendAt = l.pending[1:], l.pendOff[1:], l.pendAt+1
 		return s, n, nil
 	}
+	l.lastOff = l.read
 	var buf []byte
 	for {
 		chunk, err := l.r.ReadSlice('\n')
@@ -263,13 +284,15 @@ func (l *lines) record() (record, error) {
 			break
 		}
 	}
+	off := l.lastOff
 	quotes := bytes.Count(first, []byte{'"'})
 	if quotes%2 == 0 {
 		cells, err := split(first)
-		return record{line: at, cells: cells, err: err}, nil
+		return record{line: at, off: off, cells: cells, err: err}, nil
 	}
 	text := append([]byte(nil), first...)
 	var more [][]byte
+	var moreOff []int64
 	for {
 		s, _, err := l.line()
 		if errors.Is(err, io.EOF) {
@@ -279,6 +302,7 @@ func (l *lines) record() (record, error) {
 			return record{}, err
 		}
 		more = append(more, s)
+		moreOff = append(moreOff, l.lastOff)
 		if len(text)+1+len(s) > l.max {
 			break
 		}
@@ -286,19 +310,19 @@ func (l *lines) record() (record, error) {
 		if quotes += bytes.Count(s, []byte{'"'}); quotes%2 == 0 {
 			cells, err := split(text)
 			if err == nil {
-				return record{line: at, cells: cells}, nil
+				return record{line: at, off: off, cells: cells}, nil
 			}
 			break
 		}
 	}
 	// No well-formed record starts here: report the first line alone and
 	// read the others again.
-	l.pending, l.pendAt = append(more, l.pending...), at+1
+	l.pending, l.pendOff, l.pendAt = append(more, l.pending...), append(moreOff, l.pendOff...), at+1
 	_, err := split(first)
 	if err == nil {
 		err = errors.New("quoted cell never closes")
 	}
-	return record{line: at, err: err}, nil
+	return record{line: at, off: off, err: err}, nil
 }
 
 // columns checks the header: non-empty, unique column names including `name`.

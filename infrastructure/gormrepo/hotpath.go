@@ -169,3 +169,68 @@ RETURNING buckets.task_oid, buckets.seq, buckets.epoch`
 	}
 	return ok, nil
 }
+
+// writeObjects updates objects at the versions they carry (version+1) and
+// reports which were written. PostgreSQL takes them all in one UPDATE … FROM
+// unnest; SQLite runs one UPDATE per object inside one transaction.
+func (h *hotPath) writeObjects(ctx context.Context, rows []objectRow, now time.Time) ([]bool, error) {
+	written := make([]bool, len(rows))
+	if h.dialect == db.Postgres {
+		oids, types, names, norms, datas := make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
+		versions := make([]int64, len(rows))
+		for i, r := range rows {
+			oids[i], types[i], names[i], norms[i], datas[i], versions[i] = r.OID, r.Type, r.Name, r.NameNorm, r.Data, r.Version
+		}
+		h.count()
+		res, err := h.sql.QueryContext(ctx, `UPDATE objects o SET name = v.name, name_norm = v.norm, data = v.data, version = o.version + 1, modified_at = $7
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS v(oid, type, name, norm, data, version)
+WHERE o.oid = v.oid AND o.type = v.type AND o.version = v.version
+RETURNING o.oid`, oids, types, names, norms, datas, versions, now.UTC())
+		if err != nil {
+			return nil, fmt.Errorf("write %d objects: %w", len(rows), err)
+		}
+		defer res.Close()
+		done := make(map[string]bool, len(rows))
+		for res.Next() {
+			var oid string
+			if err := res.Scan(&oid); err != nil {
+				return nil, fmt.Errorf("write %d objects: %w", len(rows), err)
+			}
+			done[oid] = true
+		}
+		if err := res.Err(); err != nil {
+			return nil, fmt.Errorf("write %d objects: %w", len(rows), err)
+		}
+		for i, r := range rows {
+			written[i] = done[r.OID]
+		}
+		return written, nil
+	}
+	tx, err := h.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("write %d objects: %w", len(rows), err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	stmt, err := tx.PrepareContext(ctx, `UPDATE objects SET name = ?, name_norm = ?, data = ?, version = version + 1, modified_at = ?
+WHERE oid = ? AND type = ? AND version = ?`)
+	if err != nil {
+		return nil, fmt.Errorf("write %d objects: %w", len(rows), err)
+	}
+	defer stmt.Close()
+	for i, r := range rows {
+		h.count()
+		res, err := stmt.ExecContext(ctx, r.Name, r.NameNorm, r.Data, now.UTC(), r.OID, r.Type, r.Version)
+		if err != nil {
+			return nil, fmt.Errorf("write object %s: %w", r.OID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, fmt.Errorf("write object %s: %w", r.OID, err)
+		}
+		written[i] = n == 1
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("write %d objects: %w", len(rows), err)
+	}
+	return written, nil
+}

@@ -212,3 +212,62 @@ func (r *Repo) Count(ctx context.Context, t object.Type) (int64, error) {
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
+
+// ListByOID returns one keyset page of objects of a type in an OID range, in
+// OID order: an index range scan of the primary key, never an OFFSET.
+func (r *Repo) ListByOID(ctx context.Context, rg object.OIDRange) ([]object.Object, error) {
+	rg = rg.Normalize()
+	q := r.db.WithContext(ctx).Model(&objectRow{}).Where("type = ?", string(rg.Type))
+	if rg.From != "" {
+		q = q.Where("oid >= ?", rg.From)
+	}
+	if rg.To != "" {
+		q = q.Where("oid < ?", rg.To)
+	}
+	if rg.After != "" {
+		q = q.Where("oid > ?", rg.After)
+	}
+	var rows []objectRow
+	if err := q.Order("oid").Limit(rg.Limit).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list %s by oid: %w", rg.Type, err)
+	}
+	out := make([]object.Object, 0, len(rows))
+	for _, row := range rows {
+		o, err := row.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// WriteMany stores modified objects in one transaction (PostgreSQL: one
+// statement), each only at the version it carries.
+func (r *Repo) WriteMany(ctx context.Context, objs []object.Object, now time.Time) ([]bool, error) {
+	if len(objs) == 0 {
+		return nil, nil
+	}
+	rows := make([]objectRow, len(objs))
+	for i, o := range objs {
+		if err := o.Validate(); err != nil {
+			return nil, err
+		}
+		row, err := fromDomain(o)
+		if err != nil {
+			return nil, err
+		}
+		rows[i] = row
+	}
+	written, err := r.hot.writeObjects(ctx, rows, now)
+	if err != nil {
+		return nil, translate(err)
+	}
+	for i, o := range objs {
+		if written[i] {
+			m := o.ObjectMeta()
+			m.Version, m.ModifiedAt = m.Version+1, now.UTC()
+		}
+	}
+	return written, nil
+}

@@ -29,6 +29,8 @@ func Run(t *testing.T, newStore func(t *testing.T) repository.Store) {
 		{"delete and not found", testDelete},
 		{"search pages in stable name order", testSearchPaging},
 		{"search by name treats wildcards literally", testSearchWildcards},
+		{"list by OID reads one range a keyset page at a time", testListByOID},
+		{"write many writes only objects still at their version", testWriteMany},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -229,5 +231,78 @@ func testSearchWildcards(t *testing.T, s repository.Store) {
 		if err != nil || page.Total != tc.want {
 			t.Errorf("search %q: want %d, got %d (%v)", tc.q, tc.want, page.Total, err)
 		}
+	}
+}
+
+func testListByOID(t *testing.T, s repository.Store) {
+	ctx := context.Background()
+	for i := range 30 {
+		u := newUser(fmt.Sprintf("u%02d", i))
+		u.OID = fmt.Sprintf("%02x%s", i*8, u.OID[2:]) // OIDs spread over 00… to e8…
+		mustAdd(t, s, u)
+	}
+	mustAdd(t, s, &object.Role{Meta: object.Meta{OID: "10" + uuid.NewString()[2:], Name: "NotAUser", Version: 1, CreatedAt: now, ModifiedAt: now}})
+	// [10, 80): OIDs 10…78 step 08 → 14 users, in OID order, in pages of 5.
+	var got []string
+	rg := object.OIDRange{Type: object.TypeUser, From: "10", To: "80", Limit: 5}
+	for pages := 0; ; pages++ {
+		if pages > 10 {
+			t.Fatal("keyset paging does not end")
+		}
+		page, err := s.ListByOID(ctx, rg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range page {
+			got = append(got, o.ObjectMeta().OID[:2])
+		}
+		if len(page) < rg.Limit {
+			break
+		}
+		rg.After = page[len(page)-1].ObjectMeta().OID
+	}
+	want := []string{"10", "18", "20", "28", "30", "38", "40", "48", "50", "58", "60", "68", "70", "78"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("OID prefixes listed = %v, want %v", got, want)
+	}
+	all, err := s.ListByOID(ctx, object.OIDRange{Type: object.TypeUser})
+	if err != nil || len(all) != 30 {
+		t.Fatalf("open range listed %d users (%v), want 30", len(all), err)
+	}
+}
+
+func testWriteMany(t *testing.T, s repository.Store) {
+	ctx := context.Background()
+	a, b := newUser("a"), newUser("b")
+	mustAdd(t, s, a)
+	mustAdd(t, s, b)
+	readA, _ := s.Get(ctx, object.TypeUser, a.OID)
+	readB, _ := s.Get(ctx, object.TypeUser, b.OID)
+	// b changes behind the writer's back.
+	if _, err := s.Modify(ctx, object.TypeUser, b.OID, 0, now, func(o object.Object) error {
+		o.(*object.User).FullName = "changed meanwhile"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	readA.(*object.User).GivenName = "Ann"
+	readB.(*object.User).GivenName = "Bob"
+	written, err := s.WriteMany(ctx, []object.Object{readA, readB}, now.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(written) != 2 || !written[0] || written[1] {
+		t.Fatalf("written = %v, want [true false]", written)
+	}
+	gotA, _ := s.Get(ctx, object.TypeUser, a.OID)
+	if u := gotA.(*object.User); u.GivenName != "Ann" || u.Version != 2 {
+		t.Fatalf("a after write = given %q version %d, want Ann at version 2", u.GivenName, u.Version)
+	}
+	gotB, _ := s.Get(ctx, object.TypeUser, b.OID)
+	if u := gotB.(*object.User); u.GivenName == "Bob" || u.FullName != "changed meanwhile" || u.Version != 2 {
+		t.Fatalf("b after write = %+v, want the other change kept and no GivenName", u)
+	}
+	if readA.ObjectMeta().Version != 2 {
+		t.Fatalf("written object carries version %d, want 2", readA.ObjectMeta().Version)
 	}
 }
