@@ -40,6 +40,8 @@ type Config struct {
 	Reports       Reports
 	Resources     Resources
 	Security      Security
+	// Server is Spring Boot's server.* properties that midPoint is started with.
+	Server Server
 
 	// Warnings lists unknown keys and ignored midPoint-compatibility keys, one human line each,
 	// for the caller to log once at start-up.
@@ -156,6 +158,24 @@ type Security struct {
 	// X-Forwarded-For names the client; default none (the TCP peer is the client).
 	TrustedProxies []string
 }
+
+// Server holds the -Dserver.* properties besides server.port.
+type Server struct {
+	// ContextPath is server.servlet.context-path: the path prefix of everything
+	// the node serves ("/midpoint"), normalised to a leading slash and no
+	// trailing one; "" (default) serves at /.
+	ContextPath string
+	// Certificate and CertificateKey are server.ssl.certificate and
+	// server.ssl.certificate-private-key, PEM files; when both are set the
+	// node serves HTTPS. They are checked (and must match) at start-up.
+	Certificate, CertificateKey string
+	// TrustCertificate is server.ssl.trust-certificate, a PEM file of
+	// certificates peers' https URLs are verified against besides the system roots.
+	TrustCertificate string
+}
+
+// TLS reports whether the node serves HTTPS.
+func (s Server) TLS() bool { return s.Certificate != "" }
 
 // DefaultNodeID is the node id of a non-clustered node that sets neither nodeId nor nodeIdSource.
 const DefaultNodeID = "DefaultNode"
@@ -346,13 +366,13 @@ func (l *loader) parseArgs(args []string) ([]entry, string, error) {
 				l.warn("-D"+name, origin{}, "has no value (want -D"+name+"=value), ignored")
 			case name == keyHome:
 				out = append(out, entry{keyHome, value, o})
-			case base == keyServerPort:
-				out = append(out, entry{keyServerPort + suffix, value, o})
+			case base == keyServerPort || serverKeys[base]:
+				out = append(out, entry{base + suffix, value, o})
 			case strings.HasPrefix(base, "midpoint."):
 				key := strings.ReplaceAll(strings.TrimPrefix(base, "midpoint."), ".", "/")
 				out = append(out, entry{key + suffix, value, o})
 			default:
-				l.warn("-D"+name, origin{}, "not a Cadre setting (want -Dmidpoint.<path> or -Dserver.port), ignored")
+				l.warn("-D"+name, origin{}, "not a Cadre setting (want -Dmidpoint.<path>, -Dserver.port, -Dserver.servlet.context-path or -Dserver.ssl.*), ignored")
 			}
 		}
 	}
@@ -612,6 +632,8 @@ func (l *loader) validate(c *Config) {
 		l.fail("taskManager/nodeTimeout", l.from("taskManager/nodeTimeout", "taskManager/nodeRegistrationInterval"),
 			"%s must be longer than taskManager/nodeRegistrationInterval (%s)", tm.NodeTimeout, tm.NodeRegistrationInterval)
 	}
+
+	l.validateServer(&c.Server)
 
 	if c.URL != "" {
 		if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

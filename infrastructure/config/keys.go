@@ -20,6 +20,10 @@ type key struct {
 // handled before the file is read and is not here.
 var keys = []key{
 	{keyServerPort, integer(func(c *Config) *int { return &c.ServerPort }, 0, 65535)},
+	{keyContextPath, text(func(c *Config) *string { return &c.Server.ContextPath })},
+	{keyCertificate, text(func(c *Config) *string { return &c.Server.Certificate })},
+	{keyCertificateKey, text(func(c *Config) *string { return &c.Server.CertificateKey })},
+	{keyTrustCertificate, text(func(c *Config) *string { return &c.Server.TrustCertificate })},
 	{"nodeId", text(func(c *Config) *string { return &c.NodeID })},
 	{"nodeIdSource", enum(func(c *Config) *string { return &c.NodeIDSource }, "hostname", "random")},
 	{"hostName", text(func(c *Config) *string { return &c.HostName })},
@@ -139,7 +143,7 @@ func isLeaf(name string) bool {
 	if base, ok := strings.CutSuffix(name, fileSuffix); ok {
 		name = base
 	}
-	return lookupKey(name) != nil && name != keyServerPort
+	return lookupKey(name) != nil && name != keyServerPort && !serverKeys[name]
 }
 
 func text(field func(*Config) *string) func(*Config, string) error {
