@@ -130,6 +130,7 @@ func (n *Node) buildCluster(port int) {
 	if crashDetection {
 		n.Cluster.SetCrashDetection(pglock.NewProbe(sqlDB), statusProbe{peer.NewClient(n.peerDir, nil, n.Log, peer.Options{Timeout: time.Second, Retries: -1})})
 	}
+	n.Cluster.SetEvents(n.Store)
 	n.clusterView.set(n.Cluster)
 	var probing atomic.Bool
 	n.Cluster.OnChange(func() { n.probePeers(&probing) })

@@ -161,6 +161,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 		SchedulerStart:    n.clusterView.SchedulerStart,
 		SetURLOverride:    n.clusterView.SetURLOverride,
 		ReportDownloadURL: func(oid string) string { return "/api/v1/reports/" + oid + "/download" },
+		Activity:          n.Store.EventsList,
 		Info: func(ctx context.Context) webui.NodeInfo {
 			return webui.NodeInfo{NodeID: id, URL: n.URL(), Database: string(n.DB.Dialect), Started: n.Started, Version: Version}
 		},

@@ -113,7 +113,7 @@ func (n *Node) buildTasks(ctx context.Context) error {
 	hs := n.handlers()
 	n.Tasks = taskmanager.New(taskmanager.Config{NodeID: n.Config.NodeID, WorkersPerNode: n.Config.TaskManager.WorkerThreadsPerNode, ParseCron: parseCron,
 		Repo: n.Repo, CacheMetrics: n.Metrics},
-		n.Store, j, &n.clusterView, hs, n.Metrics, n.now, n.Log)
+		n.Store, j, &n.clusterView, hs, fenceEvents{n.Metrics, n}, n.now, n.Log)
 	n.Scheduler = quartzstore.NewScheduler(store, quartzstore.SchedulerConfig{
 		InstanceID:      n.Config.NodeID,
 		Threads:         n.Config.TaskManager.Threads,

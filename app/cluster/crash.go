@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"cadre/domain/cluster"
@@ -113,8 +112,8 @@ func (m *Manager) probeCrashes(ctx context.Context) error {
 		m.log.Warn("node is dead: its process is gone (liveness lock released, its URL refuses connections); recovering its work",
 			"deadNode", n.ID, "url", n.URL, "lastCheckIn", n.LastCheckIn)
 		m.markLocalDown(n.ID)
-		if _, _, err := m.rec.RecoverNode(ctx, n.ID); err != nil {
-			errs = append(errs, fmt.Errorf("recover node %s: %w", n.ID, err))
+		if err := m.recoverDead(ctx, n.ID, "its process is gone: liveness lock released, its URL refuses connections"); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

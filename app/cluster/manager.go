@@ -28,6 +28,7 @@ type Config struct {
 	Hostname                   string
 	HTTPPort                   int
 	Scheme                     string
+	Path                       string // server.servlet.context-path: $path of the URL pattern
 	ConfigURL                  string
 	Version                    string
 	SchemaVersion              int
@@ -65,6 +66,7 @@ type Manager struct {
 	done       chan struct{}
 	watchDone  chan struct{}
 	onChange   []func()
+	events     EventStore // nil: no activity recorded
 
 	locks    LockProbe
 	status   StatusProbe
@@ -198,8 +200,10 @@ func (m *Manager) register(ctx context.Context) error {
 	m.applySchedulerState(ctx)
 	if me.ErrorReason != "" {
 		m.log.Error("ERROR: " + me.ErrorReason + "; this node serves HTTP but does not schedule")
+		m.emit(ctx, cluster.EventConformance, me.ID, "ERROR: "+me.ErrorReason+"; serves HTTP but does not schedule", 0)
 	} else {
 		m.log.Info("node registered", "url", me.URL, "clustered", me.Clustered)
+		m.emit(ctx, cluster.EventNodeJoined, me.ID, "joined at "+me.URL, 0)
 	}
 	return nil
 }
@@ -230,7 +234,7 @@ func (m *Manager) computeURL(ctx context.Context, override string) string {
 		pattern = m.urls.IntraClusterURLPattern(ctx)
 	}
 	return cluster.IntraClusterURL(cluster.URLInputs{URLOverride: override, ConfigURL: m.cfg.ConfigURL, Pattern: pattern,
-		Scheme: m.cfg.Scheme, Host: m.cfg.Hostname, Port: m.cfg.HTTPPort})
+		Scheme: m.cfg.Scheme, Host: m.cfg.Hostname, Port: m.cfg.HTTPPort, Path: m.cfg.Path})
 }
 
 func (m *Manager) loop(ctx context.Context) {
@@ -297,8 +301,9 @@ func (m *Manager) Tick(ctx context.Context) error {
 		}
 		m.log.Warn("node is dead: no check-in within its nodeTimeout (its lease, by the database clock); recovering its work",
 			"deadNode", n.ID, "lastCheckIn", n.LastCheckIn, "silentFor", now.Sub(n.LastCheckIn).Round(time.Millisecond), "lease", lease)
-		if _, _, err := m.rec.RecoverNode(ctx, n.ID); err != nil {
-			errs = append(errs, fmt.Errorf("recover node %s: %w", n.ID, err))
+		why := fmt.Sprintf("no check-in for %s, lease %s", now.Sub(n.LastCheckIn).Round(time.Millisecond), lease)
+		if err := m.recoverDead(ctx, n.ID, why); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	errs = append(errs, m.rec.Maintain(ctx))
@@ -350,6 +355,7 @@ func (m *Manager) rejudge(ctx context.Context, nodes []*cluster.Node, now time.T
 	}
 	if reason != "" {
 		m.log.Error("ERROR: " + reason + "; this node serves HTTP but does not schedule")
+		m.emit(ctx, cluster.EventConformance, m.Self().ID, "ERROR: "+reason+"; serves HTTP but does not schedule", 0)
 	} else {
 		m.log.Info("conformance restored: this node schedules again", "was", "ERROR: "+was)
 	}
@@ -376,6 +382,7 @@ func (m *Manager) checkIn(ctx context.Context) error {
 		m.mu.Unlock()
 		m.applySchedulerState(ctx)
 		m.log.Error("ERROR: node id conflict: another instance took over this node's row; scheduling stopped")
+		m.emit(ctx, cluster.EventConformance, me.ID, "ERROR: node id conflict: another instance took over its row; scheduling stopped", 0)
 		return nil
 	}
 	if err != nil {
@@ -383,6 +390,7 @@ func (m *Manager) checkIn(ctx context.Context) error {
 	}
 	if wasDown {
 		m.log.Warn("this node was declared dead by the cluster while it was away; its work was recovered elsewhere and any late completion is fenced")
+		m.emit(ctx, cluster.EventNodeReturned, me.ID, "checked in again after it was declared dead; late completions of its old buckets are fenced", 0)
 	}
 	return nil
 }
@@ -402,7 +410,11 @@ func (m *Manager) Stop(ctx context.Context) error {
 	if !registered {
 		return nil
 	}
-	return m.store.NodesSetDown(ctx, me.ID, me.InternalID)
+	if err := m.store.NodesSetDown(ctx, me.ID, me.InternalID); err != nil {
+		return err
+	}
+	m.emit(ctx, cluster.EventNodeLeft, me.ID, "stopped gracefully and handed its work back", 0)
+	return nil
 }
 
 // LiveNodes returns the ids of the nodes that may run work, sorted; it
@@ -500,7 +512,11 @@ func (m *Manager) StopScheduler(ctx context.Context) error {
 	m.mu.Lock()
 	m.paused = true
 	m.mu.Unlock()
-	return m.checkIn(ctx)
+	if err := m.checkIn(ctx); err != nil {
+		return err
+	}
+	m.emit(ctx, cluster.EventSchedulerStopped, m.Self().ID, "scheduler stopped by an operator", 0)
+	return nil
 }
 
 // StartScheduler resumes scheduling on this node.
@@ -508,7 +524,11 @@ func (m *Manager) StartScheduler(ctx context.Context) error {
 	m.mu.Lock()
 	m.paused = false
 	m.mu.Unlock()
-	return m.checkIn(ctx)
+	if err := m.checkIn(ctx); err != nil {
+		return err
+	}
+	m.emit(ctx, cluster.EventSchedulerStarted, m.Self().ID, "scheduler started by an operator", 0)
+	return nil
 }
 
 // newSecret makes a node's peer secret; a node keeps the one in its row.

@@ -45,7 +45,9 @@ type View struct {
 	Nav string
 	// HasTasks is set when the node has a task manager, so the task pages exist.
 	HasTasks bool
-	Data     any
+	// HasActivity is set when the cluster activity page exists.
+	HasActivity bool
+	Data        any
 }
 
 // flashes maps the "ok" query parameter of a redirect to its message. Only
@@ -153,7 +155,7 @@ func (h *Handlers) renderAlert(c *gin.Context, status int, name, alert string, d
 
 // view is the View of a request, without the alert and flash.
 func (h *Handlers) view(c *gin.Context, data any) View {
-	v := View{NodeID: h.nodeID, Nav: navOf(c.Request.URL.Path), HasTasks: h.tasks != nil, Data: data}
+	v := View{NodeID: h.nodeID, Nav: navOf(c.Request.URL.Path), HasTasks: h.tasks != nil, HasActivity: h.activity != nil, Data: data}
 	if p, ok := httpapi.PrincipalOf(c); ok && httpapi.IsCookieAuth(c) {
 		v.User, v.CanWrite = &p, p.CanWrite()
 		sess, _ := httpapi.SessionOf(c)
@@ -196,6 +198,8 @@ func navOf(p string) string {
 		return "system"
 	case strings.HasPrefix(p, "/ui/nodes"):
 		return "dashboard"
+	case strings.HasPrefix(p, "/ui/activity"):
+		return "activity"
 	}
 	return ""
 }

@@ -28,6 +28,7 @@ import (
 	appcluster "cadre/app/cluster"
 	"cadre/app/repository"
 	"cadre/app/taskmanager"
+	"cadre/domain/cluster"
 	"cadre/infrastructure/peer"
 	"cadre/interfaces/httpapi"
 	"cadre/web"
@@ -64,6 +65,9 @@ type Deps struct {
 	// ReportDownloadURL is the path that downloads a report's file, for
 	// example "/api/v1/reports/<oid>/download"; nil shows no download links.
 	ReportDownloadURL func(oid string) string
+	// Activity lists the newest cluster events, at most limit; nil leaves
+	// the activity page (and its navigation item) out.
+	Activity func(ctx context.Context, limit int) ([]cluster.Event, error)
 }
 
 // NodeInfo is what the dashboard shows about the node that serves it.
@@ -92,6 +96,7 @@ type Handlers struct {
 	schedulerStart func(ctx context.Context, nodeID string) error
 	setURLOverride func(ctx context.Context, nodeID, override string) error
 	reportURL      func(oid string) string
+	activity       func(ctx context.Context, limit int) ([]cluster.Event, error)
 }
 
 // Register adds the web UI to r: GET / (redirect to /ui/), /static/* (public,
@@ -113,7 +118,8 @@ func Register(r *gin.Engine, d Deps) {
 	}
 	h := &Handlers{nodeID: d.NodeID, repo: d.Repo, auth: d.Auth, log: d.Log, info: d.Info, tasks: d.Tasks,
 		authn: httpapi.Authenticate(d.Auth, d.Log), pages: pages,
-		nodes: d.Nodes, reachability: d.Reachability, reportURL: d.ReportDownloadURL, setURLOverride: d.SetURLOverride}
+		nodes: d.Nodes, reachability: d.Reachability, reportURL: d.ReportDownloadURL, setURLOverride: d.SetURLOverride,
+		activity: d.Activity}
 	if d.SchedulerStop != nil && d.SchedulerStart != nil {
 		h.schedulerStop, h.schedulerStart = d.SchedulerStop, d.SchedulerStart
 	}
@@ -138,6 +144,9 @@ func Register(r *gin.Engine, d Deps) {
 	}
 	if h.tasks != nil {
 		routes = append(routes, h.routesTasks)
+	}
+	if h.activity != nil {
+		routes = append(routes, h.routesActivity)
 	}
 	for _, add := range routes {
 		add(in)
