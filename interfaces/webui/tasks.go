@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -171,6 +172,9 @@ type bucketSummary struct {
 	Bar []barSegment
 	// Nodes are the COMPLETE buckets per node, by node id.
 	Nodes []nodeBuckets
+	// Chart is buckets completed per second per node; nil until one is
+	// complete or when the task has too many buckets to read.
+	Chart *rateChart
 	// Label describes the bar for screen readers.
 	Label string
 }
@@ -284,6 +288,7 @@ func (h *Handlers) bucketSummary(ctx context.Context, t *task.Task, progress []t
 				s.Complete++
 			}
 		}
+		s.Chart = bucketRateChart(bs, time.Now(), t.State != task.Closed && t.State != task.Suspended)
 	}
 	nodes := map[string]*nodeBuckets{}
 	for _, bp := range progress {
