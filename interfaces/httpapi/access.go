@@ -25,7 +25,6 @@ const (
 // or 401 (login). The loopback test looks at the TCP peer, never at
 // X-Forwarded-For.
 func Guard(mode, token, setting string, a *auth.Service, log *slog.Logger) gin.HandlerFunc {
-	authenticate := Authenticate(a, log)
 	return func(c *gin.Context) {
 		if mode == AccessOpen || mode == "" {
 			c.Next()
@@ -45,8 +44,7 @@ func Guard(mode, token, setting string, a *auth.Service, log *slog.Logger) gin.H
 			}
 			Abort(c, http.StatusForbidden, "forbidden", c.Request.URL.Path+" is served only on the loopback interface or with its bearer token (setting "+setting+")")
 		default: // AccessLogin
-			authenticate(c)
-			if c.IsAborted() {
+			if !resolvePrincipal(c, a, log) {
 				return
 			}
 			if _, ok := PrincipalOf(c); !ok {

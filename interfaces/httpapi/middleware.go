@@ -62,37 +62,44 @@ func Recover(log *slog.Logger) gin.HandlerFunc {
 // It does not reject anonymous requests; RequireAuth does.
 func Authenticate(a *auth.Service, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		ctx := c.Request.Context()
-		if user, pass, ok := c.Request.BasicAuth(); ok {
-			p, err := a.Basic(ctx, c.ClientIP(), user, pass)
-			if err != nil {
-				switch {
-				case errors.Is(err, security.ErrThrottled):
-					log.WarnContext(ctx, "basic authentication throttled", "user", user, "client", c.ClientIP())
-					Fail(c, log, err)
-					return
-				case !errors.Is(err, security.ErrBadCredentials):
-					log.ErrorContext(ctx, "basic authentication", "err", err)
-				}
-				Fail(c, log, security.ErrBadCredentials)
-				return
-			}
-			c.Set(keyPrincipal, p)
+		if resolvePrincipal(c, a, log) {
 			c.Next()
-			return
 		}
-		if token, err := c.Cookie(SessionCookie); err == nil && token != "" {
-			sess, p, err := a.FromSession(ctx, token)
-			if err == nil {
-				c.Set(keyPrincipal, p)
-				c.Set(keySession, sess)
-				c.Set(keyCookie, true)
-			} else if !errors.Is(err, security.ErrUnauthenticated) && !errors.Is(err, security.ErrSessionExpired) {
-				log.ErrorContext(ctx, "session authentication", "err", err)
-			}
-		}
-		c.Next()
 	}
+}
+
+// resolvePrincipal sets the principal from HTTP Basic or the session cookie.
+// It answers and returns false for wrong or throttled Basic credentials.
+func resolvePrincipal(c *gin.Context, a *auth.Service, log *slog.Logger) bool {
+	ctx := c.Request.Context()
+	if user, pass, ok := c.Request.BasicAuth(); ok {
+		p, err := a.Basic(ctx, c.ClientIP(), user, pass)
+		if err != nil {
+			switch {
+			case errors.Is(err, security.ErrThrottled):
+				log.WarnContext(ctx, "basic authentication throttled", "user", user, "client", c.ClientIP())
+				Fail(c, log, err)
+				return false
+			case !errors.Is(err, security.ErrBadCredentials):
+				log.ErrorContext(ctx, "basic authentication", "err", err)
+			}
+			Fail(c, log, security.ErrBadCredentials)
+			return false
+		}
+		c.Set(keyPrincipal, p)
+		return true
+	}
+	if token, err := c.Cookie(SessionCookie); err == nil && token != "" {
+		sess, p, err := a.FromSession(ctx, token)
+		if err == nil {
+			c.Set(keyPrincipal, p)
+			c.Set(keySession, sess)
+			c.Set(keyCookie, true)
+		} else if !errors.Is(err, security.ErrUnauthenticated) && !errors.Is(err, security.ErrSessionExpired) {
+			log.ErrorContext(ctx, "session authentication", "err", err)
+		}
+	}
+	return true
 }
 
 // RequireAuth rejects anonymous API requests with 401 and, for cookie-based

@@ -1,9 +1,13 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -162,4 +166,124 @@ func TestNULBytesAreRefused(t *testing.T) {
 			admin.do("POST", "/api/v1/objects/users", `{"name":"backslash","fullName":"a\\u0000b"}`).expect(t, http.StatusCreated)
 		})
 	}
+}
+
+// TestBruteForceIsThrottled: after security/loginFailuresPerUser wrong
+// passwords, Basic requests, API logins and the web login of that user
+// answer 429 with Retry-After, even with the right password; other users
+// are not affected; an unknown user name takes as long as a known one.
+func TestBruteForceIsThrottled(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			n := nodetest.Start(t, dialect, "-Dmidpoint.security.loginFailuresPerUser=3", "-Dmidpoint.security.loginThrottleWindow=10m")
+			admin := &client{t: t, base: n.URL, user: "administrator", pass: nodetest.AdminPassword, http: checkedClient(t, nil)}
+			admin.do("POST", "/api/v1/objects/users", map[string]any{"name": "victim", "password": "Victim-123!", "roles": []string{}}).expect(t, http.StatusCreated)
+
+			if dialect == "sqlite" { // bcrypt dominates; once is enough
+				// Timing: a known and an unknown user cost the same bcrypt work
+				// (one wrong password for each of three users, so none is throttled).
+				for i := range 3 {
+					admin.do("POST", "/api/v1/objects/users", map[string]any{"name": fmt.Sprintf("known%d", i), "password": "Known-123!"}).expect(t, http.StatusCreated)
+				}
+				median := func(prefix string) time.Duration {
+					var ds []time.Duration
+					for i := range 3 {
+						c := &client{t: t, base: n.URL, user: fmt.Sprintf("%s%d", prefix, i), pass: "wrong", http: checkedClient(t, nil)}
+						start := time.Now()
+						c.do("GET", "/api/v1/objects/users", nil).expect(t, http.StatusUnauthorized)
+						ds = append(ds, time.Since(start))
+					}
+					slices.Sort(ds)
+					return ds[1]
+				}
+				known, unknown := median("known"), median("nobody")
+				if unknown < known/4 {
+					t.Errorf("a wrong password takes %s for a known user but %s for an unknown one: timing tells which users exist", known, unknown)
+				}
+			}
+
+			wrong := &client{t: t, base: n.URL, user: "victim", pass: "guess", http: checkedClient(t, nil)}
+			for range 3 {
+				wrong.do("GET", "/api/v1/objects/users", nil).expect(t, http.StatusUnauthorized)
+			}
+			right := &client{t: t, base: n.URL, user: "victim", pass: "Victim-123!", http: checkedClient(t, nil)}
+			r := right.do("GET", "/api/v1/objects/users", nil)
+			if r.status != http.StatusTooManyRequests || r.str("error") != "too-many-attempts" {
+				t.Fatalf("right password after 3 failures: %d %s, want 429 too-many-attempts", r.status, r.raw)
+			}
+			if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 || s > 600 {
+				t.Fatalf("Retry-After %q, want 1..600 seconds", r.header.Get("Retry-After"))
+			}
+			anon := &client{t: t, base: n.URL, http: checkedClient(t, nil)}
+			if r := anon.do("POST", "/api/v1/session", map[string]string{"username": "victim", "password": "Victim-123!"}); r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+				t.Fatalf("API login: %d %s, want 429 with Retry-After", r.status, r.raw)
+			}
+			form := url.Values{"username": {"victim"}, "password": {"Victim-123!"}}
+			resp, err := http.PostForm(n.URL+"/ui/login", form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+				t.Fatalf("web login: %d, want 429 with Retry-After", resp.StatusCode)
+			}
+			admin.do("GET", "/api/v1/objects/users", nil).expect(t, http.StatusOK)
+		})
+	}
+}
+
+// TestMetricsAndDescriptionAccess: /metrics is served on the loopback and
+// with the token only, unless security/metricsAccess says otherwise;
+// openapi.yaml can require a login.
+func TestMetricsAndDescriptionAccess(t *testing.T) {
+	get := func(t *testing.T, url string, header ...string) int {
+		req, _ := http.NewRequest("GET", url, nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	t.Run("defaults", func(t *testing.T) {
+		n := nodetest.Start(t, "sqlite")
+		if s := get(t, n.URL+"/metrics"); s != http.StatusOK {
+			t.Fatalf("/metrics from the loopback: %d, want 200", s)
+		}
+		if s := get(t, n.URL+"/api/v1/openapi.yaml"); s != http.StatusOK {
+			t.Fatalf("openapi.yaml: %d, want 200", s)
+		}
+	})
+	t.Run("login required, token accepted", func(t *testing.T) {
+		n := nodetest.Start(t, "sqlite", "-Dmidpoint.security.metricsAccess=login", "-Dmidpoint.security.metricsToken=scrape-me",
+			"-Dmidpoint.security.openapiAccess=login")
+		for _, tc := range []struct {
+			path   string
+			header []string
+			status int
+		}{
+			{"/metrics", nil, http.StatusUnauthorized},
+			{"/metrics", []string{"Authorization", "Bearer wrong"}, http.StatusUnauthorized},
+			{"/metrics", []string{"Authorization", "Bearer scrape-me"}, http.StatusOK},
+			{"/api/v1/openapi.yaml", nil, http.StatusUnauthorized},
+			{"/api/v1/openapi.yaml", []string{"Authorization", "Bearer scrape-me"}, http.StatusUnauthorized}, // the token is for /metrics only
+		} {
+			if s := get(t, n.URL+tc.path, tc.header...); s != tc.status {
+				t.Errorf("GET %s %v: %d, want %d", tc.path, tc.header, s, tc.status)
+			}
+		}
+		req, _ := http.NewRequest("GET", n.URL+"/metrics", nil)
+		req.SetBasicAuth("administrator", nodetest.AdminPassword)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("/metrics as administrator: %d", resp.StatusCode)
+		}
+	})
 }
