@@ -137,6 +137,23 @@ func TestClientAgainstARealNode(t *testing.T) {
 		}
 	})
 
+	t.Run("create from a JSON body in a file", func(t *testing.T) {
+		body := filepath.Join(t.TempDir(), "task.json")
+		if err := os.WriteFile(body, []byte(`{"name":"from file","handler":"noop","params":{"items":3}}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, errOut, code := run(t, env, "task", "create", "--json", body, "--watch")
+		if code != 0 || !strings.Contains(out, "closed: SUCCESS") {
+			t.Fatalf("create --json --watch: exit %d\n%s%s", code, out, errOut)
+		}
+		oid := strings.SplitN(out, "\n", 2)[0]
+		show, _, code := run(t, env, "task", "show", oid)
+		var got struct{ Name, Handler string }
+		if code != 0 || json.Unmarshal([]byte(show), &got) != nil || got.Name != "from file" {
+			t.Fatalf("task show %s: exit %d\n%s", oid, code, show)
+		}
+	})
+
 	t.Run("flags override the environment", func(t *testing.T) {
 		wrong := []string{"CADRE_URL=http://127.0.0.1:1", "CADRE_PASSWORD=" + proctest.AdminPassword}
 		if out, errOut, code := run(t, wrong, "nodes", "--url", p.URL, "--user", proctest.AdminUser); code != 0 {
