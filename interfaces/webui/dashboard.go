@@ -81,6 +81,9 @@ type nodeRow struct {
 	// checked in within the timeout: the cluster treats it as dead.
 	Silent    bool
 	CheckIn   string // "0.4 s ago", by the database clock
+	// Age is the check-in age as a bar against the node's timeout; nil for
+	// a DOWN node or one that never checked in.
+	Age *ageBar
 	Version   string
 	Schema    int
 	Scheduler string
@@ -176,6 +179,9 @@ func (h *Handlers) loadCluster(ctx context.Context) clusterLive {
 			Errors: v.Errors, Warnings: v.Warnings, CheckIn: "never"}
 		if !v.LastCheckIn.IsZero() {
 			row.CheckIn = formatAge(v.CheckInAge)
+			if v.OperationalState != cluster.Down {
+				row.Age = newAgeBar(v.CheckInAge, v.Lease(defaultNodeTimeout))
+			}
 		}
 		row.Silent = !v.Alive && v.OperationalState != cluster.Down
 		if v.Alive && v.OperationalState == cluster.Up {
@@ -319,4 +325,35 @@ func formatUptime(d time.Duration) string {
 		return fmt.Sprintf("%dm %ds", mins, secs)
 	}
 	return fmt.Sprintf("%ds", secs)
+}
+
+// defaultNodeTimeout judges a node row that carries no timeout of its own
+// (written by an older version); DESIGN's default.
+const defaultNodeTimeout = 10 * time.Second
+
+// ageBar draws a node's check-in age against its timeout: the bar fills as
+// the node stays silent and is full (and red) when the cluster may declare
+// it dead.
+type ageBar struct {
+	// Percent is the filled share, 0–100, formatted for SVG.
+	Percent string
+	// Class is "ok" (under half the timeout), "warn" or "late".
+	Class string
+	Label string
+}
+
+func newAgeBar(age, timeout time.Duration) *ageBar {
+	if timeout <= 0 {
+		return nil
+	}
+	f := min(max(age.Seconds()/timeout.Seconds(), 0), 1)
+	class := "ok"
+	switch {
+	case age >= timeout:
+		class = "late"
+	case f >= 0.5:
+		class = "warn"
+	}
+	return &ageBar{Percent: fmt.Sprintf("%.1f", 100*f), Class: class,
+		Label: fmt.Sprintf("last check-in %.1f s ago; declared dead after %s", age.Seconds(), formatUptime(timeout))}
 }
