@@ -167,9 +167,13 @@ type ModifyInput struct {
 	Password string
 }
 
-// Modify changes one object with an optimistic version check.
+// Modify changes one object with an optimistic version check. A change that
+// would leave no enabled superuser is refused with ErrLastSuperuser.
 func (s *Service) Modify(ctx context.Context, p security.Principal, in ModifyInput) (object.Object, error) {
 	if err := p.RequireWrite(); err != nil {
+		return nil, err
+	}
+	if err := s.guardSuperusers(ctx, in.Type, in.OID, in.Apply); err != nil {
 		return nil, err
 	}
 	return s.ModifySystem(ctx, in)
@@ -223,7 +227,8 @@ func (s *Service) WriteManySystem(ctx context.Context, ms []Modified) ([]bool, e
 	return written, nil
 }
 
-// Delete removes one object. The system configuration cannot be deleted.
+// Delete removes one object. The system configuration cannot be deleted,
+// nor the last enabled superuser or superuser role (ErrLastSuperuser).
 func (s *Service) Delete(ctx context.Context, p security.Principal, t object.Type, oid string) error {
 	if err := p.RequireWrite(); err != nil {
 		return err
@@ -233,6 +238,9 @@ func (s *Service) Delete(ctx context.Context, p security.Principal, t object.Typ
 	}
 	if t == object.TypeUser && oid == p.UserOID {
 		return fmt.Errorf("%w: you cannot delete yourself", object.ErrInvalid)
+	}
+	if err := s.guardSuperusers(ctx, t, oid, nil); err != nil {
+		return err
 	}
 	before, err := s.store.Get(ctx, t, oid)
 	if err != nil {

@@ -287,3 +287,41 @@ func TestMetricsAndDescriptionAccess(t *testing.T) {
 		}
 	})
 }
+
+// TestLastSuperuserIsKept: no change may leave the cluster without an
+// enabled superuser; the same changes pass once another superuser exists.
+func TestLastSuperuserIsKept(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			n := nodetest.Start(t, dialect)
+			admin := &client{t: t, base: n.URL, user: "administrator", pass: nodetest.AdminPassword, http: checkedClient(t, nil)}
+			first := func(path string) map[string]any {
+				r := admin.do("GET", path, nil).expect(t, http.StatusOK)
+				return r.body["items"].([]any)[0].(map[string]any)
+			}
+			adminOID := first("/api/v1/objects/users?name=administrator")["oid"].(string)
+			superOID := first("/api/v1/objects/roles?name=superuser")["oid"].(string)
+			refused := func(method, path string, body any) {
+				t.Helper()
+				r := admin.do(method, path, body)
+				if r.status != http.StatusUnprocessableEntity || r.str("error") != "invalid" || !strings.Contains(r.str("message"), "keep a superuser") {
+					t.Fatalf("%s %s %v: want 422 naming the rule, got %d %s", method, path, body, r.status, r.raw)
+				}
+			}
+			refused("PATCH", "/api/v1/objects/users/"+adminOID, map[string]any{"roles": []string{}})
+			refused("PATCH", "/api/v1/objects/users/"+adminOID, map[string]any{"enabled": false})
+			refused("PATCH", "/api/v1/objects/roles/"+superOID, map[string]any{"authorizations": []string{"reader"}})
+			refused("DELETE", "/api/v1/objects/roles/"+superOID, nil)
+			admin.do("GET", "/api/v1/objects/users", nil).expect(t, http.StatusOK) // still a superuser
+
+			admin.do("POST", "/api/v1/objects/users", map[string]any{"name": "boss", "password": "Boss-1234!", "roles": []string{superOID}}).expect(t, http.StatusCreated)
+			admin.do("PATCH", "/api/v1/objects/users/"+adminOID, map[string]any{"roles": []string{}}).expect(t, http.StatusOK)
+			boss := &client{t: t, base: n.URL, user: "boss", pass: "Boss-1234!", http: checkedClient(t, nil)}
+			bossOID := boss.do("GET", "/api/v1/objects/users?name=boss", nil).expect(t, http.StatusOK).body["items"].([]any)[0].(map[string]any)["oid"].(string)
+			if r := boss.do("PATCH", "/api/v1/objects/users/"+bossOID, map[string]any{"enabled": false}); r.status != http.StatusUnprocessableEntity {
+				t.Fatalf("the last superuser disabling themselves: %d %s, want 422", r.status, r.raw)
+			}
+			boss.do("DELETE", "/api/v1/objects/users/"+adminOID, nil).expect(t, http.StatusNoContent) // no longer a superuser
+		})
+	}
+}
