@@ -122,13 +122,13 @@ func (n *Node) buildCluster(port int) {
 		n.livenessLock = pglock.NewHolder(n.DB.DSN, lockKey, n.Log)
 	}
 	n.Cluster = appcluster.New(appcluster.Config{
-		Clustered: cfg.TaskManager.Clustered, Hostname: n.hostname(), HTTPPort: httpPort, Scheme: "http", ConfigURL: cfg.URL,
+		Clustered: cfg.TaskManager.Clustered, Hostname: n.hostname(), HTTPPort: httpPort, Scheme: n.scheme(), Path: cfg.Server.ContextPath, ConfigURL: cfg.URL,
 		Version: Version, SchemaVersion: schema, Interval: cfg.TaskManager.NodeRegistrationInterval, Timeout: cfg.TaskManager.NodeTimeout,
 		LocalNodeClusteringEnabled: cfg.TaskManager.LocalNodeClusteringEnabled, ExecutionGroups: groups, LivenessLock: lockKey,
 		Settings: n.sharedSettings(),
-	}, cfg.NodeID, n.InstanceID, n.Store, n.Tasks, n.Scheduler, urlPattern{n}, httpProber{client: &http.Client{Timeout: time.Second}}, n.Log)
+	}, cfg.NodeID, n.InstanceID, n.Store, n.Tasks, n.Scheduler, urlPattern{n}, httpProber{client: &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: n.peerTLS()}}}, n.Log)
 	if crashDetection {
-		n.Cluster.SetCrashDetection(pglock.NewProbe(sqlDB), statusProbe{peer.NewClient(n.peerDir, nil, n.Log, peer.Options{Timeout: time.Second, Retries: -1})})
+		n.Cluster.SetCrashDetection(pglock.NewProbe(sqlDB), statusProbe{peer.NewClient(n.peerDir, nil, n.Log, peer.Options{Timeout: time.Second, Retries: -1, TLS: n.peerTLS()})})
 	}
 	n.Cluster.SetEvents(n.Store)
 	n.clusterView.set(n.Cluster)

@@ -196,9 +196,12 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	n.listener = ln
 	sec := n.Config.Security
-	n.server = &http.Server{Handler: n.engine, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
+	n.server = &http.Server{Handler: n.httpHandler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
 		ReadTimeout: sec.HTTPReadTimeout, WriteTimeout: sec.HTTPWriteTimeout, IdleTimeout: sec.HTTPIdleTimeout}
 	ln = newLimitListener(ln, sec.MaxConnections)
+	if ln, err = n.wrapTLS(ln); err != nil {
+		return err
+	}
 	go func() {
 		if err := n.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.Log.Error("http server", "err", err)
@@ -239,7 +242,7 @@ func (n *Node) LocalURL() string {
 	if n.listener != nil {
 		port = n.listener.Addr().(*net.TCPAddr).Port
 	}
-	return fmt.Sprintf("http://localhost:%d", port)
+	return fmt.Sprintf("%s://localhost:%d%s", n.scheme(), port, n.Config.Server.ContextPath)
 }
 
 // Stop shuts the HTTP server down first, then drains the task manager (no

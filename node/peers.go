@@ -157,7 +157,7 @@ func (h peerHandlers) Status(ctx context.Context) any {
 func (n *Node) buildPeers() {
 	dir := &peerDirectory{n: n}
 	n.peerDir = dir
-	n.Peers = peer.NewClient(dir, n.Metrics, n.Log, peer.Options{OnRefused: func(id string) {
+	n.Peers = peer.NewClient(dir, n.Metrics, n.Log, peer.Options{TLS: n.peerTLS(), OnRefused: func(id string) {
 		if m := n.clusterView.m.Load(); m != nil {
 			m.Suspect(id) // probe that node's liveness lock at once
 		}

@@ -3,6 +3,7 @@ package peer
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,8 @@ type Options struct {
 	Retries int
 	// Now is the clock for signatures and reachability; default time.Now.
 	Now func() time.Time
+	// TLS verifies https URLs of peers; nil means the system roots.
+	TLS *tls.Config
 	// OnRefused, when set, is told the id of a node whose URL refused the
 	// connection (nothing listens there: the process may have died).
 	OnRefused func(nodeID string)
@@ -84,6 +87,9 @@ func NewClient(dir Directory, m Metrics, log *slog.Logger, opt Options) *Client 
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = nil // intra-cluster traffic goes straight to the node
 	tr.MaxIdleConnsPerHost = 8
+	if opt.TLS != nil {
+		tr.TLSClientConfig = opt.TLS
+	}
 	return &Client{dir: dir, m: m, log: log, opt: opt, http: &http.Client{
 		Transport: tr,
 		// A redirect would be followed unsigned; report it instead.

@@ -39,6 +39,16 @@ type Client struct {
 	Base string // node URL, e.g. Proc.URL
 	User string
 	Pass string
+	// HTTP is the client to use; nil means plain HTTP (or HTTPS against the
+	// system roots). Proc.Admin sets the one that trusts the node's certificate.
+	HTTP *http.Client
+}
+
+func (c Client) client() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return httpClient
 }
 
 // Response is an HTTP answer read in full. Err is set, and Status is 0, when
@@ -104,7 +114,7 @@ func (c Client) Request(t testing.TB, method, path string, body any, header ...s
 	for i := 0; i < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := httpClient.Do(req)
+	resp, err := c.client().Do(req)
 	if err != nil {
 		return Response{Err: err}
 	}
@@ -123,7 +133,7 @@ func (c Client) Request(t testing.TB, method, path string, body any, header ...s
 // for paths outside /api/v1.
 func (c Client) API(t testing.TB) *apiclient.ClientWithResponses {
 	t.Helper()
-	api, err := apiclient.New(c.Base, c.User, c.Pass, httpClient)
+	api, err := apiclient.New(c.Base, c.User, c.Pass, c.client())
 	if err != nil {
 		t.Fatal(err)
 	}

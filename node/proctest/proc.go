@@ -44,7 +44,8 @@ type Proc struct {
 	NodeID string
 	// Port is the HTTP port (-Dserver.port).
 	Port int
-	// URL is http://127.0.0.1:<Port>, without a trailing slash.
+	// URL is http://127.0.0.1:<Port>, without a trailing slash; https with
+	// -Dserver.ssl.certificate, and with -Dserver.servlet.context-path appended.
 	URL string
 	// Home is midpoint.home, a fresh directory under t.TempDir(); it is also
 	// the process's working directory. The default SQLite database lives here.
@@ -56,7 +57,8 @@ type Proc struct {
 	t        testing.TB
 	bin      string
 	args     []string
-	waitPath string // /readyz, or /healthz for StartServing
+	waitPath string       // /readyz, or /healthz for StartServing
+	hc       *http.Client // trusts -Dserver.ssl.trust-certificate, if any
 
 	mu       sync.Mutex
 	cur      *run
@@ -117,13 +119,18 @@ func start(t testing.TB, waitPath, nodeID string, args []string) *Proc {
 		t.Fatalf("start %s: %v", p.name(), err)
 	}
 	t.Cleanup(p.cleanup)
+	scheme, path, tlsConfig, err := serving(args)
+	if err != nil {
+		t.Fatalf("start %s: %v", p.name(), err)
+	}
+	p.hc = clientFor(tlsConfig)
 
 	for attempt := 1; ; attempt++ {
 		port, err := freePort()
 		if err != nil {
 			t.Fatalf("start %s: %v", p.name(), err)
 		}
-		p.Port, p.URL = port, "http://127.0.0.1:"+strconv.Itoa(port)
+		p.Port, p.URL = port, scheme+"://127.0.0.1:"+strconv.Itoa(port)+path
 		logStart := logSize(p.LogPath)
 		if err = p.launch(); err == nil {
 			err = p.waitReady()
@@ -231,7 +238,7 @@ func (p *Proc) Log() string {
 
 // Admin returns a client for the node's API as the administrator.
 func (p *Proc) Admin() Client {
-	return Client{Base: p.URL, User: AdminUser, Pass: AdminPassword}
+	return Client{Base: p.URL, User: AdminUser, Pass: AdminPassword, HTTP: p.hc}
 }
 
 func (p *Proc) name() string {
@@ -289,7 +296,11 @@ func (p *Proc) launch() error {
 // exits, or ReadyTimeout passes.
 func (p *Proc) waitReady() error {
 	r := p.current()
-	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	tr := &http.Transport{DisableKeepAlives: true}
+	if t, ok := p.hc.Transport.(*http.Transport); ok {
+		tr.TLSClientConfig = t.TLSClientConfig
+	}
+	client := &http.Client{Timeout: time.Second, Transport: tr}
 	deadline := time.NewTimer(ReadyTimeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(pollInterval)
