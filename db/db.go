@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -156,6 +158,9 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	var gdb *gorm.DB
 	switch dialect {
 	case SQLite:
+		if err := privateFile(sqlitePath(dsn)); err != nil {
+			return nil, err
+		}
 		gdb, err = gorm.Open(sqlite.Open(dsn), cfg)
 	case Postgres:
 		gdb, err = gorm.Open(postgres.New(postgres.Config{DSN: dsn}), cfg)
@@ -186,6 +191,42 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		return nil, err
 	}
 	return &DB{DB: gdb, Dialect: dialect, DSN: dsn, statements: statements}, nil
+}
+
+// sqlitePath is the file of a SQLite DSN made by sqliteDSN ("" for memory).
+func sqlitePath(dsn string) string {
+	path, _, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	if path == ":memory:" || strings.HasPrefix(path, ":memory:") {
+		return ""
+	}
+	return path
+}
+
+// privateFile creates the SQLite database file readable by its owner only
+// (0600: it holds password hashes and node secrets), or takes group and
+// world access away from an existing one. SQLite gives its -wal and -shm
+// files the same mode.
+func privateFile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return f.Close()
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create SQLite file %s: %w", path, err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("SQLite file %s: %w", path, err)
+	}
+	if mode := st.Mode().Perm(); mode&0o077 != 0 && st.Mode().IsRegular() {
+		if err := os.Chmod(path, mode&^0o077); err != nil {
+			return fmt.Errorf("make SQLite file %s private: %w", path, err)
+		}
+	}
+	return nil
 }
 
 // Close closes the pool.

@@ -34,7 +34,7 @@ func (d *Dir) Create(name string) (io.WriteCloser, string, error) {
 	if err := checkName(name); err != nil {
 		return nil, "", err
 	}
-	if err := os.MkdirAll(d.dir, 0o750); err != nil {
+	if err := os.MkdirAll(d.dir, 0o700); err != nil {
 		return nil, "", fmt.Errorf("make report directory: %w", err)
 	}
 	root, err := os.OpenRoot(d.dir)
@@ -42,7 +42,7 @@ func (d *Dir) Create(name string) (io.WriteCloser, string, error) {
 		return nil, "", fmt.Errorf("open report directory: %w", err)
 	}
 	defer root.Close()
-	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, "", fmt.Errorf("create report file %s: %w", name, err)
 	}

@@ -16,19 +16,12 @@ import (
 // nodeErrors returns the errors a node shows for nodeID in GET /api/v1/nodes.
 func nodeErrors(t *testing.T, p *proctest.Proc, nodeID string) (errs []string, schedulerState string) {
 	t.Helper()
-	status, out := p.Admin().Do(t, "GET", "/api/v1/nodes", nil)
-	if status != 200 {
-		t.Fatalf("GET /api/v1/nodes on %s: %d %v", p.NodeID, status, out)
-	}
-	for _, it := range out["items"].([]any) {
-		n := it.(map[string]any)
-		if n["nodeId"] != nodeID {
-			continue
+	// The node's own row and a twin's view of it may both be listed.
+	for _, n := range p.Admin().Nodes(t) {
+		if n.NodeId == nodeID {
+			errs = append(errs, n.Errors...)
+			schedulerState = string(n.SchedulerState)
 		}
-		for _, e := range n["errors"].([]any) {
-			errs = append(errs, e.(string))
-		}
-		schedulerState, _ = n["schedulerState"].(string)
 	}
 	return errs, schedulerState
 }
