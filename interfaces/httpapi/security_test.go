@@ -325,3 +325,18 @@ func TestLastSuperuserIsKept(t *testing.T) {
 		})
 	}
 }
+
+// TestPatchIfMatchIsOptional pins the decision that If-Match is optional on
+// PATCH: without it the change applies to the stored version; with a stale
+// one it is refused; with the current one it applies.
+func TestPatchIfMatchIsOptional(t *testing.T) {
+	n := nodetest.Start(t, "sqlite")
+	admin := &client{t: t, base: n.URL, user: "administrator", pass: nodetest.AdminPassword, http: checkedClient(t, nil)}
+	oid := admin.do("POST", "/api/v1/objects/users", map[string]any{"name": "ifm"}).expect(t, http.StatusCreated).str("oid")
+	admin.do("PATCH", "/api/v1/objects/users/"+oid, map[string]any{"fullName": "One"}).expect(t, http.StatusOK) // v2, no If-Match
+	admin.do("PATCH", "/api/v1/objects/users/"+oid, map[string]any{"fullName": "Two"}, "If-Match", `"1"`).expect(t, http.StatusConflict)
+	r := admin.do("PATCH", "/api/v1/objects/users/"+oid, map[string]any{"fullName": "Three"}, "If-Match", `"2"`).expect(t, http.StatusOK)
+	if r.body["version"] != float64(3) || r.str("fullName") != "Three" {
+		t.Fatalf("after a matching If-Match: %s", r.raw)
+	}
+}
