@@ -96,7 +96,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 		n.now = func() time.Time { return time.Now().Add(d) }
 		log.Warn("local clock skewed for testing", "skew", d)
 	}
-	if err := os.MkdirAll(cfg.Home, 0o755); err != nil {
+	if err := os.MkdirAll(cfg.Home, 0o700); err != nil { // holds the SQLite file and reports
 		return nil, fmt.Errorf("create midpoint.home %s: %w", cfg.Home, err)
 	}
 	d, err := db.Open(ctx, db.Options{URL: cfg.Repository.JDBCURL, Username: cfg.Repository.JDBCUsername,
