@@ -1307,6 +1307,13 @@ type ClientInterface interface {
 	// ones. With `If-Match` the change applies only to that version (409
 	// otherwise). `oid` cannot be changed.
 	//
+	// `If-Match` is optional, by decision: without it the change applies to
+	// whatever version is stored (last writer wins, field by field), as
+	// midPoint's own REST modify does and as scripts that set one field
+	// expect. Clients that read, edit and write back a whole object should
+	// send it; the web UI always does. A change that would leave no
+	// enabled superuser is refused with 422 whatever the version.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /api/v1/objects/{type}/{oid} (the `ModifyObject` operationId).
@@ -1317,6 +1324,13 @@ type ClientInterface interface {
 	// The body is a partial object: the fields it holds replace the stored
 	// ones. With `If-Match` the change applies only to that version (409
 	// otherwise). `oid` cannot be changed.
+	//
+	// `If-Match` is optional, by decision: without it the change applies to
+	// whatever version is stored (last writer wins, field by field), as
+	// midPoint's own REST modify does and as scripts that set one field
+	// expect. Clients that read, edit and write back a whole object should
+	// send it; the web UI always does. A change that would leave no
+	// enabled superuser is refused with 422 whatever the version.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1656,6 +1670,13 @@ func (c *Client) GetObject(ctx context.Context, pType ObjectType, oid OID, reqEd
 // ones. With `If-Match` the change applies only to that version (409
 // otherwise). `oid` cannot be changed.
 //
+// `If-Match` is optional, by decision: without it the change applies to
+// whatever version is stored (last writer wins, field by field), as
+// midPoint's own REST modify does and as scripts that set one field
+// expect. Clients that read, edit and write back a whole object should
+// send it; the web UI always does. A change that would leave no
+// enabled superuser is refused with 422 whatever the version.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /api/v1/objects/{type}/{oid} (the `ModifyObject` operationId).
@@ -1676,6 +1697,13 @@ func (c *Client) ModifyObjectWithBody(ctx context.Context, pType ObjectType, oid
 // The body is a partial object: the fields it holds replace the stored
 // ones. With `If-Match` the change applies only to that version (409
 // otherwise). `oid` cannot be changed.
+//
+// `If-Match` is optional, by decision: without it the change applies to
+// whatever version is stored (last writer wins, field by field), as
+// midPoint's own REST modify does and as scripts that set one field
+// expect. Clients that read, edit and write back a whole object should
+// send it; the web UI always does. A change that would leave no
+// enabled superuser is refused with 422 whatever the version.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3310,6 +3338,13 @@ type ClientWithResponsesInterface interface {
 	// ones. With `If-Match` the change applies only to that version (409
 	// otherwise). `oid` cannot be changed.
 	//
+	// `If-Match` is optional, by decision: without it the change applies to
+	// whatever version is stored (last writer wins, field by field), as
+	// midPoint's own REST modify does and as scripts that set one field
+	// expect. Clients that read, edit and write back a whole object should
+	// send it; the web UI always does. A change that would leave no
+	// enabled superuser is refused with 422 whatever the version.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/v1/objects/{type}/{oid} (the `ModifyObject` operationId).
@@ -3320,6 +3355,13 @@ type ClientWithResponsesInterface interface {
 	// The body is a partial object: the fields it holds replace the stored
 	// ones. With `If-Match` the change applies only to that version (409
 	// otherwise). `oid` cannot be changed.
+	//
+	// `If-Match` is optional, by decision: without it the change applies to
+	// whatever version is stored (last writer wins, field by field), as
+	// midPoint's own REST modify does and as scripts that set one field
+	// expect. Clients that read, edit and write back a whole object should
+	// send it; the web UI always does. A change that would leave no
+	// enabled superuser is refused with 422 whatever the version.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5964,6 +6006,13 @@ func (c *ClientWithResponses) GetObjectWithResponse(ctx context.Context, pType O
 // ones. With `If-Match` the change applies only to that version (409
 // otherwise). `oid` cannot be changed.
 //
+// `If-Match` is optional, by decision: without it the change applies to
+// whatever version is stored (last writer wins, field by field), as
+// midPoint's own REST modify does and as scripts that set one field
+// expect. Clients that read, edit and write back a whole object should
+// send it; the web UI always does. A change that would leave no
+// enabled superuser is refused with 422 whatever the version.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/v1/objects/{type}/{oid} (the `ModifyObject` operationId).
@@ -5980,6 +6029,13 @@ func (c *ClientWithResponses) ModifyObjectWithBodyWithResponse(ctx context.Conte
 // The body is a partial object: the fields it holds replace the stored
 // ones. With `If-Match` the change applies only to that version (409
 // otherwise). `oid` cannot be changed.
+//
+// `If-Match` is optional, by decision: without it the change applies to
+// whatever version is stored (last writer wins, field by field), as
+// midPoint's own REST modify does and as scripts that set one field
+// expect. Clients that read, edit and write back a whole object should
+// send it; the web UI always does. A change that would leave no
+// enabled superuser is refused with 422 whatever the version.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
