@@ -134,6 +134,7 @@ func (n *Node) buildCluster(port int) {
 	n.clusterView.set(n.Cluster)
 	var probing atomic.Bool
 	n.Cluster.OnChange(func() { n.probePeers(&probing) })
+	n.Cluster.OnChange(func() { n.samples.take(n) })
 	n.Cluster.OnChange(func() {
 		views, err := n.Cluster.Nodes(context.Background())
 		if err != nil {

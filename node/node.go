@@ -77,6 +77,8 @@ type Node struct {
 	listener    net.Listener
 	ready       atomic.Bool
 
+	// samples feed the dashboard's charts.
+	samples sampler
 	// livenessLock is held while the node lives (clustered, PostgreSQL).
 	livenessLock *pglock.Holder
 	// nodeSeries tracks the cadre_node_up series per node row.
@@ -102,7 +104,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 	d, err := db.Open(ctx, db.Options{URL: cfg.Repository.JDBCURL, Username: cfg.Repository.JDBCUsername,
 		Password: cfg.Repository.JDBCPassword, MaxPoolSize: cfg.Repository.MaxPoolSize})
 	if err != nil {
-		return nil, fmt.Errorf("repository: %w", err)
+		return nil, fmt.Errorf("repository: %w", dbError("repository/jdbcUrl", err))
 	}
 	n.DB = d
 	n.migrations = db.RepositoryMigrations(d.Dialect)
@@ -162,6 +164,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 		SetURLOverride:    n.clusterView.SetURLOverride,
 		ReportDownloadURL: func(oid string) string { return "/api/v1/reports/" + oid + "/download" },
 		Activity:          n.Store.EventsList,
+		Samples:           n.samples.Samples,
 		Info: func(ctx context.Context) webui.NodeInfo {
 			return webui.NodeInfo{NodeID: id, URL: n.URL(), Database: string(n.DB.Dialect), Started: n.Started, Version: Version}
 		},

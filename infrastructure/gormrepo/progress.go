@@ -3,6 +3,7 @@ package gormrepo
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"cadre/app/taskmanager"
 )
@@ -29,6 +30,34 @@ FROM buckets WHERE task_oid = ? AND state = 'COMPLETE' GROUP BY worker_oid, node
 	out := make([]taskmanager.BucketProgress, len(rows))
 	for i, row := range rows {
 		out[i] = taskmanager.BucketProgress{Worker: row.WorkerOID, Node: row.NodeID, Buckets: row.N, Items: row.Items, Errors: row.Errors}
+	}
+	return out, nil
+}
+
+// BucketsCompletedBetween counts, per node, the buckets completed in
+// (after, upTo] (completion times as the completing nodes wrote them), for
+// the dashboard's throughput chart.
+func (r *Repo) BucketsCompletedBetween(ctx context.Context, after, upTo time.Time) (map[string]int64, error) {
+	return r.countByNode(ctx, `SELECT node_id, COUNT(*) AS n FROM buckets
+WHERE state = 'COMPLETE' AND completed_at > ? AND completed_at <= ? GROUP BY node_id`, after.UTC(), upTo.UTC())
+}
+
+// TasksRunningPerNode counts the RUNNING tasks (worker tasks included) per node.
+func (r *Repo) TasksRunningPerNode(ctx context.Context) (map[string]int64, error) {
+	return r.countByNode(ctx, `SELECT node_id, COUNT(*) AS n FROM tasks WHERE execution_state = 'RUNNING' GROUP BY node_id`)
+}
+
+func (r *Repo) countByNode(ctx context.Context, query string, args ...any) (map[string]int64, error) {
+	var rows []struct {
+		NodeID string `gorm:"column:node_id"`
+		N      int64
+	}
+	if err := r.db.WithContext(ctx).Raw(query, args...).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("count per node: %w", err)
+	}
+	out := make(map[string]int64, len(rows))
+	for _, row := range rows {
+		out[row.NodeID] += row.N
 	}
 	return out, nil
 }

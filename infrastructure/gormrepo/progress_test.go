@@ -66,6 +66,16 @@ func TestBucketsProgress(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Fatalf("got %+v\nwant %+v", got, want)
 			}
+			done, err := r.BucketsCompletedBetween(ctx, now.Add(-time.Second), now)
+			if err != nil || done["node1"] != 2 || done["node2"] != 2 || len(done) != 2 {
+				t.Fatalf("completed in the last second: %v %v", done, err)
+			}
+			if later, err := r.BucketsCompletedBetween(ctx, now, now.Add(time.Second)); err != nil || len(later) != 0 {
+				t.Fatalf("completed after now: %v %v", later, err)
+			}
+			if running, err := r.TasksRunningPerNode(ctx); err != nil || running[""] != 2 {
+				t.Fatalf("running per node: %v %v", running, err)
+			}
 			if none, err := r.BucketsProgress(ctx, "22222222-2222-4222-8222-222222222222"); err != nil || len(none) != 0 {
 				t.Fatalf("another task: %v %v", none, err)
 			}

@@ -41,9 +41,11 @@ type rateChart struct {
 type chartSeries struct {
 	Name, Color string
 	Points      string // "x,y x,y …" for an SVG polyline
-	// Total is the count behind the line; Peak the highest rate.
+	// Total is the count behind the line; Peak the highest value.
 	Total int64
 	Peak  string
+	// Note is the legend's text after the name.
+	Note string
 }
 
 // bucketRateChart charts COMPLETE buckets per second per node, from the
@@ -85,7 +87,6 @@ func bucketRateChart(bs []task.Bucket, now time.Time, running bool) *rateChart {
 	}
 	slices.SortFunc(nodes, naturalCompare)
 	rates := make([][]float64, len(nodes))
-	peak := 0.0
 	for i, n := range nodes {
 		counts := make([]float64, bins)
 		for _, at := range byNode[n] {
@@ -94,39 +95,57 @@ func bucketRateChart(bs []task.Bucket, now time.Time, running bool) *rateChart {
 		}
 		for k := range counts {
 			counts[k] /= bin.Seconds()
-			peak = math.Max(peak, counts[k])
 		}
 		rates[i] = counts
 	}
+	c := newLineChart("Buckets completed per second, per node", "buckets/s",
+		"over "+formatUptime(span.Round(time.Second)), "per "+formatUptime(bin), nodes, rates)
+	var summary []string
+	for i := range c.Series {
+		s := &c.Series[i]
+		s.Total = int64(len(byNode[s.Name]))
+		s.Note = fmt.Sprintf("%d, peak %s/s", s.Total, s.Peak)
+		summary = append(summary, fmt.Sprintf("%s %d buckets, peak %s/s", s.Name, s.Total, s.Peak))
+	}
+	c.Summary = c.Title + " " + c.Span + ": " + strings.Join(summary, "; ")
+	return c
+}
+
+// newLineChart lays out one line per name over equally spaced points.
+func newLineChart(title, yLabel, span, binLabel string, names []string, values [][]float64) *rateChart {
+	peak, bins := 0.0, 1
+	for _, vs := range values {
+		bins = max(bins, len(vs))
+		for _, v := range vs {
+			peak = math.Max(peak, v)
+		}
+	}
 	yMax := niceCeil(peak)
-	c := &rateChart{Title: "Buckets completed per second, per node", W: chartW, H: chartH,
-		YMax: strconv.FormatFloat(yMax, 'f', -1, 64), YLabel: "buckets/s",
-		Span: "over " + formatUptime(span.Round(time.Second)), BinLabel: "per " + formatUptime(bin)}
+	c := &rateChart{Title: title, W: chartW, H: chartH, YMax: strconv.FormatFloat(yMax, 'f', -1, 64), YLabel: yLabel,
+		Span: span, BinLabel: binLabel}
 	for _, f := range []float64{0.25, 0.5, 0.75} {
 		c.Grid = append(c.Grid, chartH*(1-f))
 	}
-	var summary []string
-	for i, n := range nodes {
-		s := chartSeries{Name: n, Color: chartColors[i%len(chartColors)], Total: int64(len(byNode[n]))}
+	for i, n := range names {
+		s := chartSeries{Name: n, Color: chartColors[i%len(chartColors)]}
 		var pts []string
 		p := 0.0
-		for k, r := range rates[i] {
+		vs := values[i]
+		for k, v := range vs {
 			x := 0.0
 			if bins > 1 {
-				x = chartW * float64(k) / float64(bins-1)
+				x = chartW * float64(k+bins-len(vs)) / float64(bins-1) // shorter series end at the right
 			}
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, chartH*(1-r/yMax)))
-			p = math.Max(p, r)
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, chartH*(1-v/yMax)))
+			p = math.Max(p, v)
 		}
-		if bins == 1 { // one bin: draw it as a flat line across
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", chartW, chartH*(1-rates[i][0]/yMax)))
+		if len(vs) == 1 { // one point: draw it as a flat line across
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", chartW, chartH*(1-vs[0]/yMax)))
 		}
 		s.Points = strings.Join(pts, " ")
 		s.Peak = strconv.FormatFloat(p, 'f', 1, 64)
 		c.Series = append(c.Series, s)
-		summary = append(summary, fmt.Sprintf("%s %d buckets, peak %s/s", n, s.Total, s.Peak))
 	}
-	c.Summary = c.Title + " " + c.Span + ": " + strings.Join(summary, "; ")
 	return c
 }
 

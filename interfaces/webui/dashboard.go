@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,6 +70,9 @@ type clusterLive struct {
 	Reach          bool
 	RefreshURL     string
 	RefreshSeconds int
+	// Throughput and Running chart each node's buckets per second and
+	// running tasks over the last minutes; nil before two samples exist.
+	Throughput, Running *rateChart
 }
 
 // nodeRow is one node in the dashboard's table.
@@ -79,11 +84,11 @@ type nodeRow struct {
 	State string
 	// Silent is set when the row says UP or STARTING but the node has not
 	// checked in within the timeout: the cluster treats it as dead.
-	Silent    bool
-	CheckIn   string // "0.4 s ago", by the database clock
+	Silent  bool
+	CheckIn string // "0.4 s ago", by the database clock
 	// Age is the check-in age as a bar against the node's timeout; nil for
 	// a DOWN node or one that never checked in.
-	Age *ageBar
+	Age       *ageBar
 	Version   string
 	Schema    int
 	Scheduler string
@@ -162,6 +167,9 @@ func (h *Handlers) nodesFragment(c *gin.Context) {
 func (h *Handlers) loadCluster(ctx context.Context) clusterLive {
 	live := clusterLive{Actions: h.schedulerStop != nil, Reach: h.reachability != nil,
 		RefreshURL: "/ui/nodes/fragment", RefreshSeconds: nodesRefreshSeconds}
+	if h.samples != nil {
+		live.Throughput, live.Running = clusterCharts(h.samples())
+	}
 	views, err := h.nodes(ctx)
 	if err != nil {
 		h.log.WarnContext(ctx, "list nodes for the dashboard", "err", err)
@@ -356,4 +364,58 @@ func newAgeBar(age, timeout time.Duration) *ageBar {
 	}
 	return &ageBar{Percent: fmt.Sprintf("%.1f", 100*f), Class: class,
 		Label: fmt.Sprintf("last check-in %.1f s ago; declared dead after %s", age.Seconds(), formatUptime(timeout))}
+}
+
+// clusterCharts draws each node's throughput (buckets completed per second)
+// and running tasks from the samples; nil, nil with fewer than two.
+func clusterCharts(samples []ClusterSample) (throughput, running *rateChart) {
+	if len(samples) < 2 {
+		return nil, nil
+	}
+	seen := map[string]bool{}
+	var names []string
+	for _, s := range samples {
+		for _, m := range []map[string]int64{s.Completed, s.Running} {
+			for n := range m {
+				if n != "" && !seen[n] {
+					seen[n] = true
+					names = append(names, n)
+				}
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(names, naturalCompare)
+	rates := make([][]float64, len(names))
+	counts := make([][]float64, len(names))
+	for i, n := range names {
+		for _, s := range samples {
+			r := 0.0
+			if s.Seconds > 0 {
+				r = float64(s.Completed[n]) / s.Seconds
+			}
+			rates[i] = append(rates[i], r)
+			counts[i] = append(counts[i], float64(s.Running[n]))
+		}
+	}
+	span := "last " + formatUptime(samples[len(samples)-1].At.Sub(samples[0].At).Round(time.Second))
+	throughput = newLineChart("Throughput: buckets completed per second, per node", "buckets/s", span, "per check-in", names, rates)
+	running = newLineChart("Running tasks per node", "tasks", span, "per check-in", names, counts)
+	for _, c := range []*rateChart{throughput, running} {
+		var parts []string
+		for i := range c.Series {
+			s := &c.Series[i]
+			vals := rates[i]
+			unit := "/s"
+			if c == running {
+				vals, unit = counts[i], ""
+			}
+			s.Note = fmt.Sprintf("now %s%s, peak %s%s", strconv.FormatFloat(vals[len(vals)-1], 'f', 1, 64), unit, s.Peak, unit)
+			parts = append(parts, s.Name+" "+s.Note)
+		}
+		c.Summary = c.Title + ", " + span + ": " + strings.Join(parts, "; ")
+	}
+	return throughput, running
 }

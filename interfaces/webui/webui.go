@@ -68,6 +68,19 @@ type Deps struct {
 	// Activity lists the newest cluster events, at most limit; nil leaves
 	// the activity page (and its navigation item) out.
 	Activity func(ctx context.Context, limit int) ([]cluster.Event, error)
+	// Samples are what the cluster did over the last minutes, oldest first,
+	// for the dashboard's charts; nil leaves the charts out.
+	Samples func() []ClusterSample
+}
+
+// ClusterSample is one point of the dashboard's charts, taken at a check-in.
+type ClusterSample struct {
+	At time.Time
+	// Seconds is the time since the previous sample.
+	Seconds float64
+	// Completed counts the buckets each node completed since the previous
+	// sample; Running the tasks running on each node at At.
+	Completed, Running map[string]int64
 }
 
 // NodeInfo is what the dashboard shows about the node that serves it.
@@ -97,6 +110,7 @@ type Handlers struct {
 	setURLOverride func(ctx context.Context, nodeID, override string) error
 	reportURL      func(oid string) string
 	activity       func(ctx context.Context, limit int) ([]cluster.Event, error)
+	samples        func() []ClusterSample
 }
 
 // Register adds the web UI to r: GET / (redirect to /ui/), /static/* (public,
@@ -119,7 +133,7 @@ func Register(r *gin.Engine, d Deps) {
 	h := &Handlers{nodeID: d.NodeID, repo: d.Repo, auth: d.Auth, log: d.Log, info: d.Info, tasks: d.Tasks,
 		authn: httpapi.Authenticate(d.Auth, d.Log), pages: pages,
 		nodes: d.Nodes, reachability: d.Reachability, reportURL: d.ReportDownloadURL, setURLOverride: d.SetURLOverride,
-		activity: d.Activity}
+		activity: d.Activity, samples: d.Samples}
 	if d.SchedulerStop != nil && d.SchedulerStart != nil {
 		h.schedulerStop, h.schedulerStart = d.SchedulerStop, d.SchedulerStart
 	}
