@@ -50,7 +50,11 @@ func main() {
 	n, err := node.New(ctx, cfg, log)
 	if err != nil {
 		log.Error("start-up failed", "err", err)
-		os.Exit(1)
+		code := node.ExitStatus(err)
+		if code != node.ExitFailure { // one plain line besides the log, as config.Load prints
+			fmt.Fprintln(os.Stderr, "cadre:", err)
+		}
+		os.Exit(code)
 	}
 	log = n.Log // from here on every line carries the resolved node id
 	if n.GeneratedPassword != "" {

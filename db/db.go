@@ -84,8 +84,17 @@ func countStatements(gdb *gorm.DB, n *atomic.Int64) error {
 	return nil
 }
 
-// ErrBadURL is returned for a URL that names no supported database.
-var ErrBadURL = errors.New("unsupported database URL")
+// Errors of Open.
+var (
+	// ErrBadURL is returned for a URL that names no supported database.
+	ErrBadURL = errors.New("unsupported database URL")
+	// ErrSQLiteFile is wrapped when the SQLite file cannot be created or
+	// opened (a missing directory, no permission): a configuration mistake.
+	ErrSQLiteFile = errors.New("cannot open the SQLite file")
+	// ErrUnreachable is wrapped when a PostgreSQL server does not answer or
+	// refuses the connection.
+	ErrUnreachable = errors.New("database unreachable")
+)
 
 // ParseURL turns a JDBC-style or native URL into the dialect and a driver DSN.
 func ParseURL(raw, username, password string) (Dialect, string, error) {
@@ -159,14 +168,18 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	switch dialect {
 	case SQLite:
 		if err := privateFile(sqlitePath(dsn)); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", ErrSQLiteFile, err)
 		}
 		gdb, err = gorm.Open(sqlite.Open(dsn), cfg)
 	case Postgres:
 		gdb, err = gorm.Open(postgres.New(postgres.Config{DSN: dsn}), cfg)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", dialect, err)
+		cause := ErrUnreachable
+		if dialect == SQLite {
+			cause = ErrSQLiteFile
+		}
+		return nil, fmt.Errorf("open %s: %w: %w", dialect, cause, err)
 	}
 	sqlDB, err := gdb.DB()
 	if err != nil {
@@ -183,7 +196,11 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	defer cancel()
 	if err := sqlDB.PingContext(pingCtx); err != nil {
 		_ = sqlDB.Close()
-		return nil, fmt.Errorf("connect %s: %w", dialect, err)
+		cause := ErrUnreachable
+		if dialect == SQLite {
+			cause = ErrSQLiteFile
+		}
+		return nil, fmt.Errorf("connect %s: %w: %w", dialect, cause, err)
 	}
 	statements := new(atomic.Int64)
 	if err := countStatements(gdb, statements); err != nil {

@@ -90,7 +90,7 @@ func (n *Node) openJobStore(ctx context.Context) (quartzstore.Store, error) {
 	if tm.JDBCURL != "" {
 		sep, err := db.Open(ctx, db.Options{URL: tm.JDBCURL, Username: tm.JDBCUser, Password: tm.JDBCPassword, MaxPoolSize: n.Config.Repository.MaxPoolSize})
 		if err != nil {
-			return nil, fmt.Errorf("job store database (taskManager/jdbcUrl): %w", err)
+			return nil, fmt.Errorf("job store database (taskManager/jdbcUrl): %w", dbError("taskManager/jdbcUrl", err))
 		}
 		n.jobDB = sep
 		d = sep

@@ -7,6 +7,11 @@ import (
 	"strings"
 )
 
+// MaxSequence bounds how many numbers a ${sequence:start:end:format} or a
+// ${random:number:lo:hi} may span: a node tries the numbers of a sequence
+// one by one, so a huge one would take forever.
+const MaxSequence = 1_000_000
+
 // Sequence is a ${sequence:start:end:format} node id expression.
 type Sequence struct {
 	Start, End int
@@ -53,8 +58,8 @@ func ExpandNodeID(expr string, getenv func(string) string, hostname string) (str
 				var err1, err2 error
 				lo, err1 = strconv.Atoi(parts[1])
 				hi, err2 = strconv.Atoi(parts[2])
-				if err1 != nil || err2 != nil || hi < lo {
-					return "", nil, fmt.Errorf("nodeId %q: random needs number:lo:hi", expr)
+				if err1 != nil || err2 != nil || hi < lo || lo < 0 || hi-lo >= MaxSequence {
+					return "", nil, fmt.Errorf("nodeId %q: random needs number:lo:hi with 0 <= lo <= hi and at most %d numbers", expr, MaxSequence)
 				}
 			}
 			out.WriteString(strconv.Itoa(lo + rand.IntN(hi-lo+1)))
@@ -68,8 +73,8 @@ func ExpandNodeID(expr string, getenv func(string) string, hostname string) (str
 				}
 			}
 			if len(parts) > 1 && parts[1] != "" {
-				if s.End, err = strconv.Atoi(parts[1]); err != nil || s.End < s.Start {
-					return "", nil, fmt.Errorf("nodeId %q: bad sequence end", expr)
+				if s.End, err = strconv.Atoi(parts[1]); err != nil || s.End < s.Start || s.Start < 0 || s.End-s.Start >= MaxSequence {
+					return "", nil, fmt.Errorf("nodeId %q: sequence needs start:end with 0 <= start <= end and at most %d numbers", expr, MaxSequence)
 				}
 			}
 			if len(parts) > 2 && parts[2] != "" {

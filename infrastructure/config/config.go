@@ -628,6 +628,7 @@ func (l *loader) validate(c *Config) {
 	} else if c.NodeID == "" && c.NodeIDSource == "" {
 		c.NodeID = DefaultNodeID
 	}
+	l.validateNodeID(c)
 	if tm.NodeTimeout <= tm.NodeRegistrationInterval {
 		l.fail("taskManager/nodeTimeout", l.from("taskManager/nodeTimeout", "taskManager/nodeRegistrationInterval"),
 			"%s must be longer than taskManager/nodeRegistrationInterval (%s)", tm.NodeTimeout, tm.NodeRegistrationInterval)

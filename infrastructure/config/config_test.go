@@ -516,7 +516,7 @@ func TestLoadValidationErrors(t *testing.T) {
 			xml:      "<taskManager>\n<threads>0</threads>\n</taskManager>",
 			wantKey:  "taskManager/threads",
 			wantLine: 4,
-			wantMsg:  "0 is less than 1",
+			wantMsg:  "0 is out of range 1..1000",
 		},
 		{
 			name:     "maxPoolSize not a number",

@@ -34,12 +34,12 @@ var keys = []key{
 	{"repository/jdbcUrl", text(func(c *Config) *string { return &c.Repository.JDBCURL })},
 	{"repository/jdbcUsername", text(func(c *Config) *string { return &c.Repository.JDBCUsername })},
 	{"repository/jdbcPassword", text(func(c *Config) *string { return &c.Repository.JDBCPassword })},
-	{"repository/maxPoolSize", integer(func(c *Config) *int { return &c.Repository.MaxPoolSize }, 1, 0)},
+	{"repository/maxPoolSize", integer(func(c *Config) *int { return &c.Repository.MaxPoolSize }, 1, 10000)},
 	{"repository/missingSchemaAction", enum(func(c *Config) *string { return &c.Repository.MissingSchemaAction }, "create", "warn", "stop")},
 	{"repository/upgradeableSchemaAction", enum(func(c *Config) *string { return &c.Repository.UpgradeableSchemaAction }, "upgrade", "warn", "stop")},
 
 	{"taskManager/clustered", boolean(func(c *Config) *bool { return &c.TaskManager.Clustered })},
-	{"taskManager/threads", integer(func(c *Config) *int { return &c.TaskManager.Threads }, 1, 0)},
+	{"taskManager/threads", integer(func(c *Config) *int { return &c.TaskManager.Threads }, 1, 1000)},
 	{"taskManager/jdbcJobStore", boolean(func(c *Config) *bool { return &c.TaskManager.JDBCJobStore })},
 	{"taskManager/jdbcUrl", text(func(c *Config) *string { return &c.TaskManager.JDBCURL })},
 	{"taskManager/jdbcUser", text(func(c *Config) *string { return &c.TaskManager.JDBCUser })},
@@ -49,7 +49,7 @@ var keys = []key{
 	{"taskManager/nodeRegistrationInterval", duration(func(c *Config) *time.Duration { return &c.TaskManager.NodeRegistrationInterval }, time.Second)},
 	{"taskManager/nodeTimeout", duration(func(c *Config) *time.Duration { return &c.TaskManager.NodeTimeout }, time.Second)},
 	{"taskManager/localNodeClusteringEnabled", boolean(func(c *Config) *bool { return &c.TaskManager.LocalNodeClusteringEnabled })},
-	{"taskManager/workerThreadsPerNode", integer(func(c *Config) *int { return &c.TaskManager.WorkerThreadsPerNode }, 1, 0)},
+	{"taskManager/workerThreadsPerNode", integer(func(c *Config) *int { return &c.TaskManager.WorkerThreadsPerNode }, 1, 1000)},
 	{"taskManager/executionGroups", text(func(c *Config) *string { return &c.TaskManager.ExecutionGroups })},
 
 	{"administrator/initialPassword", text(func(c *Config) *string { return &c.Administrator.InitialPassword })},
