@@ -102,11 +102,16 @@ func (a *API) modifyNode(c *gin.Context) {
 	if override == nil {
 		override = new(string)
 	}
-	id := c.Param("id")
-	if err := a.d.Nodes.SetURLOverride(c.Request.Context(), id, strings.TrimSpace(*override)); err != nil {
+	if err := a.d.Nodes.SetURLOverride(c.Request.Context(), c.Param("id"), strings.TrimSpace(*override)); err != nil {
 		Fail(c, a.log, err)
 		return
 	}
+	a.answerNode(c, c.Param("id"))
+}
+
+// answerNode answers with node id after a change: 200 with the node, or 204
+// when it is no longer listed.
+func (a *API) answerNode(c *gin.Context, id string) {
 	views, err := a.d.Nodes.Nodes(c.Request.Context())
 	if err != nil {
 		Fail(c, a.log, err)
@@ -146,17 +151,6 @@ func (a *API) schedulerAction(action func(ctx context.Context, nodeID string) er
 			Fail(c, a.log, err)
 			return
 		}
-		views, err := a.d.Nodes.Nodes(c.Request.Context())
-		if err != nil {
-			Fail(c, a.log, err)
-			return
-		}
-		for _, v := range views {
-			if v.ID == c.Param("id") {
-				c.JSON(http.StatusOK, NodeToJSON(v))
-				return
-			}
-		}
-		c.Status(http.StatusNoContent)
+		a.answerNode(c, c.Param("id"))
 	}
 }
