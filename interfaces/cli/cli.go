@@ -7,6 +7,8 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -51,9 +53,11 @@ const Usage = `Client commands (talk to a node's REST API):
   cadre task watch OID                 a progress bar until the task closes; exit 1 unless it succeeded
   cadre task suspend|resume|run-now|delete OID
 
-  Every client command takes --url URL (env CADRE_URL, default http://localhost:8080),
-  --user NAME (env CADRE_USER, default administrator) and reads the password from
-  CADRE_PASSWORD; nodes and tasks take --json for the raw answer.
+  Every client command takes --url URL (env CADRE_URL, default http://localhost:8080;
+  with the context path if the node has one, e.g. https://host:8443/midpoint),
+  --user NAME (env CADRE_USER, default administrator), --cacert FILE (env CADRE_CACERT:
+  the CA of a node's HTTPS certificate, besides the system's) and reads the password
+  from CADRE_PASSWORD; nodes and tasks take --json for the raw answer.
 `
 
 // env reads the process environment; tests replace it.
@@ -115,8 +119,8 @@ func (e *taskFailedError) Error() string { return e.msg }
 
 // conn holds the connection flags every command takes.
 type conn struct {
-	url, user string
-	json      bool
+	url, user, cacert string
+	json              bool
 }
 
 func (e env) flags(name string, c *conn, withJSON bool) *flag.FlagSet {
@@ -126,6 +130,8 @@ func (e env) flags(name string, c *conn, withJSON bool) *flag.FlagSet {
 	c.user = firstNonEmpty(e.getenv("CADRE_USER"), defaultUser)
 	fs.StringVar(&c.url, "url", c.url, "node or load balancer URL")
 	fs.StringVar(&c.user, "user", c.user, "user name; the password comes from CADRE_PASSWORD")
+	c.cacert = e.getenv("CADRE_CACERT")
+	fs.StringVar(&c.cacert, "cacert", c.cacert, "PEM file of the CA that signed the node's certificate (besides the system's)")
 	if withJSON {
 		fs.BoolVar(&c.json, "json", false, "print the API's JSON answer")
 	}
@@ -166,6 +172,20 @@ func (e env) client(c conn) (*apiclient.ClientWithResponses, error) {
 		return nil, usageErrorf("--url %q: want http://host:port or https://host:port", c.url)
 	}
 	hc := &http.Client{Timeout: 30 * time.Second}
+	if c.cacert != "" {
+		pem, err := os.ReadFile(c.cacert)
+		if err != nil {
+			return nil, usageErrorf("--cacert: %v", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, usageErrorf("--cacert %s: no PEM certificate in it", c.cacert)
+		}
+		hc.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	}
 	return apiclient.New(c.url, c.user, e.getenv("CADRE_PASSWORD"), hc)
 }
 

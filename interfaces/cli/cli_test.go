@@ -188,3 +188,25 @@ func TestClientAgainstARealNode(t *testing.T) {
 		}
 	})
 }
+
+// TestClientOverHTTPSUnderAContextPath reaches a node served over HTTPS with a
+// private CA under /midpoint, as midPoint is usually deployed.
+func TestClientOverHTTPSUnderAContextPath(t *testing.T) {
+	ca, cert, key := proctest.TLSFiles(t)
+	p := proctest.Start(t, "tls1", "-Dmidpoint.administrator.initialPassword="+proctest.AdminPassword,
+		"-Dserver.ssl.certificate="+cert, "-Dserver.ssl.certificate-private-key="+key,
+		"-Dserver.ssl.trust-certificate="+ca, "-Dserver.servlet.context-path=/midpoint")
+	if !strings.HasPrefix(p.URL, "https://") || !strings.HasSuffix(p.URL, "/midpoint") {
+		t.Fatalf("node URL %s, want https://…/midpoint", p.URL)
+	}
+	env := []string{"CADRE_URL=" + p.URL, "CADRE_PASSWORD=" + proctest.AdminPassword}
+	if out, errOut, code := run(t, env, "nodes", "--cacert", ca); code != 0 || !strings.Contains(out, "tls1") {
+		t.Fatalf("nodes --cacert: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := run(t, append(env, "CADRE_CACERT="+ca), "task", "create", "--name", "over tls", "--handler", "noop", "--watch"); code != 0 {
+		t.Fatalf("task create --watch with CADRE_CACERT: exit %d\n%s", code, errOut)
+	}
+	if _, errOut, code := run(t, env, "nodes"); code != 1 || !strings.Contains(errOut, "certificate") {
+		t.Fatalf("nodes without the CA: exit %d, want 1 naming the certificate: %s", code, errOut)
+	}
+}
