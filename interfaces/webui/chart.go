@@ -96,6 +96,11 @@ func bucketRateChart(bs []task.Bucket, now time.Time, running bool) *rateChart {
 		for k := range counts {
 			counts[k] /= bin.Seconds()
 		}
+		// The last bin is still filling while the task runs: a rate over
+		// the part that has passed, so the line does not dip at its end.
+		if last := end.Sub(start.Add(time.Duration(bins-1) * bin)); running && last > 0 && last < bin {
+			counts[bins-1] *= bin.Seconds() / max(last.Seconds(), 0.5)
+		}
 		rates[i] = counts
 	}
 	c := newLineChart("Buckets completed per second, per node", "buckets/s",
