@@ -17,16 +17,18 @@ const sampleWindow = 5 * time.Minute
 // running tasks per node. Every node samples the shared repository itself,
 // so every node draws the same charts; the samples live in memory only.
 type sampler struct {
-	busy atomic.Bool
+	busy   atomic.Bool
+	pruner eventPruner
 
 	mu      sync.Mutex
 	last    time.Time
 	samples []webui.ClusterSample
 }
 
-// take reads one sample in the background; a sample still being read is not
-// doubled.
+// take reads one sample in the background (a sample still being read is not
+// doubled), and prunes old cluster events once an hour.
 func (s *sampler) take(n *Node) {
+	s.pruner.maybePrune(n)
 	if !s.busy.CompareAndSwap(false, true) {
 		return
 	}

@@ -43,12 +43,12 @@ func TestLiveOperations(t *testing.T) {
 		}
 	}
 
-	// Work to chart: 400 buckets of 5 items × 10 ms on two workers per node.
+	// Work to chart: 400 buckets of 5 items × 10 ms on twelve workers.
 	status, out := node1.Admin().Do(t, http.MethodPost, "/api/v1/tasks", map[string]any{
 		"name": "live noop", "handler": "noop",
 		"params":    map[string]any{"itemsPerBucket": 5, "delayMs": 10},
 		"bucketing": map[string]any{"numeric": map[string]any{"from": 0, "to": 400, "bucketSize": 1}},
-		"workers":   map[string]any{"perNode": 2},
+		"workers":   map[string]any{"total": 12},
 	})
 	if status != http.StatusCreated {
 		t.Fatalf("create task: %d %v", status, out)
@@ -78,6 +78,10 @@ func TestLiveOperations(t *testing.T) {
 	b.screenshot("task-chart.png", true)
 	b.waitJS("the task CLOSED and a line for every node", `document.querySelector("#task-live").dataset.state === "CLOSED" &&
 		document.querySelectorAll("#task-live polyline.chart-line").length === 3`, 90*time.Second)
+	workers := eval[[]string](b, `[...document.querySelectorAll("#task-live tr.worker-row td:first-child")].map(td => td.innerText.trim())`)
+	if len(workers) != 12 || workers[1] != "Worker 2 for live noop" || workers[9] != "Worker 10 for live noop" {
+		t.Errorf("worker tasks in the order %q; want Worker 1, 2, … 12 by number", workers)
+	}
 	legend := eval[string](b, `document.querySelector("#task-live .chart-legend").innerText`)
 	for _, id := range []string{"node1", "node2", "node3"} {
 		if !strings.Contains(legend, id) {
