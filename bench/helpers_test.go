@@ -41,10 +41,11 @@ type benchCluster struct {
 	nodes []*proctest.Proc
 }
 
-// startCluster starts n clustered nodes (node1…nodeN) on a fresh PostgreSQL
-// database and waits until all of them are live and scheduling. The nodes
+// startCluster starts n clustered nodes (node1…nodeN), with extra arguments
+// if any, on a fresh PostgreSQL database and waits until all of them are live
+// and scheduling. The nodes
 // and the database go away when tb ends, or earlier with stop.
-func startCluster(tb testing.TB, n int) *benchCluster {
+func startCluster(tb testing.TB, n int, extra ...string) *benchCluster {
 	tb.Helper()
 	url := dbtest.Postgres(tb) // before the processes: they must die before the drop
 	d, err := db.Open(context.Background(), db.Options{URL: url, MaxPoolSize: 4})
@@ -53,7 +54,7 @@ func startCluster(tb testing.TB, n int) *benchCluster {
 	}
 	tb.Cleanup(func() { d.Close() })
 	c := &benchCluster{url: url, d: d, repo: gormrepo.New(d)}
-	args := proctest.ClusterArgs(url)
+	args := append(proctest.ClusterArgs(url), extra...)
 	for i := 1; i <= n; i++ {
 		c.nodes = append(c.nodes, proctest.Start(tb, fmt.Sprintf("node%d", i), args...))
 	}

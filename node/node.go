@@ -128,6 +128,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 	if sqlDB, err := d.DB.DB(); err == nil {
 		n.Metrics.RegisterDBPool("repository", sqlDB.Stats)
 	}
+	n.Metrics.RegisterDBStatements("repository", d.Statements)
 	n.Cache = repository.NewGlobalCache(n.Store, repository.DefaultCacheTTL, n.now, n.Metrics)
 	n.Repo = repository.NewService(n.Cache, auth.BcryptHasher{}, n.now, log)
 	n.Auth = auth.NewService(n.Store, n.Store, id, n.now)

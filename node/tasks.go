@@ -94,6 +94,7 @@ func (n *Node) openJobStore(ctx context.Context) (quartzstore.Store, error) {
 		}
 		n.jobDB = sep
 		d = sep
+		n.Metrics.RegisterDBStatements("jobstore", sep.Statements)
 	}
 	s := quartzstore.NewGormStore(d)
 	if err := s.Migrate(ctx, tm.CreateQuartzTables); err != nil {

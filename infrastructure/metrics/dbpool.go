@@ -10,10 +10,11 @@ import (
 
 // dbPoolCollector reads sql.DBStats of every registered pool at scrape time.
 type dbPoolCollector struct {
-	open, inUse, idle, waitCount, waitSeconds *prometheus.Desc
+	open, inUse, idle, waitCount, waitSeconds, statements *prometheus.Desc
 
-	mu    sync.Mutex
-	pools map[string]func() sql.DBStats
+	mu         sync.Mutex
+	pools      map[string]func() sql.DBStats
+	statementN map[string]func() int64
 }
 
 func newDBPoolCollector() *dbPoolCollector {
@@ -29,8 +30,17 @@ func newDBPoolCollector() *dbPoolCollector {
 			"Times a caller waited for a connection of the database pool.", pool, nil),
 		waitSeconds: prometheus.NewDesc("cadre_db_wait_seconds_total",
 			"Total time callers waited for a connection of the database pool, in seconds.", pool, nil),
-		pools: make(map[string]func() sql.DBStats),
+		statements: prometheus.NewDesc("cadre_db_statements_total",
+			"Statements this node sent on the database pool (gorm's and the explicit hot-path SQL).", pool, nil),
+		pools:      make(map[string]func() sql.DBStats),
+		statementN: make(map[string]func() int64),
 	}
+}
+
+func (c *dbPoolCollector) addStatements(name string, count func() int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.statementN[name] = count
 }
 
 func (c *dbPoolCollector) add(name string, stats func() sql.DBStats) {
@@ -46,6 +56,7 @@ func (c *dbPoolCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.idle
 	ch <- c.waitCount
 	ch <- c.waitSeconds
+	ch <- c.statements
 }
 
 // Collect implements prometheus.Collector. Stats functions run outside the
@@ -53,8 +64,12 @@ func (c *dbPoolCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *dbPoolCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	pools := maps.Clone(c.pools)
+	statements := maps.Clone(c.statementN)
 	c.mu.Unlock()
 
+	for name, count := range statements {
+		ch <- prometheus.MustNewConstMetric(c.statements, prometheus.CounterValue, float64(count()), name)
+	}
 	for name, stats := range pools {
 		s := stats()
 		ch <- prometheus.MustNewConstMetric(c.open, prometheus.GaugeValue, float64(s.OpenConnections), name)

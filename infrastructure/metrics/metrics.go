@@ -199,6 +199,12 @@ func (m *Metrics) RegisterDBPool(name string, stats func() sql.DBStats) {
 	m.dbPools.add(name, stats)
 }
 
+// RegisterDBStatements exports cadre_db_statements_total{pool=name}: the
+// statements sent on that pool, read from count at every scrape.
+func (m *Metrics) RegisterDBStatements(name string, count func() int64) {
+	m.dbPools.addStatements(name, count)
+}
+
 // FencedTotal is the current value of cadre_buckets_fenced_total.
 func (m *Metrics) FencedTotal() float64 { return counterValue(m.bucketsFenced) }
 
