@@ -10,7 +10,7 @@ import (
 const (
 	// DefaultCompletionWindow is the longest a finished bucket waits before
 	// its completion is written together with the others of the window.
-	DefaultCompletionWindow = 10 * time.Millisecond
+	DefaultCompletionWindow = 25 * time.Millisecond
 	// DefaultCompletionBatch is the most completions written in one statement;
 	// a window that fills up is written at once.
 	DefaultCompletionBatch = 500

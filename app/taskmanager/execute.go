@@ -222,15 +222,6 @@ func (m *Manager) startCoordinator(ctx context.Context, t *task.Task) error {
 	if err != nil {
 		return err
 	}
-	// Workers of an earlier run of a recurring task go first, several at a time.
-	if err := forEach(ctx, len(old), func(ctx context.Context, i int) error {
-		if err := m.Delete(ctx, old[i].OID); err != nil && !errors.Is(err, task.ErrNotFound) {
-			return err
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
 	if err := m.store.BucketsCreate(ctx, t.OID, contents); err != nil {
 		return fmt.Errorf("create %d buckets: %w", len(contents), err)
 	}
@@ -259,6 +250,16 @@ func (m *Manager) startCoordinator(ctx context.Context, t *task.Task) error {
 	}); err != nil {
 		return err
 	}
+	// The workers of an earlier run of a recurring task go only now, several
+	// at a time, so they do not delay the new run's first bucket.
+	if err := forEach(ctx, len(old), func(ctx context.Context, i int) error {
+		if err := m.Delete(ctx, old[i].OID); err != nil && !errors.Is(err, task.ErrNotFound) {
+			return err
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
 	// Park only now: Maintain must not see a waiting coordinator with READY
 	// buckets and no workers yet, or it adds one too many.
 	if _, err := m.store.TasksUpdate(ctx, t.OID, func(t *task.Task) error {
@@ -280,7 +281,34 @@ func (m *Manager) addWorker(ctx context.Context, coord *task.Task, index int, gr
 	if err := m.store.TasksAdd(ctx, w); err != nil {
 		return fmt.Errorf("add worker: %w", err)
 	}
+	if group == m.cfg.NodeID && m.startHere(w.OID) {
+		return nil
+	}
 	return m.sched.Schedule(ctx, w, true)
+}
+
+// startHere runs a worker pinned to this node at once, in-process, instead
+// of through the job store and the scheduler's next acquisition: its task
+// row is the record (RUNNABLE, then RUNNING here), so recovery treats it as
+// any other worker of this node. It reports false while the node is
+// draining; the caller then schedules the worker as usual.
+func (m *Manager) startHere(oid string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.draining {
+		return false
+	}
+	m.local.Add(1)
+	go func() {
+		defer m.local.Done()
+		// Not the coordinator's context: the worker outlives the
+		// coordinator's run. Drain stops it and waits for it.
+		ctx := context.Background()
+		if err := m.Execute(ctx, oid); err != nil {
+			m.log.Error("run worker", "task", oid, "err", err)
+		}
+	}()
+	return true
 }
 
 // checkCoordinatorDone closes a waiting coordinator whose buckets are all COMPLETE.

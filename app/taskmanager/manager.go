@@ -33,7 +33,7 @@ type Config struct {
 	ClaimBudget time.Duration
 	MaxClaim    int
 	// CompletionWindow is how long finished buckets are collected before they
-	// are written in one statement (default DefaultCompletionWindow, 10 ms);
+	// are written in one statement (default DefaultCompletionWindow, 25 ms);
 	// CompletionBatch bounds one statement (default DefaultCompletionBatch).
 	CompletionWindow time.Duration
 	CompletionBatch  int
@@ -57,6 +57,7 @@ type Manager struct {
 	running  map[string]*localRun // task OID → run on this node
 	watching bool                 // the watcher goroutine is running
 	draining bool
+	local    sync.WaitGroup // workers started in-process (startHere)
 }
 
 type localRun struct {

@@ -111,7 +111,15 @@ func (m *Manager) Drain(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
-	return nil
+	// Workers started in-process just before the drain find it and leave.
+	done := make(chan struct{})
+	go func() { m.local.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("drain: workers still starting: %w", ctx.Err())
+	}
 }
 
 // Undrain lets the node take work again (scheduler restarted).
