@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -140,15 +141,24 @@ func TestResourceFailures(t *testing.T) {
 }
 
 // TestStopping: a run that is told to stop returns early with ErrStopped, so
-// its bucket is released rather than completed.
+// its bucket is released rather than completed. Import applies rows a chunk
+// of 500 at a time and looks at Stopping between chunks: told to stop after
+// the first chunk, it has done exactly that chunk.
 func TestStopping(t *testing.T) {
 	e := setup(t)
-	path := e.writeCSV(t, "users.csv", csvOf("name", "a", "b", "c", "d"))
+	names := make([]string, 1200)
+	for i := range names {
+		names[i] = fmt.Sprintf("u%04d", i)
+	}
+	path := e.writeCSV(t, "users.csv", csvOf("name", names...))
 	calls := 0
-	stopAfter2 := func() bool { calls++; return calls > 2 }
-	res := e.run(t, "import", map[string]any{"resource": path}, runOpts{stopping: stopAfter2})
-	if !errors.Is(res.err, taskmanager.ErrStopped) || res.items != 2 {
-		t.Errorf("stopped import: err %v, %d items; want ErrStopped, 2", res.err, res.items)
+	stopAfterFirstChunk := func() bool { calls++; return calls > 1 }
+	res := e.run(t, "import", map[string]any{"resource": path}, runOpts{stopping: stopAfterFirstChunk})
+	if !errors.Is(res.err, taskmanager.ErrStopped) || res.items != 500 {
+		t.Errorf("stopped import: err %v, %d items; want ErrStopped, 500", res.err, res.items)
+	}
+	if n, _ := e.store.Count(t.Context(), object.TypeUser); n != 501 {
+		t.Errorf("%d users after the stop, want the first chunk's 500 and administrator", n)
 	}
 }
 

@@ -141,38 +141,126 @@ type syncCounts struct {
 	unreadable int64
 }
 
-// syncRows applies rows one by one: one progress item per row, a failing row
+// syncRows applies rows in order: one progress item per row, a failing row
 // is an error with a log line naming its line, never a fatal stop. names, when
-// not nil, collects the normalized names the rows mention. It returns
+// not nil, collects the normalized names the rows mention. Rows go a chunk of
+// pageSize at a time: one query reads the chunk's existing users, one
+// statement adds the new ones and one writes the changed ones; a row the
+// batch cannot take (a name repeated in the chunk, a user changed meanwhile,
+// a batch that failed) is applied on its own, in its place. It returns
 // errStopped when the run is stopping, and ctx's error when it ends.
 func syncRows(ctx context.Context, repo *repository.Service, run *taskmanager.Run, resource string, rows []Row, c *syncCounts, names map[string]bool) error {
-	for _, r := range rows {
+	for start := 0; start < len(rows); start += pageSize {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if run.Stopping() {
 			return errStopped
 		}
+		if err := syncChunk(ctx, repo, run, resource, rows[start:min(start+pageSize, len(rows))], c, names); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncChunk is syncRows for one chunk of rows.
+func syncChunk(ctx context.Context, repo *repository.Service, run *taskmanager.Run, resource string, rows []Row, c *syncCounts, names map[string]bool) error {
+	type rowState struct {
+		ru   rowUser
+		out  outcome
+		err  error
+		solo bool // applied on its own after the batch
+	}
+	st := make([]rowState, len(rows))
+	mentions := map[string]int{}
+	var lookup []string
+	for i, r := range rows {
 		if n := strings.TrimSpace(r.Fields["name"]); r.Err != nil || n == "" {
 			c.unreadable++
 		} else if names != nil {
 			names[object.NormalizeName(n)] = true
 		}
-		ru, err := parseRow(r)
-		var out outcome
-		if err == nil {
-			out, err = syncUser(ctx, repo, ru)
+		st[i].ru, st[i].err = parseRow(r)
+		if st[i].err != nil {
+			continue
 		}
-		if err != nil {
+		n := object.NormalizeName(st[i].ru.name)
+		if mentions[n] == 0 {
+			lookup = append(lookup, st[i].ru.name)
+		}
+		mentions[n]++
+	}
+	existing, err := repo.Store().GetByNames(ctx, object.TypeUser, lookup)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		run.Log.Warn("reading a chunk's users at once failed; applying its rows one by one", "resource", resource, "err", err)
+	}
+	var (
+		adds   []object.Object
+		addAt  []int
+		mods   []repository.Modified
+		modAt  []int
+		userOf = func(o object.Object) (*object.User, bool) { u, ok := o.(*object.User); return u, ok }
+	)
+	for i := range st {
+		s := &st[i]
+		if s.err != nil {
+			continue
+		}
+		n := object.NormalizeName(s.ru.name)
+		if existing == nil || mentions[n] > 1 || isAdministrator(s.ru.name) {
+			s.solo = true
+			continue
+		}
+		o, found := existing[n]
+		if !found {
+			u := &object.User{Meta: object.Meta{Name: s.ru.name}, Enabled: true}
+			s.ru.applyTo(u)
+			adds, addAt = append(adds, u), append(addAt, i)
+			continue
+		}
+		u, ok := userOf(o)
+		if !ok || !s.ru.differs(u) {
+			s.solo = !ok
+			continue // unchanged
+		}
+		before := *u
+		s.ru.applyTo(u)
+		mods, modAt = append(mods, repository.Modified{Before: &before, After: u}), append(modAt, i)
+	}
+	if len(adds) > 0 {
+		err := repo.AddManySystem(ctx, adds)
+		for _, i := range addAt {
+			st[i].out, st[i].solo = created, err != nil
+		}
+	}
+	if len(mods) > 0 {
+		written, err := repo.WriteManySystem(ctx, mods)
+		for k, i := range modAt {
+			st[i].out, st[i].solo = updated, err != nil || !written[k]
+		}
+	}
+	for i, r := range rows {
+		s := &st[i]
+		if s.solo {
+			if run.Stopping() {
+				return errStopped
+			}
+			s.out, s.err = syncUser(ctx, repo, s.ru)
+		}
+		if s.err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return ctxErr
 			}
 			c.failed++
 			run.Progress(1, 1)
-			run.Log.Warn("resource row failed", "resource", resource, "line", r.Line, "err", err)
+			run.Log.Warn("resource row failed", "resource", resource, "line", r.Line, "err", s.err)
 			continue
 		}
-		switch out {
+		switch s.out {
 		case created:
 			c.created++
 		case updated:

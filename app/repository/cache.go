@@ -222,3 +222,13 @@ func (c *GlobalCache) WriteMany(ctx context.Context, objs []object.Object, now t
 	}()
 	return c.Store.WriteMany(ctx, objs, now)
 }
+
+// AddMany implements Store and invalidates locally.
+func (c *GlobalCache) AddMany(ctx context.Context, objs []object.Object) error {
+	defer func() {
+		for _, o := range objs {
+			c.Invalidate(o.Type(), o.ObjectMeta().OID)
+		}
+	}()
+	return c.Store.AddMany(ctx, objs)
+}

@@ -176,3 +176,12 @@ func (c *LocalCache) WriteMany(ctx context.Context, objs []object.Object, now ti
 	}
 	return written, err
 }
+
+// AddMany implements Store.
+func (c *LocalCache) AddMany(ctx context.Context, objs []object.Object) error {
+	err := c.Store.AddMany(ctx, objs)
+	for _, o := range objs {
+		c.forget(o.Type(), o.ObjectMeta().OID, o.ObjectMeta().Version, err == nil)
+	}
+	return err
+}

@@ -18,6 +18,12 @@ type Store interface {
 	Delete(ctx context.Context, t object.Type, oid string) error
 	Search(ctx context.Context, q object.Query) (object.Page, error)
 	Count(ctx context.Context, t object.Type) (int64, error)
+	// GetByNames reads the objects of a type with any of the names
+	// (case-insensitive), keyed by normalized name; missing names are absent.
+	GetByNames(ctx context.Context, t object.Type, names []string) (map[string]object.Object, error)
+	// AddMany adds new objects in one transaction: all of them, or none
+	// (the error of the first that could not be added).
+	AddMany(ctx context.Context, objs []object.Object) error
 	// ListByOID returns one keyset page of objects in an OID range, in OID order.
 	ListByOID(ctx context.Context, r object.OIDRange) ([]object.Object, error)
 	// WriteMany stores modified objects in one transaction, each only if its

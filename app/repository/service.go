@@ -196,6 +196,38 @@ func (s *Service) ModifySystem(ctx context.Context, in ModifyInput) (object.Obje
 	return after, nil
 }
 
+// AddManySystem adds new objects created by the system (a task) in one store
+// call, all or none, and tells the listeners about each. Each gets an OID
+// if it has none.
+func (s *Service) AddManySystem(ctx context.Context, objs []object.Object) error {
+	now := s.now().UTC()
+	for _, o := range objs {
+		if o.Type() == object.TypeSystemConfiguration {
+			return fmt.Errorf("%w: the system configuration is a singleton; modify it instead", object.ErrAlreadyExists)
+		}
+		m := o.ObjectMeta()
+		if m.OID == "" {
+			m.OID = uuid.NewString()
+		} else if _, err := uuid.Parse(m.OID); err != nil {
+			return fmt.Errorf("%w: oid %q is not a UUID", object.ErrInvalid, m.OID)
+		}
+		m.Version, m.CreatedAt, m.ModifiedAt = 1, now, now
+		if err := s.prepare(ctx, o, nil, ""); err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+	}
+	if err := s.store.AddMany(ctx, objs); err != nil {
+		return err
+	}
+	for _, o := range objs {
+		s.notify(ctx, Change{Kind: ChangeAdd, Type: o.Type(), OID: o.ObjectMeta().OID, After: o})
+	}
+	return nil
+}
+
 // Modified is one object read, changed in memory, and ready to be written
 // at the version it was read at.
 type Modified struct {

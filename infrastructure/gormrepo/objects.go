@@ -271,3 +271,48 @@ func (r *Repo) WriteMany(ctx context.Context, objs []object.Object, now time.Tim
 	}
 	return written, nil
 }
+
+// GetByNames reads objects by normalized name in one query.
+func (r *Repo) GetByNames(ctx context.Context, t object.Type, names []string) (map[string]object.Object, error) {
+	out := make(map[string]object.Object, len(names))
+	if len(names) == 0 {
+		return out, nil
+	}
+	norms := make([]string, len(names))
+	for i, n := range names {
+		norms[i] = object.NormalizeName(n)
+	}
+	var rows []objectRow
+	if err := r.db.WithContext(ctx).Where("type = ? AND name_norm IN ?", string(t), norms).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read %d %s by name: %w", len(names), t, translate(err))
+	}
+	for _, row := range rows {
+		o, err := row.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out[row.NameNorm] = o
+	}
+	return out, nil
+}
+
+// AddMany inserts objects in one transaction (multi-row INSERTs).
+func (r *Repo) AddMany(ctx context.Context, objs []object.Object) error {
+	if len(objs) == 0 {
+		return nil
+	}
+	rows := make([]objectRow, len(objs))
+	for i, o := range objs {
+		row, err := fromDomain(o)
+		if err != nil {
+			return err
+		}
+		rows[i] = row
+	}
+	if err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return tx.CreateInBatches(rows, 200).Error
+	}); err != nil {
+		return fmt.Errorf("add %d %s: %w", len(objs), objs[0].Type(), translate(err))
+	}
+	return nil
+}
