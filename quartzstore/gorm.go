@@ -1,7 +1,6 @@
 package quartzstore
 
 import (
-	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
@@ -367,103 +366,6 @@ func groupFilter(groups []string) (string, []any) {
 	return " AND exec_group IN ?", []any{groups}
 }
 
-// TriggersAcquireNext implements Store. The claim is one statement,
-// UPDATE … WHERE trigger_key IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING *,
-// followed in the same transaction by the fired-trigger inserts and the
-// trigger advances.
-func (s *GormStore) TriggersAcquireNext(ctx context.Context, p TriggersAcquireNextParams) ([]FiredTrigger, error) {
-	now := utcMillis(p.Now)
-	gcond, gargs := groupFilter(p.Groups)
-	claim := `UPDATE qrtz_triggers SET version = version + 1 WHERE trigger_key IN (
-		SELECT trigger_key FROM qrtz_triggers WHERE paused = ? AND next_fire_time <= ?` + gcond + `
-		ORDER BY next_fire_time, trigger_key LIMIT ?` + s.rowLock() + `) RETURNING *`
-	limit := toMillis(now.Add(p.Lookahead))
-	args := append([]any{false, limit}, gargs...)
-	args = append(args, max(p.MaxCount, 1))
-
-	var out []FiredTrigger
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		out = nil
-		var claimed []triggerRow
-		if err := tx.Raw(claim, args...).Scan(&claimed).Error; err != nil {
-			return fmt.Errorf("claim: %w", err)
-		}
-		if len(claimed) == 0 {
-			return nil
-		}
-		slices.SortFunc(claimed, func(a, b triggerRow) int {
-			return cmp.Or(cmp.Compare(a.NextFireTime, b.NextFireTime), cmp.Compare(a.TriggerKey, b.TriggerKey))
-		})
-		// RETURNING shows the rows as locked. Should a plan ever re-run the
-		// subquery and lock a row that another claimer just advanced, the row
-		// is no longer due: drop it rather than fire it early.
-		claimed = slices.DeleteFunc(claimed, func(r triggerRow) bool { return r.Paused || r.NextFireTime > limit })
-		claimed = claimed[:min(len(claimed), max(p.MaxCount, 1))]
-		if len(claimed) == 0 {
-			return nil
-		}
-		keys := make([]string, len(claimed))
-		for i, r := range claimed {
-			keys[i] = r.JobKey
-		}
-		jobs, err := loadJobs(tx, keys)
-		if err != nil {
-			return err
-		}
-		var fires []firedRow
-		var gone []string
-		for _, r := range claimed {
-			t := r.toTrigger()
-			plan := planFire(t, now, p.MisfireThreshold)
-			if plan.keep {
-				prev := r.PrevFireTime
-				if plan.fire {
-					prev = toMillis(plan.scheduled)
-				}
-				if err := tx.Exec(`UPDATE qrtz_triggers SET next_fire_time = ?, prev_fire_time = ? WHERE trigger_key = ?`,
-					toMillis(plan.next), prev, r.TriggerKey).Error; err != nil {
-					return fmt.Errorf("advance trigger %q: %w", r.TriggerKey, err)
-				}
-			} else {
-				gone = append(gone, r.TriggerKey)
-			}
-			j, ok := jobs[r.JobKey]
-			if !plan.fire || !ok {
-				continue
-			}
-			fires = append(fires, firedRow{
-				FireID: fireID(t.Key, plan.scheduled), TriggerKey: t.Key, JobKey: t.JobKey, ExecGroup: t.Group,
-				InstanceID: p.InstanceID, ScheduledTime: toMillis(plan.scheduled), FiredTime: toMillis(now),
-				Recovering: t.Recovering, Data: j.Data,
-			})
-		}
-		if len(gone) > 0 {
-			if err := tx.Exec(`DELETE FROM qrtz_triggers WHERE trigger_key IN ?`, gone).Error; err != nil {
-				return fmt.Errorf("delete fired once triggers: %w", err)
-			}
-		}
-		inserted, err := insertFired(tx, fires)
-		if err != nil {
-			return err
-		}
-		for _, f := range fires {
-			if !inserted[f.FireID] {
-				continue // this scheduled time already fired: idempotent
-			}
-			ft, err := f.toFired()
-			if err != nil {
-				return err
-			}
-			out = append(out, ft)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("acquire triggers: %w", err)
-	}
-	return out, nil
-}
-
 // loadJobs reads jobs by key.
 func loadJobs(tx *gorm.DB, keys []string) (map[string]jobRow, error) {
 	slices.Sort(keys)
@@ -477,36 +379,6 @@ func loadJobs(tx *gorm.DB, keys []string) (map[string]jobRow, error) {
 		jobs[r.JobKey] = r
 	}
 	return jobs, nil
-}
-
-// insertFired inserts fired triggers, skipping fire ids that exist, and
-// reports which were inserted.
-func insertFired(tx *gorm.DB, fires []firedRow) (map[string]bool, error) {
-	inserted := map[string]bool{}
-	if len(fires) == 0 {
-		return inserted, nil
-	}
-	var sb strings.Builder
-	sb.WriteString(`INSERT INTO qrtz_fired_triggers (fire_id, trigger_key, job_key, exec_group, instance_id,
-		scheduled_time, fired_time, recovering, data) VALUES `)
-	args := make([]any, 0, 9*len(fires))
-	for i, f := range fires {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, f.FireID, f.TriggerKey, f.JobKey, f.ExecGroup, f.InstanceID,
-			f.ScheduledTime, f.FiredTime, f.Recovering, f.Data)
-	}
-	sb.WriteString(" ON CONFLICT (fire_id) DO NOTHING RETURNING fire_id")
-	var ids []string
-	if err := tx.Raw(sb.String(), args...).Scan(&ids).Error; err != nil {
-		return nil, fmt.Errorf("insert fired triggers: %w", err)
-	}
-	for _, id := range ids {
-		inserted[id] = true
-	}
-	return inserted, nil
 }
 
 // TriggersNextFireTime implements Store.
