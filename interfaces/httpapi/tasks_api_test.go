@@ -114,6 +114,13 @@ func TestTasksNodesAndReportsAPI(t *testing.T) {
 				if r := admin.do("POST", "/api/v1/nodes/"+id+"/scheduler/start", nil).expect(t, http.StatusOK); r.str("schedulerState") != "RUNNING" {
 					t.Fatalf("start: %s", r.raw)
 				}
+				const override = "http://node-a.example:8080/"
+				if r := admin.do("PATCH", "/api/v1/nodes/"+id, map[string]any{"urlOverride": override}).expect(t, http.StatusOK); r.str("urlOverride") != override {
+					t.Fatalf("set urlOverride: %s", r.raw)
+				}
+				if r := admin.do("PATCH", "/api/v1/nodes/"+id, map[string]any{"urlOverride": ""}).expect(t, http.StatusOK); r.str("urlOverride") != "" {
+					t.Fatalf("clear urlOverride: %s", r.raw)
+				}
 			})
 
 			t.Run("a report is made and downloaded", func(t *testing.T) {

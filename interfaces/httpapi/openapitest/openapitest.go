@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -49,6 +50,7 @@ func Load() (*openapi3.T, error) {
 // Checker validates exchanges against a strict copy of the description.
 type Checker struct {
 	router routers.Router
+	ops    []string // "METHOD /path" of every described operation
 
 	mu   sync.Mutex
 	seen map[string]bool // "METHOD /path status" of every checked answer
@@ -87,7 +89,22 @@ func newChecker() (*Checker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("route openapi.yaml: %w", err)
 	}
-	return &Checker{router: router, seen: map[string]bool{}}, nil
+	var ops []string
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			ops = append(ops, method+" "+path)
+		}
+	}
+	sort.Strings(ops)
+	return &Checker{router: router, ops: ops, seen: map[string]bool{}}, nil
+}
+
+// Loaded returns the checker New made, or nil when no test asked for one.
+func Loaded() *Checker {
+	if loadErr != nil {
+		return nil
+	}
+	return shared
 }
 
 // closeSchemas merges every allOf of plain objects into one object and
@@ -244,6 +261,28 @@ func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			req.Method, req.URL.RequestURI(), resp.StatusCode, problem, respBody)
 	}
 	return resp, nil
+}
+
+// Unexercised lists the described operations ("METHOD /path") that no
+// checked exchange has yet completed with a 2xx or 3xx answer: an operation
+// only ever refused (401, 404, …) has not been shown to work as described.
+func (c *Checker) Unexercised() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	reached := map[string]bool{}
+	for k := range c.seen {
+		i := strings.LastIndexByte(k, ' ')
+		if status, err := strconv.Atoi(k[i+1:]); err == nil && status < 400 {
+			reached[k[:i]] = true
+		}
+	}
+	var out []string
+	for _, op := range c.ops {
+		if !reached[op] {
+			out = append(out, op)
+		}
+	}
+	return out
 }
 
 // Check validates one exchange; it returns nil when the description covers it.

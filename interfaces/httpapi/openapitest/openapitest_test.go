@@ -63,3 +63,35 @@ func TestCheckerCatchesDisagreements(t *testing.T) {
 		})
 	}
 }
+
+// TestUnexercisedCountsOnlySuccessfulExchanges: an operation only ever
+// refused is not exercised; one successful exchange is.
+func TestUnexercisedCountsOnlySuccessfulExchanges(t *testing.T) {
+	c := openapitest.New(t)
+	const op = "GET /api/v1/tasks/{oid}/buckets"
+	contains := func(list []string, s string) bool {
+		for _, e := range list {
+			if e == s {
+				return true
+			}
+		}
+		return false
+	}
+	if !contains(c.Unexercised(), op) {
+		t.Fatalf("%s exercised before any exchange", op)
+	}
+	req := httptest.NewRequest("GET", "http://node/api/v1/tasks/t1/buckets", nil)
+	h := http.Header{"X-Served-By": {"n1"}, "Content-Type": {"application/json"}}
+	if err := c.Check(req, nil, &http.Response{StatusCode: 404, Header: h}, []byte(`{"error":"task-not-found","message":"no task t1"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if !contains(c.Unexercised(), op) {
+		t.Fatalf("%s counted as exercised after a 404 only", op)
+	}
+	if err := c.Check(req, nil, &http.Response{StatusCode: 200, Header: h}, []byte(`{"items":[],"total":0}`)); err != nil {
+		t.Fatal(err)
+	}
+	if contains(c.Unexercised(), op) {
+		t.Fatalf("%s still unexercised after a 200", op)
+	}
+}
