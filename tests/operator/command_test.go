@@ -18,19 +18,20 @@ import (
 )
 
 // runCadre runs the binary with args in a fresh working directory and
-// returns its exit status and output. A process still running after 30 s
+// returns its exit status and output. A process still running after 60 s
 // (a node started where usage was expected) fails the test.
 func runCadre(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	bin := proctest.Binary(t) // built before the clock starts
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, proctest.Binary(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = t.TempDir()
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		t.Fatalf("cadre %s still running after 30 s (it started a node?)\nstderr:\n%s", strings.Join(args, " "), errOut.String())
+		t.Fatalf("cadre %s still running after 60 s (it started a node?)\nstderr:\n%s", strings.Join(args, " "), errOut.String())
 	}
 	var exit *exec.ExitError
 	switch {
