@@ -14,6 +14,7 @@ import (
 	"cadre/app/taskmanager"
 	"cadre/domain/object"
 	"cadre/domain/task"
+	"cadre/interfaces/httpapi/openapitest"
 	"cadre/node/nodetest"
 )
 
@@ -112,7 +113,7 @@ func TestImportReconcileReport(t *testing.T) {
 	}
 	req, _ := http.NewRequest("GET", n.URL+"/api/v1/reports/"+report.OID+"/download", nil)
 	req.SetBasicAuth("administrator", nodetest.AdminPassword)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := openapitest.New(t).Client(t, nil).Do(req) // checked against openapi.yaml
 	if err != nil {
 		t.Fatal(err)
 	}

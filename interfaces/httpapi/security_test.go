@@ -241,7 +241,7 @@ func TestMetricsAndDescriptionAccess(t *testing.T) {
 		for i := 0; i+1 < len(header); i += 2 {
 			req.Header.Set(header[i], header[i+1])
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := checkedClient(t, nil).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -277,7 +277,7 @@ func TestMetricsAndDescriptionAccess(t *testing.T) {
 		}
 		req, _ := http.NewRequest("GET", n.URL+"/metrics", nil)
 		req.SetBasicAuth("administrator", nodetest.AdminPassword)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := checkedClient(t, nil).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
