@@ -95,10 +95,11 @@ func TestClusterScriptPorts(t *testing.T) {
 		dbtest.Postgres(t) // skips, or fails under CADRE_REQUIRE_POSTGRES, without PostgreSQL
 		dbName := fmt.Sprintf("cadre_cluster_test_%d", time.Now().UnixNano())
 		ports := []int{freePort(t), freePort(t)}
+		bin := proctest.Binary(t) // built before the clock starts
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "bash", script)
-		cmd.Env = append(os.Environ(), fmt.Sprintf("PORTS=%d %d", ports[0], ports[1]), "CADRE_BIN="+proctest.Binary(t),
+		cmd.Env = append(os.Environ(), fmt.Sprintf("PORTS=%d %d", ports[0], ports[1]), "CADRE_BIN="+bin,
 			"CADRE_CLUSTER_DB="+dbName, "CADRE_CLUSTER_FRESH=1", "CADRE_CLUSTER_HOME="+t.TempDir())
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		stderr, err := cmd.StderrPipe()
