@@ -1,0 +1,74 @@
+package webui_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"cadre/domain/cluster"
+	"cadre/interfaces/webui"
+)
+
+func withActivity(f func(ctx context.Context, limit int) ([]cluster.Event, error)) func(*options) {
+	return func(o *options) {
+		o.deps = func(d *webui.Deps) { d.Activity = f }
+	}
+}
+
+// TestActivityPage: the events, newest first as the store gives them, with a
+// look per kind, a live fragment and a readable failure.
+func TestActivityPage(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 1, 2, 3, 4, 0, time.UTC)
+	events := []cluster.Event{
+		{ID: 3, At: at.Add(2 * time.Second), Kind: cluster.EventNodeDead, Node: "node3", Actor: "node1", Message: "declared dead by node1 (no check-in for 3.1s); 2 task(s) and 4 bucket(s) handed back in 12 ms"},
+		{ID: 2, At: at.Add(time.Second), Kind: cluster.EventSchedulerStopped, Node: "node2", Actor: "node2", Message: "scheduler stopped by an operator"},
+		{ID: 1, At: at, Kind: cluster.EventNodeJoined, Node: "node3", Actor: "node3", Message: "joined at http://node3:8080"},
+	}
+	var limit int
+	e := setup(t, withActivity(func(_ context.Context, n int) ([]cluster.Event, error) { limit = n; return events, nil }))
+	b := e.browser(t)
+	b.login("administrator", adminPassword)
+	for _, path := range []string{"/ui/activity", "/ui/activity/fragment"} {
+		p := b.get(path)
+		p.expect(t, http.StatusOK, `data-refresh-url="/ui/activity/fragment"`, "Node declared dead", "handed back in 12 ms",
+			`event-badge-bad`, "Scheduler stopped", "Node joined", "2026-12-01 02:03:06")
+		dead, stopped, joined := strings.Index(p.body, "Node declared dead"), strings.Index(p.body, "Scheduler stopped"), strings.Index(p.body, "Node joined")
+		if !(dead < stopped && stopped < joined) {
+			t.Errorf("%s: events not newest first", path)
+		}
+	}
+	if limit != 200 {
+		t.Errorf("asked the store for %d events, want 200", limit)
+	}
+	if p := b.get("/ui/"); !strings.Contains(p.body, `href="/ui/activity"`) {
+		t.Error("no Activity item in the navigation")
+	}
+
+	failing := setup(t, withActivity(func(context.Context, int) ([]cluster.Event, error) { return nil, errors.New("relation cluster_events does not exist") }))
+	fb := failing.browser(t)
+	fb.login("administrator", adminPassword)
+	p := fb.get("/ui/activity")
+	p.expect(t, http.StatusOK, "cannot be read right now", `data-refresh-url="/ui/activity/fragment"`)
+	if strings.Contains(p.body, "relation cluster_events") {
+		t.Error("the page shows the internal error")
+	}
+}
+
+// TestNoActivityPageWithoutStore: a node built without an event store has
+// neither the page nor the navigation item.
+func TestNoActivityPageWithoutStore(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	b := e.browser(t)
+	b.login("administrator", adminPassword)
+	if p := b.get("/ui/"); strings.Contains(p.body, `href="/ui/activity"`) {
+		t.Error("an Activity item without an event store")
+	}
+	if p := b.get("/ui/activity"); p.status != http.StatusNotFound {
+		t.Errorf("/ui/activity: %d, want 404", p.status)
+	}
+}
