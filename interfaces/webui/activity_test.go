@@ -48,7 +48,9 @@ func TestActivityPage(t *testing.T) {
 		t.Error("no Activity item in the navigation")
 	}
 
-	failing := setup(t, withActivity(func(context.Context, int) ([]cluster.Event, error) { return nil, errors.New("relation cluster_events does not exist") }))
+	failing := setup(t, withActivity(func(context.Context, int) ([]cluster.Event, error) {
+		return nil, errors.New("relation cluster_events does not exist")
+	}))
 	fb := failing.browser(t)
 	fb.login("administrator", adminPassword)
 	p := fb.get("/ui/activity")
