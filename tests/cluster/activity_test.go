@@ -11,6 +11,7 @@ import (
 	"time"
 
 	domaincluster "cadre/domain/cluster"
+	"cadre/domain/task"
 	"cadre/node/proctest"
 )
 
@@ -96,6 +97,54 @@ func TestClusterActivity(t *testing.T) {
 
 	page := uiPage(t, c.nodes[0], "/ui/activity")
 	for _, want := range []string{"Node declared dead", "declared dead by node1", "Scheduler stopped", "Node joined", `href="/ui/activity"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the activity page lacks %q", want)
+		}
+	}
+}
+
+// TestFencedCompletionInActivity: a node paused (SIGSTOP) inside a bucket,
+// declared dead and resumed, has its late completion refused; the activity
+// shows that it returned and that its completion was fenced.
+func TestFencedCompletionInActivity(t *testing.T) {
+	c := startCluster(t, 2)
+	oid := c.createNoop(20, 1, 1500, 1)
+	zombie := c.nodes[1]
+	holds := func() bool {
+		for _, b := range c.buckets(oid) {
+			if b.State == task.BucketDelegated && b.Node == zombie.NodeID {
+				return true
+			}
+		}
+		return false
+	}
+	proctest.WaitFor(t, "node2 to hold a bucket", 30*time.Second, holds)
+	time.Sleep(200 * time.Millisecond)
+	zombie.Stop()
+	proctest.WaitFor(t, "node1 to take node2's bucket", 30*time.Second, func() bool { return !holds() })
+	time.Sleep(timeout)
+	zombie.Cont()
+
+	proctest.WaitFor(t, "a fenced completion and node2's return in the activity", 60*time.Second, func() bool {
+		events, err := c.repo.EventsList(context.Background(), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fenced, returned, dead bool
+		for _, e := range events {
+			switch {
+			case e.Kind == domaincluster.EventBucketFenced && e.Node == "node2":
+				fenced = true
+			case e.Kind == domaincluster.EventNodeReturned && e.Node == "node2":
+				returned = true
+			case e.Kind == domaincluster.EventNodeDead && e.Node == "node2" && e.Actor == "node1":
+				dead = true
+			}
+		}
+		return fenced && returned && dead
+	})
+	page := uiPage(t, c.nodes[0], "/ui/activity")
+	for _, want := range []string{"Bucket fenced", "Dead node returned", "stale epoch"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the activity page lacks %q", want)
 		}
