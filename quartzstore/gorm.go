@@ -207,19 +207,53 @@ func (s *GormStore) JobsUpsert(ctx context.Context, job Job) error {
 	if err != nil {
 		return fmt.Errorf("upsert job %q: %w", job.Key, err)
 	}
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		err := tx.Exec(`INSERT INTO qrtz_jobs (job_key, exec_group, request_recovery, data) VALUES (?, ?, ?, ?)
-			ON CONFLICT (job_key) DO UPDATE SET exec_group = EXCLUDED.exec_group,
-				request_recovery = EXCLUDED.request_recovery, data = EXCLUDED.data`,
-			job.Key, job.Group, job.RequestRecovery, data).Error
-		if err != nil {
-			return err
-		}
-		return tx.Exec(`UPDATE qrtz_triggers SET exec_group = ?, version = version + 1 WHERE job_key = ? AND exec_group <> ?`,
-			job.Group, job.Key, job.Group).Error
-	})
+	err = s.tx(ctx, func(tx *gorm.DB) error { return upsertJob(tx, job, data) })
 	if err != nil {
 		return fmt.Errorf("upsert job %q: %w", job.Key, err)
+	}
+	return nil
+}
+
+// upsertJob writes a job and moves its triggers to its group.
+func upsertJob(tx *gorm.DB, job Job, data string) error {
+	err := tx.Exec(`INSERT INTO qrtz_jobs (job_key, exec_group, request_recovery, data) VALUES (?, ?, ?, ?)
+		ON CONFLICT (job_key) DO UPDATE SET exec_group = EXCLUDED.exec_group,
+			request_recovery = EXCLUDED.request_recovery, data = EXCLUDED.data`,
+		job.Key, job.Group, job.RequestRecovery, data).Error
+	if err != nil {
+		return err
+	}
+	return tx.Exec(`UPDATE qrtz_triggers SET exec_group = ?, version = version + 1 WHERE job_key = ? AND exec_group <> ?`,
+		job.Group, job.Key, job.Group).Error
+}
+
+// JobsSchedule implements Store: the job and its trigger in one transaction.
+func (s *GormStore) JobsSchedule(ctx context.Context, job Job, t Trigger) error {
+	if job.Key == "" {
+		return errors.New("schedule job: empty key")
+	}
+	data, err := encodeData(job.Data)
+	if err != nil {
+		return fmt.Errorf("schedule job %q: %w", job.Key, err)
+	}
+	t.JobKey = job.Key
+	var now time.Time
+	if t.NextFireTime.IsZero() {
+		if now, err = s.Now(ctx); err != nil {
+			return err
+		}
+	}
+	if t, err = validateTrigger(t, now); err != nil {
+		return err
+	}
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		if err := upsertJob(tx, job, data); err != nil {
+			return err
+		}
+		return s.upsertTrigger(tx, t, job.Group)
+	})
+	if err != nil {
+		return fmt.Errorf("schedule job %q: %w", job.Key, err)
 	}
 	return nil
 }
@@ -277,25 +311,31 @@ func (s *GormStore) TriggersUpsert(ctx context.Context, t Trigger) error {
 		if len(groups) == 0 {
 			return fmt.Errorf("job %q: %w", t.JobKey, ErrNotFound)
 		}
-		if err := tx.Exec(`INSERT INTO qrtz_triggers (trigger_key, job_key, kind, interval_ms, cron, misfire, exec_group,
-				next_fire_time, prev_fire_time, paused, recovering, version)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
-			ON CONFLICT (trigger_key) DO UPDATE SET job_key = EXCLUDED.job_key, kind = EXCLUDED.kind,
-				interval_ms = EXCLUDED.interval_ms, cron = EXCLUDED.cron, misfire = EXCLUDED.misfire,
-				exec_group = EXCLUDED.exec_group, next_fire_time = EXCLUDED.next_fire_time,
-				prev_fire_time = EXCLUDED.prev_fire_time, paused = EXCLUDED.paused,
-				recovering = EXCLUDED.recovering, version = qrtz_triggers.version + 1`,
-			t.Key, t.JobKey, string(t.Kind), t.Interval.Milliseconds(), t.Cron, string(t.Misfire), groups[0],
-			toMillis(t.NextFireTime), toMillis(t.PrevFireTime), t.Paused, t.Recovering).Error; err != nil {
-			return err
-		}
-		if q := s.notifySQL(); q != "" && !t.Paused {
-			return tx.Exec(q, groups[0]).Error
-		}
-		return nil
+		return s.upsertTrigger(tx, t, groups[0])
 	})
 	if err != nil {
 		return fmt.Errorf("upsert trigger %q: %w", t.Key, err)
+	}
+	return nil
+}
+
+// upsertTrigger writes a validated trigger in its job's group and, on
+// PostgreSQL, notifies every listening scheduler when the transaction commits.
+func (s *GormStore) upsertTrigger(tx *gorm.DB, t Trigger, group string) error {
+	if err := tx.Exec(`INSERT INTO qrtz_triggers (trigger_key, job_key, kind, interval_ms, cron, misfire, exec_group,
+			next_fire_time, prev_fire_time, paused, recovering, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+		ON CONFLICT (trigger_key) DO UPDATE SET job_key = EXCLUDED.job_key, kind = EXCLUDED.kind,
+			interval_ms = EXCLUDED.interval_ms, cron = EXCLUDED.cron, misfire = EXCLUDED.misfire,
+			exec_group = EXCLUDED.exec_group, next_fire_time = EXCLUDED.next_fire_time,
+			prev_fire_time = EXCLUDED.prev_fire_time, paused = EXCLUDED.paused,
+			recovering = EXCLUDED.recovering, version = qrtz_triggers.version + 1`,
+		t.Key, t.JobKey, string(t.Kind), t.Interval.Milliseconds(), t.Cron, string(t.Misfire), group,
+		toMillis(t.NextFireTime), toMillis(t.PrevFireTime), t.Paused, t.Recovering).Error; err != nil {
+		return err
+	}
+	if q := s.notifySQL(); q != "" && !t.Paused {
+		return tx.Exec(q, group).Error
 	}
 	return nil
 }

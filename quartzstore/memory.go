@@ -87,6 +87,18 @@ func (s *MemoryStore) JobsDelete(_ context.Context, key string) error {
 	return nil
 }
 
+// JobsSchedule implements Store.
+func (s *MemoryStore) JobsSchedule(ctx context.Context, job Job, t Trigger) error {
+	t.JobKey = job.Key
+	if _, err := validateTrigger(t, s.now().UTC()); err != nil {
+		return err // nothing written, as in one transaction
+	}
+	if err := s.JobsUpsert(ctx, job); err != nil {
+		return err
+	}
+	return s.TriggersUpsert(ctx, t)
+}
+
 // TriggersUpsert implements Store.
 func (s *MemoryStore) TriggersUpsert(_ context.Context, t Trigger) error {
 	t, err := validateTrigger(t, s.now().UTC())

@@ -187,6 +187,9 @@ type Store interface {
 	// Fired triggers of running fires stay until completed.
 	JobsDelete(ctx context.Context, key string) error
 
+	// JobsSchedule upserts a job and one trigger of it (its JobKey is set to
+	// the job's key) in one transaction, as JobsUpsert then TriggersUpsert.
+	JobsSchedule(ctx context.Context, job Job, t Trigger) error
 	// TriggersUpsert creates or replaces a trigger. The job must exist
 	// (ErrNotFound); a bad cron is ErrBadCron, other defects ErrInvalidTrigger.
 	TriggersUpsert(ctx context.Context, t Trigger) error

@@ -29,38 +29,41 @@ func New(store quartzstore.Store, wake func()) *Jobs {
 // SetWake sets the function that nudges the scheduler after a change.
 func (j *Jobs) SetWake(wake func()) { j.wake = wake }
 
-// Schedule upserts the task's job and trigger.
+// Schedule upserts the task's job and trigger in one transaction. A trigger
+// that fires now leaves its time to the store (its clock), so starting a
+// task costs no separate clock read.
 func (j *Jobs) Schedule(ctx context.Context, t *task.Task, fireNow bool) error {
-	now, err := j.store.Now(ctx)
-	if err != nil {
-		return err
-	}
-	if err := j.store.JobsUpsert(ctx, quartzstore.Job{Key: t.OID, Group: t.ExecutionGroup}); err != nil {
-		return fmt.Errorf("upsert job %s: %w", t.OID, err)
-	}
-	tr := quartzstore.Trigger{Key: t.OID, JobKey: t.OID, Group: t.ExecutionGroup, Kind: quartzstore.KindOnce, NextFireTime: now,
-		Misfire: quartzstore.MisfireFireNow}
+	tr := quartzstore.Trigger{Key: t.OID, Kind: quartzstore.KindOnce, Misfire: quartzstore.MisfireFireNow}
 	if t.Schedule.Misfire == task.MisfireSkip {
 		tr.Misfire = quartzstore.MisfireSkip
 	}
 	switch {
 	case t.Schedule.Cron != "":
 		tr.Kind, tr.Cron = quartzstore.KindCron, t.Schedule.Cron
-		if !fireNow {
-			next, ok := quartzstore.NextFireTime(tr, now)
-			if !ok {
-				return fmt.Errorf("cron %q never fires", t.Schedule.Cron)
+		if fireNow {
+			// Cron triggers take their first time from the store when it is
+			// zero; firing now needs the clock.
+			now, err := j.store.Now(ctx)
+			if err != nil {
+				return err
 			}
-			tr.NextFireTime = next
+			tr.NextFireTime = now
 		}
 	case t.Schedule.Interval > 0:
 		tr.Kind, tr.Interval = quartzstore.KindInterval, time.Duration(t.Schedule.Interval)*time.Second
 		if !fireNow {
+			now, err := j.store.Now(ctx)
+			if err != nil {
+				return err
+			}
 			tr.NextFireTime = now.Add(tr.Interval)
 		}
 	}
-	if err := j.store.TriggersUpsert(ctx, tr); err != nil {
-		return fmt.Errorf("upsert trigger %s: %w", t.OID, err)
+	if err := j.store.JobsSchedule(ctx, quartzstore.Job{Key: t.OID, Group: t.ExecutionGroup}, tr); err != nil {
+		if errors.Is(err, quartzstore.ErrInvalidTrigger) && tr.Kind == quartzstore.KindCron {
+			return fmt.Errorf("cron %q never fires: %w", t.Schedule.Cron, err)
+		}
+		return fmt.Errorf("schedule %s: %w", t.OID, err)
 	}
 	j.wake()
 	return nil

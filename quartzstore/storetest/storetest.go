@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) quartzstore.Store, opts ...Op
 		fn   func(t *testing.T, f *fixture)
 	}{
 		{"Jobs", testJobs},
+		{"JobsSchedule", testJobsSchedule},
 		{"TriggersCRUD", testTriggersCRUD},
 		{"TriggersValidation", testTriggersValidation},
 		{"ZeroNextFireTime", testZeroNextFireTime},
@@ -151,6 +152,29 @@ func wantErr(t *testing.T, what string, err, want error) {
 	if !errors.Is(err, want) {
 		t.Errorf("%s: err = %v, want %v", what, err, want)
 	}
+}
+
+// testJobsSchedule: a job and its trigger written together; the trigger
+// takes the job's key and group, a zero time fires at the store's now, and a
+// cron that never fires writes nothing.
+func testJobsSchedule(t *testing.T, f *fixture) {
+	if err := f.s.JobsSchedule(f.ctx, quartzstore.Job{Key: "task-s", Group: "g"},
+		quartzstore.Trigger{Key: "task-s", Kind: quartzstore.KindOnce}); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := f.s.TriggersGet(f.ctx, "task-s")
+	if err != nil || tr.JobKey != "task-s" || tr.Group != "g" || tr.NextFireTime.IsZero() {
+		t.Fatalf("TriggersGet after JobsSchedule = %+v, %v; want job task-s in group g with a fire time", tr, err)
+	}
+	now, _ := f.s.Now(f.ctx)
+	fired, err := f.s.TriggersAcquireNext(f.ctx, quartzstore.TriggersAcquireNextParams{InstanceID: "i", Now: now.Add(time.Second), MaxCount: 5, Groups: []string{"g"}})
+	if err != nil || len(fired) != 1 || fired[0].JobKey != "task-s" {
+		t.Fatalf("acquire after JobsSchedule = %v, %v; want task-s", fired, err)
+	}
+	err = f.s.JobsSchedule(f.ctx, quartzstore.Job{Key: "never"}, quartzstore.Trigger{Key: "never", Kind: quartzstore.KindCron, Cron: "0 0 0 30 2 *"})
+	wantErr(t, "JobsSchedule(cron that never fires)", err, quartzstore.ErrInvalidTrigger)
+	_, err = f.s.JobsGet(f.ctx, "never")
+	wantErr(t, "JobsGet(after a refused JobsSchedule)", err, quartzstore.ErrNotFound)
 }
 
 func testJobs(t *testing.T, f *fixture) {
