@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -24,7 +26,11 @@ func RejectNUL() gin.HandlerFunc {
 		case strings.ContainsRune(r.URL.RawQuery, 0) || valuesHoldNUL(r.URL.Query()):
 			where = "the query"
 		case r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"):
-			if err := r.ParseForm(); err == nil && valuesHoldNUL(r.PostForm) {
+			// Read and put back: `curl -d '{…}'` sends JSON with this
+			// content type, and the handler must still find its body.
+			body, err := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errorReader{err}))
+			if form, perr := url.ParseQuery(string(body)); err == nil && perr == nil && valuesHoldNUL(form) {
 				where = "the form"
 			}
 		}
@@ -34,6 +40,16 @@ func RejectNUL() gin.HandlerFunc {
 		}
 		c.Next()
 	}
+}
+
+// errorReader returns err (io.EOF when nil) once the body read before is used up.
+type errorReader struct{ err error }
+
+func (e errorReader) Read([]byte) (int, error) {
+	if e.err == nil {
+		return 0, io.EOF
+	}
+	return 0, e.err
 }
 
 func valuesHoldNUL(v map[string][]string) bool {
