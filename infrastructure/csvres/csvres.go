@@ -125,10 +125,20 @@ func (f *Files) parse(ctx context.Context, r io.Reader, path string) ([]handlers
 	}
 
 	var rows []handlers.Row
-	for {
-		if len(rows)%1024 == 0 {
+	err = eachRecord(ctx, lr, path, maxFile, func(rec record) { rows = append(rows, rowOf(rec, cols, path)) })
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+// eachRecord calls fn for every record left in lr, up to the end of the file,
+// within the file size limit.
+func eachRecord(ctx context.Context, lr *lines, path string, maxFile int64, fn func(rec record)) error {
+	for n := 0; ; n++ {
+		if n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		rec, err := lr.record()
@@ -136,12 +146,12 @@ func (f *Files) parse(ctx context.Context, r io.Reader, path string) ([]handlers
 			err = errTooLarge(maxFile)
 		}
 		if errors.Is(err, io.EOF) {
-			return rows, nil
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("csv resource %s: %w", path, err)
+			return fmt.Errorf("csv resource %s: %w", path, err)
 		}
-		rows = append(rows, rowOf(rec, cols, path))
+		fn(rec)
 	}
 }
 

@@ -146,26 +146,15 @@ func (f *Files) buildIndex(ctx context.Context, file *os.File, path string) (*ro
 		return nil, err
 	}
 	idx := &rowIndex{cols: cols}
-	for {
-		if idx.rows%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		rec, err := lr.record()
-		if err == nil && lr.read > maxFile {
-			err = errTooLarge(maxFile)
-		}
-		if errors.Is(err, io.EOF) {
-			return idx, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("csv resource %s: %w", path, err)
-		}
+	err = eachRecord(ctx, lr, path, maxFile, func(rec record) {
 		if idx.rows%indexEvery == 0 {
 			idx.offs = append(idx.offs, rec.off)
 			idx.line = append(idx.line, rec.line)
 		}
 		idx.rows++
+	})
+	if err != nil {
+		return nil, err
 	}
+	return idx, nil
 }
