@@ -56,6 +56,11 @@ type Manager struct {
 	prober Prober
 	log    *slog.Logger
 
+	// checkingIn serialises check-ins: the periodic one and an operator's
+	// scheduler stop or start each write the state they read, so without it
+	// a slower periodic check-in could write a state the operator just changed.
+	checkingIn sync.Mutex
+
 	mu         sync.Mutex
 	self       cluster.Node
 	registered bool
@@ -363,6 +368,8 @@ func (m *Manager) rejudge(ctx context.Context, nodes []*cluster.Node, now time.T
 }
 
 func (m *Manager) checkIn(ctx context.Context) error {
+	m.checkingIn.Lock()
+	defer m.checkingIn.Unlock()
 	m.mu.Lock()
 	m.self.URL = ""
 	override := m.self.URLOverride
