@@ -29,6 +29,7 @@ type bucketWorker struct {
 	h   Handler
 	run *localRun
 
+	base        *Run          // what every bucket's Run shares
 	queue       []task.Bucket // claimed, not started
 	avg         time.Duration // moving average of a bucket's run time; 0 = none measured yet
 	results     chan completionResult
@@ -43,6 +44,11 @@ func (m *Manager) runWorker(ctx context.Context, w *task.Task, r *localRun) erro
 		return m.finish(ctx, w.OID, task.FatalError, err.Error(), 0, 0, "")
 	}
 	bw := &bucketWorker{m: m, w: w, h: h, run: r, results: make(chan completionResult, maxOutstanding)}
+	// One run context for the whole worker run: its logger and its local
+	// cache (objects, queries, versions) serve every bucket and are dropped
+	// when the worker ends, as DESIGN §7 has it for a task's run.
+	var none int64
+	bw.base = m.newRun(w, nil, r, &none, &none)
 	stopped, err := bw.loop(ctx)
 	// Everything handed to the completer is written (or failed) before the
 	// worker says what it did, so the counts below are final.
@@ -92,7 +98,10 @@ func (bw *bucketWorker) loop(ctx context.Context) (stopped bool, err error) {
 		bw.queue = bw.queue[1:]
 		var items, errs int64
 		started := time.Now()
-		runErr := bw.h.Run(ctx, m.newRun(bw.w, &b, bw.run, &items, &errs))
+		run := *bw.base
+		run.Bucket = &b
+		run.Progress = func(i, e int64) { items += i; errs += e }
+		runErr := bw.h.Run(ctx, &run)
 		if errors.Is(runErr, ErrStopped) || errors.Is(runErr, context.Canceled) {
 			return true, nil // released with the rest of the queue
 		}
