@@ -283,7 +283,16 @@ func (r *Repo) GetByNames(ctx context.Context, t object.Type, names []string) (m
 		norms[i] = object.NormalizeName(n)
 	}
 	var rows []objectRow
-	if err := r.db.WithContext(ctx).Where("type = ? AND name_norm IN ?", string(t), norms).Find(&rows).Error; err != nil {
+	q := r.db.WithContext(ctx)
+	if r.db.Dialect == db.Postgres {
+		// One array parameter, not an IN list of hundreds: PostgreSQL's
+		// generic plan for a long IN list of parameters can turn into a
+		// sequential scan that reads every object once per call.
+		q = q.Where("type = ? AND name_norm = ANY(?::text[])", string(t), pgTextArray(norms))
+	} else {
+		q = q.Where("type = ? AND name_norm IN ?", string(t), norms)
+	}
+	if err := q.Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("read %d %s by name: %w", len(names), t, translate(err))
 	}
 	for _, row := range rows {
@@ -315,4 +324,20 @@ func (r *Repo) AddMany(ctx context.Context, objs []object.Object) error {
 		return fmt.Errorf("add %d %s: %w", len(objs), objs[0].Type(), translate(err))
 	}
 	return nil
+}
+
+// pgTextArray writes strings as a PostgreSQL text[] literal, one bind value.
+func pgTextArray(ss []string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, s := range ss {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s))
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
 }

@@ -31,6 +31,7 @@ func Run(t *testing.T, newStore func(t *testing.T) repository.Store) {
 		{"search by name treats wildcards literally", testSearchWildcards},
 		{"list by OID reads one range a keyset page at a time", testListByOID},
 		{"write many writes only objects still at their version", testWriteMany},
+		{"get by names finds each name, whatever its characters", testGetByNames},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -304,5 +305,25 @@ func testWriteMany(t *testing.T, s repository.Store) {
 	}
 	if readA.ObjectMeta().Version != 2 {
 		t.Fatalf("written object carries version %d, want 2", readA.ObjectMeta().Version)
+	}
+}
+
+func testGetByNames(t *testing.T, s repository.Store) {
+	ctx := context.Background()
+	names := []string{`plain`, `with "quotes"`, `back\\slash`, `comma,brace{}`, `NULL`, `Ünïcode`}
+	for _, n := range names {
+		mustAdd(t, s, newUser(n))
+	}
+	got, err := s.GetByNames(ctx, object.TypeUser, append([]string{"missing"}, names...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(names) {
+		t.Fatalf("found %d users, want %d: %v", len(got), len(names), got)
+	}
+	for _, n := range names {
+		if o, ok := got[object.NormalizeName(n)]; !ok || o.ObjectMeta().Name != n {
+			t.Errorf("name %q: got %v", n, o)
+		}
 	}
 }
