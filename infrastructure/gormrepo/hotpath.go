@@ -1,10 +1,12 @@
 package gormrepo
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,7 +68,7 @@ func (h *hotPath) claim(ctx context.Context, p taskmanager.BucketsClaimParams) (
 		return nil, fmt.Errorf("claim buckets of %s: %w", p.TaskOID, err)
 	}
 	// RETURNING gives no order; workers take buckets in seq order.
-	sortBuckets(out)
+	slices.SortFunc(out, func(a, b task.Bucket) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out, nil
 }
 
@@ -85,14 +87,6 @@ RETURNING seq, epoch, content, items_processed`, []any{p.Worker, p.Node, p.Now.U
 WHERE task_oid = ? AND state = 'READY' AND seq IN (
   SELECT seq FROM buckets WHERE task_oid = ? AND state = 'READY' ORDER BY seq LIMIT ?)
 RETURNING seq, epoch, content, items_processed`, []any{p.Worker, p.Node, p.Now.UTC(), p.TaskOID, p.TaskOID, limit}
-}
-
-func sortBuckets(bs []task.Bucket) {
-	for i := 1; i < len(bs); i++ {
-		for j := i; j > 0 && bs[j].Seq < bs[j-1].Seq; j-- {
-			bs[j], bs[j-1] = bs[j-1], bs[j]
-		}
-	}
 }
 
 // anyReady reports whether a task has a READY bucket at all, locked or not.
