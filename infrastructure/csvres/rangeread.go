@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"cadre/app/handlers"
 )
 
@@ -36,11 +38,13 @@ type indexKey struct {
 	mtime time.Time
 }
 
-// indexes is the reader's cache of row indexes, by file version.
+// indexes is the reader's cache of row indexes, by file version. Workers
+// that ask for the same file at once wait for one build.
 type indexes struct {
-	mu   sync.Mutex
-	byID map[indexKey]*rowIndex
-	keys []indexKey // oldest first
+	mu       sync.Mutex
+	byID     map[indexKey]*rowIndex
+	keys     []indexKey // oldest first
+	building singleflight.Group
 }
 
 func (x *indexes) get(k indexKey) *rowIndex {
@@ -101,10 +105,17 @@ func (f *Files) ReadRange(ctx context.Context, path string, from, to int) ([]han
 	key := indexKey{path: real, size: st.Size(), mtime: st.ModTime()}
 	idx := f.index.get(key)
 	if idx == nil {
-		if idx, err = f.buildIndex(ctx, file, path); err != nil {
+		built, err, _ := f.index.building.Do(fmt.Sprintf("%s\x00%d\x00%d", key.path, key.size, key.mtime.UnixNano()), func() (any, error) {
+			idx, err := f.buildIndex(ctx, file, path)
+			if err == nil {
+				f.index.put(key, idx)
+			}
+			return idx, err
+		})
+		if err != nil {
 			return nil, err
 		}
-		f.index.put(key, idx)
+		idx = built.(*rowIndex)
 	}
 	from, to = min(max(from, 0), idx.rows), min(max(to, 0), idx.rows)
 	if from >= to {

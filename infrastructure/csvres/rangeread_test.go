@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"cadre/infrastructure/csvres"
@@ -52,5 +53,43 @@ func TestReadRangeMatchesRead(t *testing.T) {
 				t.Fatalf("range %v row %d = %+v, want %+v", rg, from+i, got[i], want[i])
 			}
 		}
+	}
+}
+
+// TestReadRangeConcurrent: workers reading ranges of a file nobody has
+// indexed yet, all at once, get the rows a whole read gives.
+func TestReadRangeConcurrent(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("name\n")
+	for i := range 3000 {
+		fmt.Fprintf(&b, "u%d\n", i)
+	}
+	path := write(t, b.String())
+	r := csvres.New(filepath.Dir(path))
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			from := w * 300
+			rows, err := r.ReadRange(ctx, path, from, from+300)
+			if err != nil {
+				errs <- err
+				return
+			}
+			for i, row := range rows {
+				if want := fmt.Sprintf("u%d", from+i); row.Fields["name"] != want {
+					errs <- fmt.Errorf("range from %d row %d = %q, want %q", from, i, row.Fields["name"], want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }
