@@ -96,11 +96,28 @@ func (n *Node) openJobStore(ctx context.Context) (quartzstore.Store, error) {
 		d = sep
 		n.Metrics.RegisterDBStatements("jobstore", sep.Statements)
 	}
-	s := quartzstore.NewGormStore(d)
+	s, err := newSQLJobStore(d)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.Migrate(ctx, tm.CreateQuartzTables); err != nil {
 		return nil, fmt.Errorf("job store tables: %w", err)
 	}
 	return s, nil
+}
+
+// newSQLJobStore builds the job store on d's pool; it counts its statements
+// with d's and listens for trigger changes on d's PostgreSQL server.
+func newSQLJobStore(d *db.DB) (*quartzstore.SQLStore, error) {
+	pool, err := d.DB.DB()
+	if err != nil {
+		return nil, fmt.Errorf("job store pool: %w", err)
+	}
+	o := quartzstore.SQLOptions{Dialect: quartzstore.SQLite, OnStatement: d.CountStatement}
+	if d.Dialect == db.Postgres {
+		o.Dialect, o.ListenDSN = quartzstore.Postgres, d.DSN
+	}
+	return quartzstore.NewSQLStore(pool, o)
 }
 
 // buildTasks wires the task manager, its handlers and the scheduler.

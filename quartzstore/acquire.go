@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"cadre/db"
 )
 
 // Trigger acquisition runs on every scheduler poll and before every task
@@ -21,26 +19,22 @@ import (
 // placeholders and counts what it sends.
 type rawTx struct {
 	tx      *sql.Tx
-	dialect db.Dialect
+	dialect Dialect
 	count   func()
 }
 
-func (s *GormStore) begin(ctx context.Context) (*rawTx, error) {
-	sqlDB, err := s.db.DB.DB()
-	if err != nil {
-		return nil, err
-	}
+func (s *SQLStore) begin(ctx context.Context) (*rawTx, error) {
 	// SQLite: the DSN makes every transaction BEGIN IMMEDIATE.
-	tx, err := sqlDB.BeginTx(ctx, nil)
+	tx, err := s.sqlDB.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &rawTx{tx: tx, dialect: s.db.Dialect, count: s.db.CountStatement}, nil
+	return &rawTx{tx: tx, dialect: s.dialect, count: s.count}, nil
 }
 
 // rebind turns "?" placeholders into PostgreSQL's "$n".
 func (t *rawTx) rebind(q string) string {
-	if t.dialect != db.Postgres {
+	if t.dialect != Postgres {
 		return q
 	}
 	var b strings.Builder
@@ -100,7 +94,7 @@ func scanTrigger(rows *sql.Rows) (triggerRow, error) {
 // UPDATE … WHERE trigger_key IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED])
 // RETURNING the columns, followed in the same transaction by the job reads,
 // the trigger advances and the fired-trigger inserts.
-func (s *GormStore) TriggersAcquireNext(ctx context.Context, p TriggersAcquireNextParams) (out []FiredTrigger, err error) {
+func (s *SQLStore) TriggersAcquireNext(ctx context.Context, p TriggersAcquireNextParams) (out []FiredTrigger, err error) {
 	now := utcMillis(p.Now)
 	limit := toMillis(now.Add(p.Lookahead))
 	maxCount := max(p.MaxCount, 1)
@@ -155,7 +149,7 @@ func (s *GormStore) TriggersAcquireNext(ctx context.Context, p TriggersAcquireNe
 }
 
 // fire advances or deletes the claimed triggers and records their fires.
-func (s *GormStore) fire(ctx context.Context, tx *rawTx, p TriggersAcquireNextParams, now time.Time, claimed []triggerRow) ([]FiredTrigger, error) {
+func (s *SQLStore) fire(ctx context.Context, tx *rawTx, p TriggersAcquireNextParams, now time.Time, claimed []triggerRow) ([]FiredTrigger, error) {
 	jobs, err := loadJobsRaw(ctx, tx, claimed)
 	if err != nil {
 		return nil, err

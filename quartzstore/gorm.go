@@ -2,112 +2,46 @@ package quartzstore
 
 import (
 	"context"
-	"embed"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
-
-	"cadre/db"
 )
 
-//go:embed migrations
-var migrationsFS embed.FS
-
-// SchemaVersionTable records the applied versions of the job-store schema.
-const SchemaVersionTable = "qrtz_schema_version"
-
-// GormStore is a Store on SQLite or PostgreSQL, shared by every instance that
+// SQLStore is a Store on SQLite or PostgreSQL, shared by every instance that
 // opens the same database. Claims are atomic: PostgreSQL locks rows with
 // FOR UPDATE SKIP LOCKED (no global lock row); SQLite runs each claim in one
-// BEGIN IMMEDIATE transaction (db.Open's DSN makes every transaction immediate).
-type GormStore struct {
-	db *db.DB
+// BEGIN IMMEDIATE transaction (the caller opens SQLite so that every
+// transaction is immediate, see NewSQLStore).
+type SQLStore struct {
+	db      *gorm.DB
+	sqlDB   *sql.DB
+	dialect Dialect
+	// listenDSN is the PostgreSQL connection string TriggersListen dials.
+	listenDSN string
+	// count is called once per statement sent; never nil.
+	count func()
 }
 
-var _ Store = (*GormStore)(nil)
+var _ Store = (*SQLStore)(nil)
 
-// NewGormStore returns a store on d. Call Migrate before use.
-func NewGormStore(d *db.DB) *GormStore { return &GormStore{db: d} }
-
-// Migrations returns the job-store migrations of a dialect.
-func Migrations(d db.Dialect) (db.MigrationSet, error) {
-	dir := "migrations/sqlite"
-	if d == db.Postgres {
-		dir = "migrations/postgres"
+// Now reads the database clock (UTC). SQLite runs in this process, so its
+// clock is the host clock.
+func (s *SQLStore) Now(ctx context.Context) (time.Time, error) {
+	if s.dialect != Postgres {
+		return time.Now().UTC(), nil
 	}
-	return db.LoadMigrations(migrationsFS, dir, SchemaVersionTable)
+	var t time.Time
+	if err := s.sqlDB.QueryRowContext(ctx, "SELECT clock_timestamp()").Scan(&t); err != nil {
+		return time.Time{}, fmt.Errorf("read database clock: %w", err)
+	}
+	s.count()
+	return t.UTC(), nil
 }
-
-// tables are the job-store tables, checked when the schema is not ours to create.
-var tables = []string{"qrtz_jobs", "qrtz_triggers", "qrtz_fired_triggers", "qrtz_instances"}
-
-// Migrate creates or upgrades the qrtz_ tables when createTables is set. When
-// it is not, the tables must exist already (created by these migrations or by
-// an administrator running migrations/<dialect>/*.sql); otherwise the error
-// wraps db.ErrSchemaMissing or db.ErrSchemaOutdated.
-func (s *GormStore) Migrate(ctx context.Context, createTables bool) error {
-	set, err := Migrations(s.db.Dialect)
-	if err != nil {
-		return err
-	}
-	current, err := s.db.SchemaVersion(ctx, set)
-	if err != nil {
-		return err
-	}
-	if current == 0 && s.hasTables() {
-		return nil // created by hand from the script, without the version table
-	}
-	action := db.ActionCreate
-	if !createTables {
-		action = db.ActionStop
-	}
-	log := slog.New(slog.DiscardHandler)
-	_, err = s.db.Migrate(ctx, set, action, action, log)
-	for attempt := 1; err != nil && createTables && attempt < 3 && ctx.Err() == nil; attempt++ {
-		// Nodes starting together race on PostgreSQL's CREATE TABLE IF NOT
-		// EXISTS of the version table (pg_type unique violation); the loser
-		// finds the tables there on a second try.
-		time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
-		_, err = s.db.Migrate(ctx, set, action, action, log)
-	}
-	if err != nil {
-		if !createTables {
-			return fmt.Errorf("job store tables (%s) are missing or outdated and createQuartzTables is false; "+
-				"create them with quartzstore/migrations/%s/*.sql or enable table creation: %w",
-				strings.Join(tables, ", "), s.db.Dialect, err)
-		}
-		return fmt.Errorf("migrate job store: %w", err)
-	}
-	return nil
-}
-
-func (s *GormStore) hasTables() bool {
-	for _, t := range tables {
-		if !s.db.Migrator().HasTable(t) {
-			return false
-		}
-	}
-	return true
-}
-
-// rowLock is appended to the claiming subqueries. PostgreSQL locks the rows it
-// claims and skips rows another claimer holds; SQLite needs nothing because its
-// BEGIN IMMEDIATE transaction already excludes every other writer.
-func (s *GormStore) rowLock() string {
-	if s.db.Dialect == db.Postgres {
-		return " FOR UPDATE SKIP LOCKED"
-	}
-	return ""
-}
-
-// Now reads the database clock.
-func (s *GormStore) Now(ctx context.Context) (time.Time, error) { return s.db.Now(ctx) }
 
 // Persistence rows; they never leave this file.
 
@@ -194,12 +128,12 @@ func decodeData(s string) (map[string]string, error) {
 	return m, nil
 }
 
-func (s *GormStore) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+func (s *SQLStore) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.db.WithContext(ctx).Transaction(fn)
 }
 
 // JobsUpsert implements Store.
-func (s *GormStore) JobsUpsert(ctx context.Context, job Job) error {
+func (s *SQLStore) JobsUpsert(ctx context.Context, job Job) error {
 	if job.Key == "" {
 		return errors.New("upsert job: empty key")
 	}
@@ -228,7 +162,7 @@ func upsertJob(tx *gorm.DB, job Job, data string) error {
 }
 
 // JobsSchedule implements Store: the job and its trigger in one transaction.
-func (s *GormStore) JobsSchedule(ctx context.Context, job Job, t Trigger) error {
+func (s *SQLStore) JobsSchedule(ctx context.Context, job Job, t Trigger) error {
 	if job.Key == "" {
 		return errors.New("schedule job: empty key")
 	}
@@ -259,7 +193,7 @@ func (s *GormStore) JobsSchedule(ctx context.Context, job Job, t Trigger) error 
 }
 
 // JobsGet implements Store.
-func (s *GormStore) JobsGet(ctx context.Context, key string) (Job, error) {
+func (s *SQLStore) JobsGet(ctx context.Context, key string) (Job, error) {
 	var rows []jobRow
 	if err := s.db.WithContext(ctx).Raw(`SELECT * FROM qrtz_jobs WHERE job_key = ?`, key).Scan(&rows).Error; err != nil {
 		return Job{}, fmt.Errorf("get job %q: %w", key, err)
@@ -271,7 +205,7 @@ func (s *GormStore) JobsGet(ctx context.Context, key string) (Job, error) {
 }
 
 // JobsDelete implements Store.
-func (s *GormStore) JobsDelete(ctx context.Context, key string) error {
+func (s *SQLStore) JobsDelete(ctx context.Context, key string) error {
 	var n int64
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Exec(`DELETE FROM qrtz_triggers WHERE job_key = ?`, key).Error; err != nil {
@@ -291,7 +225,7 @@ func (s *GormStore) JobsDelete(ctx context.Context, key string) error {
 }
 
 // TriggersUpsert implements Store.
-func (s *GormStore) TriggersUpsert(ctx context.Context, t Trigger) error {
+func (s *SQLStore) TriggersUpsert(ctx context.Context, t Trigger) error {
 	var now time.Time
 	if t.NextFireTime.IsZero() {
 		var err error
@@ -321,7 +255,7 @@ func (s *GormStore) TriggersUpsert(ctx context.Context, t Trigger) error {
 
 // upsertTrigger writes a validated trigger in its job's group and, on
 // PostgreSQL, notifies every listening scheduler when the transaction commits.
-func (s *GormStore) upsertTrigger(tx *gorm.DB, t Trigger, group string) error {
+func (s *SQLStore) upsertTrigger(tx *gorm.DB, t Trigger, group string) error {
 	if err := tx.Exec(`INSERT INTO qrtz_triggers (trigger_key, job_key, kind, interval_ms, cron, misfire, exec_group,
 			next_fire_time, prev_fire_time, paused, recovering, version)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
@@ -341,7 +275,7 @@ func (s *GormStore) upsertTrigger(tx *gorm.DB, t Trigger, group string) error {
 }
 
 // TriggersGet implements Store.
-func (s *GormStore) TriggersGet(ctx context.Context, key string) (Trigger, error) {
+func (s *SQLStore) TriggersGet(ctx context.Context, key string) (Trigger, error) {
 	var rows []triggerRow
 	if err := s.db.WithContext(ctx).Raw(`SELECT * FROM qrtz_triggers WHERE trigger_key = ?`, key).Scan(&rows).Error; err != nil {
 		return Trigger{}, fmt.Errorf("get trigger %q: %w", key, err)
@@ -353,12 +287,12 @@ func (s *GormStore) TriggersGet(ctx context.Context, key string) (Trigger, error
 }
 
 // TriggersDelete implements Store.
-func (s *GormStore) TriggersDelete(ctx context.Context, key string) error {
+func (s *SQLStore) TriggersDelete(ctx context.Context, key string) error {
 	return s.execOne(ctx, "delete trigger", key, `DELETE FROM qrtz_triggers WHERE trigger_key = ?`, key)
 }
 
 // execOne runs a statement that must touch one row of the trigger key.
-func (s *GormStore) execOne(ctx context.Context, what, key, query string, args ...any) error {
+func (s *SQLStore) execOne(ctx context.Context, what, key, query string, args ...any) error {
 	res := s.db.WithContext(ctx).Exec(query, args...)
 	if res.Error != nil {
 		return fmt.Errorf("%s %q: %w", what, key, res.Error)
@@ -370,7 +304,7 @@ func (s *GormStore) execOne(ctx context.Context, what, key, query string, args .
 }
 
 // TriggersListByJob implements Store.
-func (s *GormStore) TriggersListByJob(ctx context.Context, jobKey string) ([]Trigger, error) {
+func (s *SQLStore) TriggersListByJob(ctx context.Context, jobKey string) ([]Trigger, error) {
 	var rows []triggerRow
 	err := s.db.WithContext(ctx).Raw(`SELECT * FROM qrtz_triggers WHERE job_key = ? ORDER BY trigger_key`, jobKey).Scan(&rows).Error
 	if err != nil {
@@ -384,13 +318,13 @@ func (s *GormStore) TriggersListByJob(ctx context.Context, jobKey string) ([]Tri
 }
 
 // TriggersPause implements Store.
-func (s *GormStore) TriggersPause(ctx context.Context, key string) error {
+func (s *SQLStore) TriggersPause(ctx context.Context, key string) error {
 	return s.execOne(ctx, "pause trigger", key,
 		`UPDATE qrtz_triggers SET paused = ?, version = version + 1 WHERE trigger_key = ?`, true, key)
 }
 
 // TriggersResume implements Store.
-func (s *GormStore) TriggersResume(ctx context.Context, key string) error {
+func (s *SQLStore) TriggersResume(ctx context.Context, key string) error {
 	return s.execOne(ctx, "resume trigger", key,
 		`UPDATE qrtz_triggers SET paused = ?, version = version + 1 WHERE trigger_key = ?`, false, key)
 }
@@ -422,7 +356,7 @@ func loadJobs(tx *gorm.DB, keys []string) (map[string]jobRow, error) {
 }
 
 // TriggersNextFireTime implements Store.
-func (s *GormStore) TriggersNextFireTime(ctx context.Context, p TriggersNextFireTimeParams) (time.Time, bool, error) {
+func (s *SQLStore) TriggersNextFireTime(ctx context.Context, p TriggersNextFireTimeParams) (time.Time, bool, error) {
 	gcond, gargs := groupFilter(p.Groups)
 	var next *int64
 	err := s.db.WithContext(ctx).Raw(`SELECT MIN(next_fire_time) FROM qrtz_triggers WHERE paused = ?`+gcond,
@@ -437,7 +371,7 @@ func (s *GormStore) TriggersNextFireTime(ctx context.Context, p TriggersNextFire
 }
 
 // FiredTriggersComplete implements Store.
-func (s *GormStore) FiredTriggersComplete(ctx context.Context, fireID string) error {
+func (s *SQLStore) FiredTriggersComplete(ctx context.Context, fireID string) error {
 	res := s.db.WithContext(ctx).Exec(`DELETE FROM qrtz_fired_triggers WHERE fire_id = ?`, fireID)
 	if res.Error != nil {
 		return fmt.Errorf("complete fired trigger %q: %w", fireID, res.Error)
@@ -449,7 +383,7 @@ func (s *GormStore) FiredTriggersComplete(ctx context.Context, fireID string) er
 }
 
 // FiredTriggersList implements Store.
-func (s *GormStore) FiredTriggersList(ctx context.Context) ([]FiredTrigger, error) {
+func (s *SQLStore) FiredTriggersList(ctx context.Context) ([]FiredTrigger, error) {
 	var rows []firedRow
 	if err := s.db.WithContext(ctx).Raw(`SELECT * FROM qrtz_fired_triggers ORDER BY fired_time, fire_id`).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("list fired triggers: %w", err)
@@ -470,7 +404,7 @@ func firedRows(rows []firedRow) ([]FiredTrigger, error) {
 }
 
 // InstancesCheckIn implements Store.
-func (s *GormStore) InstancesCheckIn(ctx context.Context, p InstancesCheckInParams) error {
+func (s *SQLStore) InstancesCheckIn(ctx context.Context, p InstancesCheckInParams) error {
 	if p.ID == "" {
 		return errors.New("check in: empty instance id")
 	}
@@ -484,7 +418,7 @@ func (s *GormStore) InstancesCheckIn(ctx context.Context, p InstancesCheckInPara
 }
 
 // InstancesList implements Store.
-func (s *GormStore) InstancesList(ctx context.Context) ([]Instance, error) {
+func (s *SQLStore) InstancesList(ctx context.Context) ([]Instance, error) {
 	var rows []instanceRow
 	if err := s.db.WithContext(ctx).Raw(`SELECT * FROM qrtz_instances ORDER BY instance_id`).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("list instances: %w", err)
@@ -501,7 +435,7 @@ func (s *GormStore) InstancesList(ctx context.Context) ([]Instance, error) {
 // skips them; SQLite: the transaction is BEGIN IMMEDIATE), deletes them, then
 // locks and deletes the fired triggers left without a live instance and
 // inserts the recovery triggers.
-func (s *GormStore) InstancesRecover(ctx context.Context, p InstancesRecoverParams) (RecoverResult, error) {
+func (s *SQLStore) InstancesRecover(ctx context.Context, p InstancesRecoverParams) (RecoverResult, error) {
 	var res RecoverResult
 	if p.Timeout <= 0 {
 		return res, nil
@@ -579,7 +513,7 @@ func (s *GormStore) InstancesRecover(ctx context.Context, p InstancesRecoverPara
 }
 
 // InstancesRemove implements Store.
-func (s *GormStore) InstancesRemove(ctx context.Context, id string) error {
+func (s *SQLStore) InstancesRemove(ctx context.Context, id string) error {
 	err := s.db.WithContext(ctx).Exec(`DELETE FROM qrtz_instances WHERE instance_id = ?
 		AND NOT EXISTS (SELECT 1 FROM qrtz_fired_triggers WHERE instance_id = ?)`, id, id).Error
 	if err != nil {

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"cadre/db"
 )
 
 // NotifyChannel is the PostgreSQL channel a store notifies when a trigger is
@@ -16,7 +14,8 @@ import (
 const NotifyChannel = "cadre_qrtz_triggers"
 
 // ErrListenUnsupported is returned by TriggersListen on a database without
-// notifications (SQLite, which has one process anyway); the scheduler then
+// notifications (SQLite, which has one process anyway) or on a store built
+// without SQLOptions.ListenDSN; the scheduler then
 // relies on its polling and on in-process wakes.
 var ErrListenUnsupported = errors.New("quartzstore: trigger notifications are not supported by this database")
 
@@ -32,12 +31,12 @@ type Listener interface {
 	TriggersListen(ctx context.Context, notify func(group string)) error
 }
 
-var _ Listener = (*GormStore)(nil)
+var _ Listener = (*SQLStore)(nil)
 
 // notifySQL is run inside a trigger upsert's transaction, so the
 // notification goes out exactly when the trigger becomes visible.
-func (s *GormStore) notifySQL() string {
-	if s.db.Dialect == db.Postgres {
+func (s *SQLStore) notifySQL() string {
+	if s.dialect == Postgres {
 		return "SELECT pg_notify('" + NotifyChannel + "', ?)"
 	}
 	return ""
@@ -45,11 +44,11 @@ func (s *GormStore) notifySQL() string {
 
 // TriggersListen implements Listener on PostgreSQL with LISTEN on a
 // dedicated connection.
-func (s *GormStore) TriggersListen(ctx context.Context, notify func(group string)) error {
-	if s.db.Dialect != db.Postgres {
+func (s *SQLStore) TriggersListen(ctx context.Context, notify func(group string)) error {
+	if s.dialect != Postgres || s.listenDSN == "" {
 		return ErrListenUnsupported
 	}
-	conn, err := pgx.Connect(ctx, s.db.DSN)
+	conn, err := pgx.Connect(ctx, s.listenDSN)
 	if err != nil {
 		return fmt.Errorf("listen for triggers: %w", err)
 	}

@@ -7,7 +7,7 @@
 // Schedulers check in periodically; when an instance stops checking in, a peer
 // recovers it: the fired triggers of its jobs that request recovery fire again.
 //
-// Stores: GormStore (SQLite and PostgreSQL, shared by a cluster) and MemoryStore
+// Stores: SQLStore (SQLite and PostgreSQL on a *sql.DB, shared by a cluster) and MemoryStore
 // (a single process). Every time-dependent store call takes "now" from the caller:
 // the database clock in production, an injected clock in tests. Times are kept in
 // UTC at millisecond precision.

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"cadre/db"
-	"cadre/db/dbtest"
 	"cadre/quartzstore"
 	"cadre/quartzstore/storetest"
 )
@@ -17,55 +15,41 @@ func TestMemoryStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) quartzstore.Store { return quartzstore.NewMemoryStore(nil) })
 }
 
-func TestGormStore(t *testing.T) {
-	for _, dialect := range dbtest.Dialects {
-		t.Run(dialect, func(t *testing.T) {
+func TestSQLStore(t *testing.T) {
+	for _, dialect := range dialects {
+		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()
 			var mu sync.Mutex
-			urls := map[quartzstore.Store]string{}
-			open := func(t *testing.T, url string) *quartzstore.GormStore {
-				t.Helper()
-				d, err := db.Open(t.Context(), db.Options{URL: url})
-				if err != nil {
-					t.Fatalf("open %s: %v", dialect, err)
-				}
-				t.Cleanup(func() { _ = d.Close() })
-				return quartzstore.NewGormStore(d)
-			}
+			dbs := map[quartzstore.Store]testDB{}
 			newStore := func(t *testing.T) quartzstore.Store {
-				url := dbtest.URL(t, dialect)
-				s := open(t, url)
+				d := newTestDB(t, dialect)
+				s := d.open(t)
 				if err := s.Migrate(t.Context(), true); err != nil {
 					t.Fatalf("Migrate: %v", err)
 				}
 				mu.Lock()
-				urls[s] = url
+				dbs[s] = d
 				mu.Unlock()
 				return s
 			}
 			// A peer is a second pool on the same database, as another node has.
 			peer := func(t *testing.T, s quartzstore.Store) quartzstore.Store {
 				mu.Lock()
-				url := urls[s]
+				d := dbs[s]
 				mu.Unlock()
-				return open(t, url)
+				return d.open(t)
 			}
 			storetest.Run(t, newStore, storetest.WithPeer(peer))
 		})
 	}
 }
 
-func TestGormStoreMigrate(t *testing.T) {
-	for _, dialect := range dbtest.Dialects {
-		t.Run(dialect, func(t *testing.T) {
+func TestSQLStoreMigrate(t *testing.T) {
+	for _, dialect := range dialects {
+		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()
-			d, err := db.Open(t.Context(), db.Options{URL: dbtest.URL(t, dialect)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = d.Close() })
-			s := quartzstore.NewGormStore(d)
-			if err := s.Migrate(t.Context(), false); !errors.Is(err, db.ErrSchemaMissing) {
+			s := newTestDB(t, dialect).open(t)
+			if err := s.Migrate(t.Context(), false); !errors.Is(err, quartzstore.ErrSchemaMissing) {
 				t.Fatalf("Migrate(createTables=false) on an empty database = %v, want ErrSchemaMissing", err)
 			}
 			for range 2 {
@@ -76,9 +60,13 @@ func TestGormStoreMigrate(t *testing.T) {
 			if err := s.Migrate(t.Context(), false); err != nil {
 				t.Fatalf("Migrate(createTables=false) on a migrated database: %v", err)
 			}
-			set, _ := quartzstore.Migrations(d.Dialect)
-			if v, err := d.SchemaVersion(t.Context(), set); err != nil || v != set.Latest() {
-				t.Errorf("schema version = %d, %v; want %d", v, err, set.Latest())
+			set, err := quartzstore.Migrations(dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			latest := set[len(set)-1].Version
+			if v, err := s.SchemaVersion(t.Context()); err != nil || v != latest {
+				t.Errorf("schema version = %d, %v; want %d", v, err, latest)
 			}
 			now, err := s.Now(t.Context())
 			if err != nil || time.Since(now).Abs() > time.Minute || now.Location() != time.UTC {
@@ -89,20 +77,16 @@ func TestGormStoreMigrate(t *testing.T) {
 }
 
 // Several nodes starting at once all create the tables.
-func TestGormStoreMigrateConcurrently(t *testing.T) {
-	for _, dialect := range dbtest.Dialects {
-		t.Run(dialect, func(t *testing.T) {
+func TestSQLStoreMigrateConcurrently(t *testing.T) {
+	for _, dialect := range dialects {
+		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()
-			url := dbtest.URL(t, dialect)
+			d := newTestDB(t, dialect)
 			var wg sync.WaitGroup
 			errs := make([]error, 4)
 			for i := range errs {
-				d, err := db.Open(t.Context(), db.Options{URL: url})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = d.Close() })
-				wg.Go(func() { errs[i] = quartzstore.NewGormStore(d).Migrate(t.Context(), true) })
+				s := d.open(t)
+				wg.Go(func() { errs[i] = s.Migrate(t.Context(), true) })
 			}
 			wg.Wait()
 			for i, err := range errs {
@@ -118,22 +102,14 @@ func TestGormStoreMigrateConcurrently(t *testing.T) {
 // wakes a scheduler on another pool at once, though that scheduler polls only
 // once a minute; on SQLite the store says it has no notifications.
 func TestNotifyWakesPeers(t *testing.T) {
-	for _, dialect := range dbtest.Dialects {
-		t.Run(dialect, func(t *testing.T) {
-			url := dbtest.URL(t, dialect)
-			open := func() *quartzstore.GormStore {
-				d, err := db.Open(t.Context(), db.Options{URL: url})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = d.Close() })
-				return quartzstore.NewGormStore(d)
-			}
-			writer, reader := open(), open()
+	for _, dialect := range dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			d := newTestDB(t, dialect)
+			writer, reader := d.open(t), d.open(t)
 			if err := writer.Migrate(t.Context(), true); err != nil {
 				t.Fatal(err)
 			}
-			if dialect == "sqlite" {
+			if dialect == quartzstore.SQLite {
 				if err := reader.TriggersListen(t.Context(), func(string) {}); !errors.Is(err, quartzstore.ErrListenUnsupported) {
 					t.Fatalf("TriggersListen on SQLite = %v, want ErrListenUnsupported", err)
 				}

@@ -1,5 +1,5 @@
 // Package storetest is the conformance suite every quartzstore.Store passes:
-// the same behaviour on MemoryStore, and GormStore on SQLite and PostgreSQL.
+// the same behaviour on MemoryStore, and SQLStore on SQLite and PostgreSQL.
 package storetest
 
 import (
@@ -25,7 +25,7 @@ type options struct {
 }
 
 // WithPeer supplies a second handle on the same store, as another process
-// would have (for a GormStore: another *db.DB pool on the same database). The
+// would have (for a SQLStore: another *sql.DB pool on the same database). The
 // race tests split their goroutines between the two. Without it, the store
 // itself is its own peer.
 func WithPeer(peer func(t *testing.T, s quartzstore.Store) quartzstore.Store) Option {
