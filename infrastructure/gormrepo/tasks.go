@@ -25,6 +25,8 @@ type taskRow struct {
 	Bucketing      string
 	Workers        string
 	ExecutionGroup string
+	StopAction     string `gorm:"column:thread_stop_action"`
+	UniqueKey      string
 	ParentOID      string `gorm:"column:parent_oid"`
 	Role           string
 	ExecutionState string
@@ -65,6 +67,7 @@ func taskFromDomain(t *task.Task) (taskRow, error) {
 	}
 	workers, _ := jsonOrEmpty(t.Workers, t.Workers == nil)
 	return taskRow{
+		StopAction: string(t.ThreadStopAction), UniqueKey: t.UniqueKey,
 		OID: t.OID, Name: t.Name, Handler: t.Handler, OwnerOID: t.Owner, Params: string(params), Schedule: string(sched),
 		Bucketing: bucketing, Workers: workers, ExecutionGroup: t.ExecutionGroup, ParentOID: t.Parent, Role: string(t.Role),
 		ExecutionState: string(t.State), ResultStatus: string(t.Result), Message: t.Message, NodeID: t.Node,
@@ -76,6 +79,7 @@ func taskFromDomain(t *task.Task) (taskRow, error) {
 
 func (r taskRow) toDomain() (*task.Task, error) {
 	t := &task.Task{
+		ThreadStopAction: task.ThreadStopAction(r.StopAction), UniqueKey: r.UniqueKey,
 		OID: r.OID, Name: r.Name, Handler: r.Handler, Owner: r.OwnerOID, ExecutionGroup: r.ExecutionGroup, Parent: r.ParentOID,
 		Role: task.Role(r.Role), State: task.ExecutionState(r.ExecutionState), Result: task.ResultStatus(r.ResultStatus),
 		Message: r.Message, Node: r.NodeID, RunCount: r.RunCount, Token: r.Token, Version: r.Version,
@@ -127,7 +131,7 @@ func (r *Repo) TasksAdd(ctx context.Context, t *task.Task) error {
 	if err != nil {
 		return err
 	}
-	return r.db.WithContext(ctx).Create(&row).Error
+	return r.withKey(ctx, func() string { return t.UniqueKey }, func() error { return r.db.WithContext(ctx).Create(&row).Error })
 }
 
 // TasksGet reads one task.
@@ -181,8 +185,24 @@ func tasksOf(rows []taskRow, total int64) ([]*task.Task, int64, error) {
 }
 
 // TasksUpdate applies change under a row lock (PostgreSQL FOR UPDATE; SQLite
-// transactions are BEGIN IMMEDIATE) and bumps the version.
+// transactions are BEGIN IMMEDIATE) and bumps the version. A change that
+// reopens a task whose unique key another open task holds (run now on a
+// closed task) is refused with a *task.DuplicateKeyError.
 func (r *Repo) TasksUpdate(ctx context.Context, oid string, change func(*task.Task) error) (*task.Task, error) {
+	var out *task.Task
+	var key string
+	err := r.withKey(ctx, func() string { return key }, func() (err error) {
+		out, err = r.updateTask(ctx, oid, func(t *task.Task) error {
+			key = t.UniqueKey
+			return change(t)
+		})
+		return err
+	})
+	return out, err
+}
+
+// updateTask is TasksUpdate without the unique key's error.
+func (r *Repo) updateTask(ctx context.Context, oid string, change func(*task.Task) error) (*task.Task, error) {
 	var out *task.Task
 	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		q := tx.Where("oid = ?", oid)
