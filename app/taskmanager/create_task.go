@@ -22,7 +22,15 @@ type CreateTask struct {
 	ExecutionGroup string
 	// Suspended creates the task without scheduling it.
 	Suspended bool
+	// ThreadStopAction is restart (default, ""), reschedule, suspend or close.
+	ThreadStopAction string
+	// UniqueKey, when set, refuses the task while another that is not
+	// CLOSED has the same key (*task.DuplicateKeyError).
+	UniqueKey string
 }
+
+// MaxUniqueKey is the longest uniqueKey, in bytes.
+const MaxUniqueKey = 256
 
 // Create validates and stores a task and schedules it.
 func (m *Manager) Create(ctx context.Context, in CreateTask) (*task.Task, error) {
@@ -49,6 +57,13 @@ func (m *Manager) Create(ctx context.Context, in CreateTask) (*task.Task, error)
 			return nil, err
 		}
 	}
+	stopAction, err := task.ParseThreadStopAction(in.ThreadStopAction)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.UniqueKey) > MaxUniqueKey {
+		return nil, fmt.Errorf("%w: uniqueKey is longer than %d bytes", task.ErrInvalid, MaxUniqueKey)
+	}
 	if in.Params == nil {
 		in.Params = map[string]any{}
 	}
@@ -61,6 +76,7 @@ func (m *Manager) Create(ctx context.Context, in CreateTask) (*task.Task, error)
 		Schedule: in.Schedule, Bucketing: in.Bucketing, Workers: in.Workers, ExecutionGroup: in.ExecutionGroup,
 		Role: task.Standalone, State: task.Runnable, Result: task.InProgress, Version: 1, CreatedAt: now, ModifiedAt: now,
 	}
+	t.ThreadStopAction, t.UniqueKey = stopAction, in.UniqueKey
 	if in.Bucketing != nil {
 		t.Role = task.Coordinator
 	}

@@ -149,34 +149,22 @@ func (m *Manager) runStandalone(ctx context.Context, t *task.Task, r *localRun) 
 }
 
 // afterStop handles a run that stopped early: on a suspension the task stays
-// suspended; when this node is leaving the task goes back to RUNNABLE and is
-// fired again on another node.
+// suspended; when this node is leaving, the task's threadStopAction decides
+// (restart: RUNNABLE and fired again on another node).
 func (m *Manager) afterStop(ctx context.Context, oid string, items, errs int64) error {
 	ctx = context.WithoutCancel(ctx)
 	if err := m.store.TasksAddProgress(ctx, oid, items, errs); err != nil {
 		return err
 	}
-	t, err := m.store.TasksUpdate(ctx, oid, func(t *task.Task) error {
-		if t.State != task.Running || t.Node != m.cfg.NodeID {
-			return errNotRunnable
-		}
-		if t.Role == task.Worker {
-			// Its buckets are back to READY; the workers on the other nodes, or
-			// a new one from Maintain, take them. A pinned worker has nowhere to go.
-			return t.Finish(task.Success, "released: node "+m.cfg.NodeID+" stopped", m.now().UTC())
-		}
-		return t.Release()
-	})
-	if errors.Is(err, errNotRunnable) || errors.Is(err, task.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+	// Only a drain leaves the task RUNNING here; a suspension, a deletion or
+	// a recovery elsewhere has changed it already.
+	t, err := m.loseRun(ctx, oid, m.cfg.NodeID, nodeLeft(m.cfg.NodeID))
+	if err != nil || t == nil || t.Role != task.Worker {
 		return err
 	}
-	if t.State == task.Closed {
-		return m.Maintain(ctx)
-	}
-	return m.sched.Schedule(ctx, t, true)
+	// Its buckets are back to READY; the workers on the other nodes, or a new
+	// one from Maintain, take them. A pinned worker has nowhere to go.
+	return m.Maintain(ctx)
 }
 
 func (m *Manager) finish(ctx context.Context, oid string, result task.ResultStatus, msg string, items, errs int64, token string) error {
@@ -277,6 +265,7 @@ func (m *Manager) addWorker(ctx context.Context, coord *task.Task, index int, gr
 		OID: uuid.NewString(), Name: fmt.Sprintf("Worker %d for %s", index, coord.Name), Handler: coord.Handler,
 		Owner: coord.Owner, Params: coord.Params, ExecutionGroup: group, Parent: coord.OID,
 		Role: task.Worker, State: task.Runnable, Result: task.InProgress, Version: 1, CreatedAt: now, ModifiedAt: now,
+		ThreadStopAction: coord.ThreadStopAction, // shown on the worker; the coordinator's own decides
 	}
 	if err := m.store.TasksAdd(ctx, w); err != nil {
 		return fmt.Errorf("add worker: %w", err)

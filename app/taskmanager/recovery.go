@@ -9,41 +9,28 @@ import (
 	"cadre/domain/task"
 )
 
-// RecoverNode makes the work of a dead node runnable elsewhere: its RUNNING
-// tasks go back to RUNNABLE and fire again (recurring ones keep their
-// schedule), and the buckets delegated to it go back to READY, so the next
-// claim fences the old holder with a new epoch.
+// RecoverNode hands the work of a dead node on: each of its RUNNING tasks
+// gets its threadStopAction (restart and reschedule fire it again elsewhere,
+// suspend and close park it; a worker is closed and its coordinator's action
+// decides for the coordinator), and the buckets delegated to it go back to
+// READY, so the next claim fences the old holder with a new epoch.
 func (m *Manager) RecoverNode(ctx context.Context, node string) (tasks int, buckets int64, err error) {
 	running, err := m.store.TasksRunningOn(ctx, node)
 	if err != nil {
 		return 0, 0, err
 	}
 	for _, t := range running {
-		t, err := m.store.TasksUpdate(ctx, t.OID, func(t *task.Task) error {
-			if t.State != task.Running || t.Node != node {
-				return errNotRunnable
-			}
-			if t.Role == task.Worker {
-				return t.Finish(task.PartialError, "node "+node+" died; its buckets were released", m.now().UTC())
-			}
-			return t.Release()
-		})
-		if errors.Is(err, errNotRunnable) || errors.Is(err, task.ErrNotFound) {
-			continue
-		}
+		lost, err := m.loseRun(ctx, t.OID, node, nodeDied(node))
 		if err != nil {
-			return tasks, 0, fmt.Errorf("release task %s: %w", t.OID, err)
-		}
-		tasks++
-		if t.State == task.Closed {
-			continue
-		}
-		if err := m.sched.Schedule(ctx, t, !t.Recurring()); err != nil {
 			return tasks, 0, err
+		}
+		if lost != nil {
+			tasks++
 		}
 	}
 	if node != m.cfg.NodeID {
-		// Workers pinned to the dead node that had not started yet.
+		// Workers pinned to the dead node that had not started yet: they lost
+		// no run, so no threadStopAction applies; Maintain replaces them.
 		pinned, err := m.store.TasksRunnableWorkersIn(ctx, node)
 		if err != nil {
 			return tasks, 0, err
@@ -53,10 +40,8 @@ func (m *Manager) RecoverNode(ctx context.Context, node string) (tasks int, buck
 				if t.State != task.Runnable {
 					return errNotRunnable
 				}
-				t.State = task.Closed
-				t.Message = "node " + node + " died before this worker started"
-				return nil
-			}); err != nil && !errors.Is(err, errNotRunnable) {
+				return t.Close(task.PartialError, "node "+node+" died before this worker started", m.now().UTC())
+			}); err != nil && !errors.Is(err, errNotRunnable) && !errors.Is(err, task.ErrNotFound) {
 				return tasks, 0, err
 			}
 			if err := m.sched.Unschedule(ctx, w.OID); err != nil {
@@ -72,6 +57,118 @@ func (m *Manager) RecoverNode(ctx context.Context, node string) (tasks int, buck
 		m.log.Warn("recovered work of a dead node", "deadNode", node, "tasks", tasks, "buckets", buckets)
 	}
 	return tasks, buckets, m.Maintain(ctx)
+}
+
+// loss says why runs were cut short: the reason a task closed by its
+// threadStopAction gives, and how a worker that lost its run ends.
+type loss struct {
+	reason        string
+	workerResult  task.ResultStatus
+	workerMessage string
+}
+
+// nodeDied is the loss of the runs of a node that died.
+func nodeDied(node string) loss {
+	return loss{reason: "node " + node + " died", workerResult: task.PartialError,
+		workerMessage: "node " + node + " died; its buckets were released"}
+}
+
+// nodeLeft is the loss of the runs a draining node stopped.
+func nodeLeft(node string) loss {
+	return loss{reason: "node " + node + " stopped", workerResult: task.Success,
+		workerMessage: "released: node " + node + " stopped"}
+}
+
+// errUnchanged ends a TasksUpdate that has nothing to write.
+var errUnchanged = errors.New("task left as it is")
+
+// loseRun applies the threadStopAction to a task whose run on node was cut
+// short. It returns the task as it is afterwards, or nil when the task was
+// not RUNNING on node any more (suspended, recovered or deleted meanwhile).
+func (m *Manager) loseRun(ctx context.Context, oid, node string, l loss) (*task.Task, error) {
+	var fireNow bool
+	t, err := m.store.TasksUpdate(ctx, oid, func(t *task.Task) error {
+		if t.State != task.Running || t.Node != node {
+			return errNotRunnable
+		}
+		if t.Role == task.Worker {
+			// Its buckets go back to READY; its coordinator decides below.
+			return t.Finish(l.workerResult, l.workerMessage, m.now().UTC())
+		}
+		var err error
+		fireNow, err = t.AfterNodeLoss(l.reason, m.now().UTC())
+		return err
+	})
+	if errors.Is(err, errNotRunnable) || errors.Is(err, task.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("recover task %s: %w", oid, err)
+	}
+	switch {
+	case t.Role == task.Worker:
+		err = m.afterWorkerLoss(ctx, t.Parent, l.reason)
+	case t.State == task.Runnable:
+		err = m.sched.Schedule(ctx, t, fireNow)
+	default:
+		err = m.park(ctx, t, l.reason)
+	}
+	return t, err
+}
+
+// afterWorkerLoss applies a coordinator's threadStopAction after one of its
+// workers lost its run.
+func (m *Manager) afterWorkerLoss(ctx context.Context, coordOID, reason string) error {
+	c, err := m.store.TasksUpdate(ctx, coordOID, func(c *task.Task) error {
+		changed, err := c.AfterWorkerLoss(reason, m.now().UTC())
+		if err == nil && !changed {
+			return errUnchanged
+		}
+		return err
+	})
+	switch {
+	case errors.Is(err, errUnchanged), errors.Is(err, task.ErrNotFound), errors.Is(err, task.ErrIllegalState):
+		return nil // it carries on (or was reopened or deleted meanwhile)
+	case err != nil:
+		return fmt.Errorf("recover coordinator %s: %w", coordOID, err)
+	}
+	return m.park(ctx, c, reason)
+}
+
+// park settles a task its threadStopAction suspended or closed: it loses
+// its trigger, and a coordinator's workers follow it, so that nothing of it
+// runs until a resume (its READY buckets wait) or a run now.
+func (m *Manager) park(ctx context.Context, t *task.Task, reason string) error {
+	if err := m.sched.Unschedule(ctx, t.OID); err != nil {
+		return err
+	}
+	if t.Role != task.Coordinator {
+		return nil
+	}
+	if t.State == task.Suspended {
+		_, err := m.Suspend(ctx, t.OID) // suspends the workers as a user's suspension does
+		return err
+	}
+	workers, err := m.Workers(ctx, t.OID)
+	if err != nil {
+		return err
+	}
+	for _, w := range workers {
+		var ranOn string
+		_, err := m.store.TasksUpdate(ctx, w.OID, func(w *task.Task) error {
+			ranOn = w.Node
+			return w.Close(task.FatalError, "coordinator closed: "+reason, m.now().UTC())
+		})
+		if err != nil && !errors.Is(err, task.ErrIllegalState) && !errors.Is(err, task.ErrNotFound) {
+			return fmt.Errorf("close worker %s: %w", w.OID, err)
+		}
+		if err := m.sched.Unschedule(ctx, w.OID); err != nil {
+			return err
+		}
+		m.stopLocal(w.OID)
+		m.stopWhereItRuns(ranOn, w.OID)
+	}
+	return nil
 }
 
 // Maintain gives every waiting coordinator with READY buckets a worker that
