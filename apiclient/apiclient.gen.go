@@ -236,6 +236,30 @@ func (e TaskRole) Valid() bool {
 	}
 }
 
+// Defines values for ThreadStopAction.
+const (
+	ThreadStopActionClose      ThreadStopAction = "close"
+	ThreadStopActionReschedule ThreadStopAction = "reschedule"
+	ThreadStopActionRestart    ThreadStopAction = "restart"
+	ThreadStopActionSuspend    ThreadStopAction = "suspend"
+)
+
+// Valid indicates whether the value is a known member of the ThreadStopAction enum.
+func (e ThreadStopAction) Valid() bool {
+	switch e {
+	case ThreadStopActionClose:
+		return true
+	case ThreadStopActionReschedule:
+		return true
+	case ThreadStopActionRestart:
+		return true
+	case ThreadStopActionSuspend:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ObjectType.
 const (
 	ObjectTypeArchetypes          ObjectType = "archetypes"
@@ -598,8 +622,21 @@ type Task struct {
 
 	// Schedule Absent or empty runs the task once, now. `cron` and `interval` exclude each other.
 	Schedule *Schedule `json:"schedule,omitempty"`
-	Version  int64     `json:"version"`
-	Workers  *Workers  `json:"workers,omitempty"`
+
+	// ThreadStopAction What becomes of the task when its node dies or is stopped (SIGTERM)
+	// while it runs: `restart` runs it again at once on another node;
+	// `reschedule` lets a recurring task wait for its next scheduled time
+	// (a single-run task runs again at once); `suspend` suspends it;
+	// `close` closes it with FATAL_ERROR and a message saying why. For a
+	// bucketed task it is the coordinator's: when a worker's node goes,
+	// `suspend` suspends the coordinator (its READY buckets wait for a
+	// resume) and `close` closes it with its remaining buckets undone.
+	ThreadStopAction *ThreadStopAction `json:"threadStopAction,omitempty"`
+
+	// UniqueKey Empty when the task has none.
+	UniqueKey *string  `json:"uniqueKey,omitempty"`
+	Version   int64    `json:"version"`
+	Workers   *Workers `json:"workers,omitempty"`
 }
 
 // TaskResultStatus Empty before the first run.
@@ -607,6 +644,16 @@ type TaskResultStatus string
 
 // TaskRole defines model for Task.Role.
 type TaskRole string
+
+// TaskConflict defines model for TaskConflict.
+type TaskConflict struct {
+	// Error `conflict` or `illegal-state`.
+	Error   string `json:"error"`
+	Message string `json:"message"`
+
+	// Oid With `conflict`: the OID of the task that holds the unique key.
+	Oid *string `json:"oid,omitempty"`
+}
 
 // TaskCreate defines model for TaskCreate.
 type TaskCreate struct {
@@ -628,7 +675,22 @@ type TaskCreate struct {
 	Schedule *Schedule `json:"schedule,omitempty"`
 
 	// Suspended Create the task SUSPENDED.
-	Suspended *bool    `json:"suspended,omitempty"`
+	Suspended *bool `json:"suspended,omitempty"`
+
+	// ThreadStopAction What becomes of the task when its node dies or is stopped (SIGTERM)
+	// while it runs: `restart` runs it again at once on another node;
+	// `reschedule` lets a recurring task wait for its next scheduled time
+	// (a single-run task runs again at once); `suspend` suspends it;
+	// `close` closes it with FATAL_ERROR and a message saying why. For a
+	// bucketed task it is the coordinator's: when a worker's node goes,
+	// `suspend` suspends the coordinator (its READY buckets wait for a
+	// resume) and `close` closes it with its remaining buckets undone.
+	ThreadStopAction *ThreadStopAction `json:"threadStopAction,omitempty"`
+
+	// UniqueKey While a task with this key is not CLOSED, another create with the
+	// same key is refused with 409 naming it; once it closes the key is
+	// free again. Workers have none.
+	UniqueKey *string  `json:"uniqueKey,omitempty"`
 	Workers   *Workers `json:"workers,omitempty"`
 }
 
@@ -637,6 +699,16 @@ type TaskList struct {
 	Items []Task `json:"items"`
 	Total int64  `json:"total"`
 }
+
+// ThreadStopAction What becomes of the task when its node dies or is stopped (SIGTERM)
+// while it runs: `restart` runs it again at once on another node;
+// `reschedule` lets a recurring task wait for its next scheduled time
+// (a single-run task runs again at once); `suspend` suspends it;
+// `close` closes it with FATAL_ERROR and a message saying why. For a
+// bucketed task it is the coordinator's: when a worker's node goes,
+// `suspend` suspends the coordinator (its READY buckets wait for a
+// resume) and `close` closes it with its remaining buckets undone.
+type ThreadStopAction string
 
 // User defines model for User.
 type User struct {
@@ -1432,6 +1504,10 @@ type ClientInterface interface {
 
 	// RunTaskNow Run a task now
 	//
+	// A closed task is reopened; if it has a `uniqueKey` that another task,
+	// not closed, holds meanwhile, the answer is 409 `conflict` naming that
+	// task and the closed one stays closed.
+	//
 	// Corresponds with POST /api/v1/tasks/{oid}/run-now (the `RunTaskNow` operationId).
 	RunTaskNow(ctx context.Context, oid OID, params *RunTaskNowParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1934,6 +2010,10 @@ func (c *Client) ResumeTask(ctx context.Context, oid OID, params *ResumeTaskPara
 }
 
 // RunTaskNow Run a task now
+//
+// A closed task is reopened; if it has a `uniqueKey` that another task,
+// not closed, holds meanwhile, the answer is 409 `conflict` naming that
+// task and the closed one stays closed.
 //
 // Corresponds with POST /api/v1/tasks/{oid}/run-now (the `RunTaskNow` operationId).
 func (c *Client) RunTaskNow(ctx context.Context, oid OID, params *RunTaskNowParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3479,6 +3559,10 @@ type ClientWithResponsesInterface interface {
 
 	// RunTaskNowWithResponse Run a task now
 	//
+	// A closed task is reopened; if it has a `uniqueKey` that another task,
+	// not closed, holds meanwhile, the answer is 409 `conflict` naming that
+	// task and the closed one stays closed.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/tasks/{oid}/run-now (the `RunTaskNow` operationId).
@@ -4963,6 +5047,12 @@ type CreateTaskResponse401Headers struct {
 	WWWAuthenticate *string
 }
 
+// CreateTaskResponse409Headers the declared response headers of an HTTP 409 response for CreateTask
+type CreateTaskResponse409Headers struct {
+	Location  *string
+	XServedBy string
+}
+
 // CreateTaskResponse429Headers the declared response headers of an HTTP 429 response for CreateTask
 type CreateTaskResponse429Headers struct {
 	RetryAfter *int
@@ -4980,6 +5070,8 @@ type CreateTaskResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *TaskConflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
 	// JSON422 the response for an HTTP 422 `application/json` response
@@ -4990,6 +5082,8 @@ type CreateTaskResponse struct {
 	Headers201 *CreateTaskResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CreateTaskResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateTaskResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateTaskResponse429Headers
 }
@@ -5012,6 +5106,11 @@ func (r CreateTaskResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r CreateTaskResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateTaskResponse) GetJSON409() *TaskConflict {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -5467,6 +5566,12 @@ type RunTaskNowResponse401Headers struct {
 	WWWAuthenticate *string
 }
 
+// RunTaskNowResponse409Headers the declared response headers of an HTTP 409 response for RunTaskNow
+type RunTaskNowResponse409Headers struct {
+	Location  *string
+	XServedBy string
+}
+
 // RunTaskNowResponse429Headers the declared response headers of an HTTP 429 response for RunTaskNow
 type RunTaskNowResponse429Headers struct {
 	RetryAfter *int
@@ -5487,13 +5592,15 @@ type RunTaskNowResponse struct {
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
-	JSON409 *Conflict
+	JSON409 *TaskConflict
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *RunTaskNowResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *RunTaskNowResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RunTaskNowResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *RunTaskNowResponse429Headers
 }
@@ -5524,7 +5631,7 @@ func (r RunTaskNowResponse) GetJSON404() *NotFound {
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
-func (r RunTaskNowResponse) GetJSON409() *Conflict {
+func (r RunTaskNowResponse) GetJSON409() *TaskConflict {
 	return r.JSON409
 }
 
@@ -6230,6 +6337,10 @@ func (c *ClientWithResponses) ResumeTaskWithResponse(ctx context.Context, oid OI
 }
 
 // RunTaskNowWithResponse Run a task now
+//
+// A closed task is reopened; if it has a `uniqueKey` that another task,
+// not closed, holds meanwhile, the answer is 409 `conflict` naming that
+// task and the closed one stays closed.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7883,6 +7994,13 @@ func ParseCreateTaskResponse(rsp *http.Response) (*CreateTaskResponse, error) {
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest TaskConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7934,6 +8052,23 @@ func ParseCreateTaskResponse(rsp *http.Response) (*CreateTaskResponse, error) {
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateTaskResponse409Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Served-By"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Served-By", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XServedBy = value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateTaskResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -8420,7 +8555,7 @@ func ParseRunTaskNowResponse(rsp *http.Response) (*RunTaskNowResponse, error) {
 		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest TaskConflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8456,6 +8591,23 @@ func ParseRunTaskNowResponse(rsp *http.Response) (*RunTaskNowResponse, error) {
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers RunTaskNowResponse409Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Served-By"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Served-By", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XServedBy = value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers RunTaskNowResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {

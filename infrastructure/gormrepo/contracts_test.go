@@ -30,27 +30,42 @@ func openURL(t *testing.T, url string) *gormrepo.Repo {
 	return gormrepo.New(d)
 }
 
+// databases opens repos on fresh databases and remembers which, so that a
+// suite's peer is a second pool on the same database, as another node has.
+type databases struct {
+	dialect string
+	mu      sync.Mutex
+	urls    map[any]string
+}
+
+func newDatabases(dialect string) *databases {
+	return &databases{dialect: dialect, urls: map[any]string{}}
+}
+
+// fresh opens a repo on a new, migrated database.
+func (d *databases) fresh(t *testing.T) *gormrepo.Repo {
+	url := dbtest.URL(t, d.dialect)
+	r := openURL(t, url)
+	d.mu.Lock()
+	d.urls[r] = url
+	d.mu.Unlock()
+	return r
+}
+
+// peer opens a second pool on the database of a repo made by fresh.
+func (d *databases) peer(t *testing.T, of any) *gormrepo.Repo {
+	d.mu.Lock()
+	url := d.urls[of]
+	d.mu.Unlock()
+	return openURL(t, url)
+}
+
 func TestNodeStoreContract(t *testing.T) {
 	for _, dialect := range dbtest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
-			var mu sync.Mutex
-			urls := map[appcluster.NodeStore]string{}
-			newStore := func(t *testing.T) appcluster.NodeStore {
-				url := dbtest.URL(t, dialect)
-				r := openURL(t, url)
-				mu.Lock()
-				urls[r] = url
-				mu.Unlock()
-				return r
-			}
-			// A peer is a second pool on the same database, as another node has.
-			peer := func(t *testing.T, s appcluster.NodeStore) appcluster.NodeStore {
-				mu.Lock()
-				url := urls[s]
-				mu.Unlock()
-				return openURL(t, url)
-			}
-			nodestoretest.Run(t, newStore, nodestoretest.WithPeer(peer))
+			dbs := newDatabases(dialect)
+			nodestoretest.Run(t, func(t *testing.T) appcluster.NodeStore { return dbs.fresh(t) },
+				nodestoretest.WithPeer(func(t *testing.T, s appcluster.NodeStore) appcluster.NodeStore { return dbs.peer(t, s) }))
 		})
 	}
 }

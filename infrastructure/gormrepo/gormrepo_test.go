@@ -17,9 +17,9 @@ import (
 func TestRepositoryContract(t *testing.T) {
 	for _, dialect := range dbtest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
-			repotest.Run(t, func(t *testing.T) repository.Store {
-				return gormrepo.New(openMigrated(t, dialect))
-			})
+			dbs := newDatabases(dialect)
+			repotest.Run(t, func(t *testing.T) repository.Store { return dbs.fresh(t) },
+				repotest.WithPeer(func(t *testing.T, s repository.Store) repository.Store { return dbs.peer(t, s) }))
 		})
 	}
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -16,6 +17,7 @@ func init() {
 	RegisterError(task.ErrUnknownHandler, http.StatusUnprocessableEntity, "unknown-handler")
 	RegisterError(task.ErrInvalid, http.StatusUnprocessableEntity, "invalid-task")
 	RegisterError(task.ErrIllegalState, http.StatusConflict, "illegal-state")
+	RegisterError(task.ErrDuplicateKey, http.StatusConflict, "conflict")
 }
 
 // TaskJSON is the API form of a task (DESIGN §8).
@@ -41,6 +43,10 @@ type TaskJSON struct {
 	NextRunTime    *time.Time      `json:"nextRunTime"`
 	RunCount       int64           `json:"runCount"`
 	Version        int64           `json:"version"`
+
+	// ThreadStopAction is never empty on a read: unset means restart.
+	ThreadStopAction task.ThreadStopAction `json:"threadStopAction"`
+	UniqueKey        string                `json:"uniqueKey,omitempty"`
 }
 
 // TaskToJSON converts a task for the API and the web UI.
@@ -49,6 +55,7 @@ func TaskToJSON(t *task.Task) TaskJSON {
 		Workers: t.Workers, ExecutionGroup: t.ExecutionGroup, ExecutionState: string(t.State), ResultStatus: string(t.Result),
 		Message: t.Message, Node: t.Node, Parent: t.Parent, Role: string(t.Role), Progress: t.Progress,
 		LastRunStart: t.LastRunStart, LastRunFinish: t.LastRunFinish, NextRunTime: t.NextRunTime, RunCount: t.RunCount, Version: t.Version}
+	j.ThreadStopAction, j.UniqueKey = t.ThreadStopAction.OrDefault(), t.UniqueKey
 	if !t.Schedule.IsZero() {
 		s := t.Schedule
 		j.Schedule = &s
@@ -90,6 +97,10 @@ type createTaskRequest struct {
 	Workers        *task.Workers   `json:"workers"`
 	ExecutionGroup string          `json:"executionGroup"`
 	Suspended      bool            `json:"suspended"`
+
+	// ThreadStopAction and UniqueKey are validated by the task manager.
+	ThreadStopAction string `json:"threadStopAction"`
+	UniqueKey        string `json:"uniqueKey"`
 }
 
 func (a *API) registerTasks(g *gin.RouterGroup) {
@@ -165,12 +176,13 @@ func (a *API) createTask(c *gin.Context) {
 	p, _ := PrincipalOf(c)
 	in := taskmanager.CreateTask{Name: req.Name, Handler: req.Handler, Owner: p.UserOID, Params: req.Params,
 		Bucketing: req.Bucketing, Workers: req.Workers, ExecutionGroup: req.ExecutionGroup, Suspended: req.Suspended}
+	in.ThreadStopAction, in.UniqueKey = req.ThreadStopAction, req.UniqueKey
 	if req.Schedule != nil {
 		in.Schedule = *req.Schedule
 	}
 	t, err := a.d.Tasks.Create(c.Request.Context(), in)
 	if err != nil {
-		Fail(c, a.log, err)
+		a.failTask(c, err)
 		return
 	}
 	c.Header("Location", "/api/v1/tasks/"+t.OID)
@@ -207,11 +219,24 @@ func (a *API) taskAction(action func(ctx context.Context, oid string) (*task.Tas
 		}
 		t, err := action(c.Request.Context(), c.Param("oid"))
 		if err != nil {
-			Fail(c, a.log, err)
+			a.failTask(c, err)
 			return
 		}
 		c.JSON(http.StatusOK, TaskToJSON(t))
 	}
+}
+
+// failTask writes err; when another open task holds the unique key, the
+// answer names it (oid) and points to it (Location), so a client that lost
+// a create race can follow the task that won.
+func (a *API) failTask(c *gin.Context, err error) {
+	var dup *task.DuplicateKeyError
+	if !errors.As(err, &dup) || dup.OID == "" {
+		Fail(c, a.log, err)
+		return
+	}
+	c.Header("Location", "/api/v1/tasks/"+dup.OID)
+	c.AbortWithStatusJSON(http.StatusConflict, gin.H{"error": "conflict", "message": err.Error(), "oid": dup.OID})
 }
 
 func (a *API) listBuckets(c *gin.Context) {

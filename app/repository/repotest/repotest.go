@@ -16,8 +16,31 @@ import (
 	"cadre/domain/object"
 )
 
+// Option adjusts Run.
+type Option func(*options)
+
+type options struct {
+	peer func(t *testing.T, s repository.Store) repository.Store
+}
+
+// WithPeer supplies a second handle on the same store, as another node
+// process has (for a database store: another pool on the same database);
+// the optimistic-locking race splits its writers between the two. Without
+// it, the store is its own peer.
+func WithPeer(peer func(t *testing.T, s repository.Store) repository.Store) Option {
+	return func(o *options) { o.peer = peer }
+}
+
 // Run runs the contract against stores made by newStore (each call a fresh, empty database).
-func Run(t *testing.T, newStore func(t *testing.T) repository.Store) {
+func Run(t *testing.T, newStore func(t *testing.T) repository.Store, opts ...Option) {
+	o := options{peer: func(_ *testing.T, s repository.Store) repository.Store { return s }}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	t.Run("modifies of one version on two connections: exactly one wins", func(t *testing.T) {
+		s := newStore(t)
+		testConcurrentModifyPeers(t, s, o.peer(t, s))
+	})
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s repository.Store)
@@ -27,7 +50,10 @@ func Run(t *testing.T, newStore func(t *testing.T) repository.Store) {
 		{"modify bumps the version and checks the expected one", testModifyVersion},
 		{"concurrent modifies of one version: exactly one wins", testConcurrentModify},
 		{"delete and not found", testDelete},
+		{"delete frees the name and touches nothing else", testDeleteScope},
 		{"search pages in stable name order", testSearchPaging},
+		{"search limits: default, cap and offsets past the end", testSearchLimits},
+		{"add many adds all or none", testAddMany},
 		{"search by name treats wildcards literally", testSearchWildcards},
 		{"list by OID reads one range a keyset page at a time", testListByOID},
 		{"write many writes only objects still at their version", testWriteMany},
@@ -138,18 +164,31 @@ func testModifyVersion(t *testing.T, s repository.Store) {
 }
 
 func testConcurrentModify(t *testing.T, s repository.Store) {
+	testConcurrentModifyPeers(t, s, s)
+}
+
+// testConcurrentModifyPeers races writers of one version, split between two
+// handles on the store: one wins, every other one gets a ConflictError, and
+// the stored object is the winner's.
+func testConcurrentModifyPeers(t *testing.T, s, peer repository.Store) {
 	u := newUser("erin")
 	mustAdd(t, s, u)
 	const writers = 8
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	wins, conflicts := 0, 0
+	winner := ""
 	for i := range writers {
+		store := s
+		if i%2 == 1 {
+			store = peer
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.Modify(context.Background(), object.TypeUser, u.OID, 1, now, func(o object.Object) error {
-				o.(*object.User).FullName = fmt.Sprint("writer ", i)
+			name := fmt.Sprint("writer ", i)
+			_, err := store.Modify(context.Background(), object.TypeUser, u.OID, 1, now, func(o object.Object) error {
+				o.(*object.User).FullName = name
 				return nil
 			})
 			mu.Lock()
@@ -158,6 +197,7 @@ func testConcurrentModify(t *testing.T, s repository.Store) {
 			switch {
 			case err == nil:
 				wins++
+				winner = name
 			case errors.As(err, &conflict):
 				conflicts++
 			default:
@@ -168,6 +208,15 @@ func testConcurrentModify(t *testing.T, s repository.Store) {
 	wg.Wait()
 	if wins != 1 || conflicts != writers-1 {
 		t.Fatalf("want 1 win and %d conflicts, got %d and %d", writers-1, wins, conflicts)
+	}
+	for _, store := range []repository.Store{s, peer} {
+		got, err := store.Get(context.Background(), object.TypeUser, u.OID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.(*object.User).FullName != winner || got.ObjectMeta().Version != 2 {
+			t.Fatalf("stored %q at version %d, want the winner's %q at version 2", got.(*object.User).FullName, got.ObjectMeta().Version, winner)
+		}
 	}
 }
 
@@ -325,5 +374,83 @@ func testGetByNames(t *testing.T, s repository.Store) {
 		if o, ok := got[object.NormalizeName(n)]; !ok || o.ObjectMeta().Name != n {
 			t.Errorf("name %q: got %v", n, o)
 		}
+	}
+}
+
+func testDeleteScope(t *testing.T, s repository.Store) {
+	ctx := context.Background()
+	u, keep := newUser("gina"), newUser("hank")
+	mustAdd(t, s, u)
+	mustAdd(t, s, keep)
+	if err := s.Delete(ctx, object.TypeRole, u.OID); !errors.Is(err, object.ErrNotFound) {
+		t.Fatalf("delete of a user's OID as a role: want ErrNotFound, got %v", err)
+	}
+	if err := s.Delete(ctx, object.TypeUser, u.OID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Count(ctx, object.TypeUser); err != nil || n != 1 {
+		t.Fatalf("count after delete = %d (%v), want 1", n, err)
+	}
+	if _, err := s.Get(ctx, object.TypeUser, keep.OID); err != nil {
+		t.Fatalf("the other user after delete: %v", err)
+	}
+	if _, err := s.Modify(ctx, object.TypeUser, u.OID, 0, now, func(object.Object) error { return nil }); !errors.Is(err, object.ErrNotFound) {
+		t.Fatalf("modify of a deleted object: want ErrNotFound, got %v", err)
+	}
+	// The name is free again, for a new object with a new OID.
+	mustAdd(t, s, newUser("Gina"))
+}
+
+func testSearchLimits(t *testing.T, s repository.Store) {
+	ctx := context.Background()
+	const total = 1005
+	users := make([]object.Object, total)
+	for i := range users {
+		users[i] = newUser(fmt.Sprintf("bulk%04d", i))
+	}
+	if err := s.AddMany(ctx, users); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name          string
+		limit, offset int
+		items         int
+		first         string
+	}{
+		{"no limit gives 50", 0, 0, 50, "bulk0000"},
+		{"a limit over 1000 is capped", 5000, 0, 1000, "bulk0000"},
+		{"the last partial page", 10, 1000, 5, "bulk1000"},
+		{"an offset past the end", 10, 2000, 0, ""},
+		{"a negative offset starts at the beginning", 3, -5, 3, "bulk0000"},
+	} {
+		page, err := s.Search(ctx, object.Query{Type: object.TypeUser, Limit: tc.limit, Offset: tc.offset})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := ""
+		if len(page.Items) > 0 {
+			first = page.Items[0].ObjectMeta().Name
+		}
+		if page.Total != total || len(page.Items) != tc.items || first != tc.first {
+			t.Errorf("%s: total %d, %d items from %q; want %d, %d from %q", tc.name, page.Total, len(page.Items), first, total, tc.items, tc.first)
+		}
+	}
+}
+
+func testAddMany(t *testing.T, s repository.Store) {
+	ctx := context.Background()
+	mustAdd(t, s, newUser("taken"))
+	batch := []object.Object{newUser("new1"), newUser("TAKEN"), newUser("new2")}
+	if err := s.AddMany(ctx, batch); !errors.Is(err, object.ErrAlreadyExists) {
+		t.Fatalf("add many with a taken name: want ErrAlreadyExists, got %v", err)
+	}
+	if n, _ := s.Count(ctx, object.TypeUser); n != 1 {
+		t.Fatalf("%d users after a failed batch, want 1: none of the batch may stay", n)
+	}
+	if err := s.AddMany(ctx, []object.Object{newUser("new1"), newUser("new2")}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Count(ctx, object.TypeUser); n != 3 {
+		t.Fatalf("%d users after a good batch, want 3", n)
 	}
 }
