@@ -53,6 +53,42 @@ type BucketCompletion struct {
 	Epoch  int64
 	Items  int64
 	Errors int64
+	// Error is the failure of a bucket's last allowed attempt, "" when it
+	// succeeded; the completion counts the attempt either way.
+	Error string
+}
+
+// BucketRetry puts a failed bucket back to READY for another attempt.
+type BucketRetry struct {
+	TaskOID string
+	Seq     int64
+	// Epoch fences the release as it does a completion.
+	Epoch int64
+	Error string
+	// NotBefore is the earliest time a claim may take the bucket again.
+	NotBefore time.Time
+}
+
+// BucketCheckpoint records a handler's position inside a delegated bucket.
+type BucketCheckpoint struct {
+	TaskOID string
+	Seq     int64
+	// Epoch fences the write as it does a completion.
+	Epoch      int64
+	Checkpoint task.Checkpoint
+}
+
+// TaskCheckpoint records a standalone run's position on its task.
+type TaskCheckpoint struct {
+	OID string
+	// Node and RunCount fence the write: only the run that holds the task
+	// (RUNNING there, in that run) records its position.
+	Node       string
+	RunCount   int64
+	Checkpoint task.Checkpoint
+	// Items and Errors are what the run did since its previous checkpoint;
+	// they join the task's progress with the write.
+	Items, Errors int64
 }
 
 // TaskStore persists tasks and buckets. Every state change is one atomic
@@ -65,6 +101,9 @@ type TaskStore interface {
 	TasksUpdate(ctx context.Context, oid string, change func(*task.Task) error) (*task.Task, error)
 	TasksDelete(ctx context.Context, oid string) error
 	TasksAddProgress(ctx context.Context, oid string, items, errs int64) error
+	// TasksCheckpoint records a standalone run's checkpoint in one statement;
+	// false when the run no longer holds the task (fenced).
+	TasksCheckpoint(ctx context.Context, c TaskCheckpoint) (bool, error)
 	// TasksRunningHere reports which of oids are RUNNING on node.
 	TasksRunningHere(ctx context.Context, node string, oids []string) (map[string]bool, error)
 	// TasksRunningOn lists RUNNING tasks whose node is the given one.
@@ -76,14 +115,27 @@ type TaskStore interface {
 
 	// BucketsCreate replaces a coordinator's buckets with READY ones.
 	BucketsCreate(ctx context.Context, taskOID string, contents []task.Content) error
-	// BucketsClaim delegates up to p.Limit READY buckets, lowest seq first,
-	// each at epoch+1, in one atomic statement. It returns them in seq order,
-	// and none only when the task has no READY bucket left.
+	// BucketsClaim delegates up to p.Limit READY buckets whose not-before
+	// time is not after p.Now, lowest seq first, each at epoch+1, in one
+	// atomic statement. It returns them in seq order, each with the
+	// checkpoint it resumes from, and none only when no READY bucket may be
+	// claimed at p.Now.
 	BucketsClaim(ctx context.Context, p BucketsClaimParams) ([]task.Bucket, error)
 	// BucketsComplete records completions in one atomic statement. A
 	// completion counts only for a bucket still delegated at its epoch; the
 	// result says, per completion, whether it counted (false = fenced).
 	BucketsComplete(ctx context.Context, cs []BucketCompletion, now time.Time) ([]bool, error)
+	// BucketsRetry puts a failed bucket back to READY with its attempt
+	// counted, its error and a not-before time, in one statement; false when
+	// the bucket is no longer delegated at that epoch (fenced).
+	BucketsRetry(ctx context.Context, r BucketRetry) (bool, error)
+	// BucketsCheckpoint records a checkpoint (and its items and errors as the
+	// bucket's counts) in one statement; false when fenced.
+	BucketsCheckpoint(ctx context.Context, c BucketCheckpoint) (bool, error)
+	// BucketsReadyAt is the earliest time one of the task's READY buckets
+	// may be claimed: zero when one may be claimed now; ok is false when
+	// none is READY.
+	BucketsReadyAt(ctx context.Context, taskOID string) (at time.Time, ok bool, err error)
 	// BucketsReleaseWorker puts the worker's DELEGATED buckets back to READY.
 	BucketsReleaseWorker(ctx context.Context, worker string) (int64, error)
 	// BucketsReleaseNode puts DELEGATED buckets held on a node back to READY.
@@ -124,6 +176,17 @@ type Run struct {
 	Stopping func() bool
 	// SetToken records handler state for the next run (livesync).
 	SetToken func(token string)
+	// Resume is the checkpoint this run starts from (the bucket's, or a
+	// standalone run's), nil to start from the beginning. Its Items and
+	// Errors are counted already: Progress reports only what comes after.
+	Resume *task.Checkpoint
+	// Checkpoint records that everything reported through Progress so far
+	// is done up to position (the handler's own notation), so that a retry
+	// or a node taking over after a crash resumes there. It costs one
+	// statement: call it per page or batch, not per item. It returns
+	// task.ErrFenced when the work was handed to someone else (the handler
+	// should stop); a database error is logged and the run goes on.
+	Checkpoint func(ctx context.Context, position string) error
 	// Repo reads and writes the repository through this run's local cache
 	// (objects, queries, versions), dropped when the run ends; nil when the
 	// manager was built without a repository.

@@ -38,6 +38,19 @@ type Bucket struct {
 	ItemsProcessed int64
 	ClaimedAt      *time.Time
 	CompletedAt    *time.Time
+	// Attempts counts the bucket's finished attempts (failed or completed);
+	// an attempt cut short by its node's death or a stop is not one.
+	// LastError is the error of the last failed attempt.
+	Attempts  int64
+	LastError string
+	// Checkpoint is the last position its handler recorded in the bucket,
+	// nil for none; ResumedFrom is the checkpoint its current (or last)
+	// holder started from, nil when it started from the beginning.
+	Checkpoint  *Checkpoint
+	ResumedFrom *Checkpoint
+	// NotBefore is when a failed bucket may be claimed again; nil when it
+	// does not wait.
+	NotBefore *time.Time
 }
 
 // Complete accepts completion only from the holder of the current epoch.

@@ -91,7 +91,18 @@ type Task struct {
 	LastRunFinish  *time.Time
 	NextRunTime    *time.Time
 	// Token is handler state kept between runs (livesync's last seen row).
-	Token      string
+	Token string
+	// Retry is how often a failed run (or, on a coordinator and its
+	// workers, a failed bucket) is tried; nil is one attempt.
+	Retry *Retry
+	// Attempts counts the finished attempts of the current run (a retry
+	// continues it, a new run starts from 0); LastError is the error of the
+	// last failed one.
+	Attempts  int64
+	LastError string
+	// Checkpoint is a standalone run's last recorded position, kept until
+	// the run finishes so a retry or a restart elsewhere resumes from it.
+	Checkpoint *Checkpoint
 	Version    int64
 	CreatedAt  time.Time
 	ModifiedAt time.Time
@@ -116,6 +127,10 @@ func (t *Task) Start(node string, now time.Time) error {
 	if t.State != Runnable {
 		return t.illegal("start")
 	}
+	if t.Result != InProgress {
+		// A new run, not the retry or restart of an unfinished one.
+		t.Attempts, t.LastError, t.Checkpoint = 0, "", nil
+	}
 	t.State, t.Node, t.Result, t.Message = Running, node, InProgress, ""
 	t.LastRunStart = &now
 	t.RunCount++
@@ -136,13 +151,26 @@ func (t *Task) Finish(result ResultStatus, message string, now time.Time) error 
 	if t.State != Running && t.State != Waiting {
 		return t.illegal("finish")
 	}
-	t.Result, t.Message, t.Node = result, message, ""
+	t.Result, t.Message, t.Node, t.Checkpoint = result, message, "", nil
 	t.LastRunFinish = &now
 	if t.Recurring() && t.Role != Worker {
 		t.State = Runnable
 	} else {
 		t.State = Closed
 	}
+	return nil
+}
+
+// FailAttempt ends a failed attempt of a RUNNING run that will be tried
+// again: RUNNABLE, the attempt counted and its error kept; the result stays
+// IN_PROGRESS, and the checkpoint, if any, is where the next attempt resumes.
+func (t *Task) FailAttempt(msg, retryNote string) error {
+	if t.State != Running {
+		return t.illegal("retry")
+	}
+	t.Attempts++
+	t.State, t.Node, t.LastError = Runnable, "", msg
+	t.Message = fmt.Sprintf("attempt %d failed: %s; %s", t.Attempts, msg, retryNote)
 	return nil
 }
 

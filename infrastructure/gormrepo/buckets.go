@@ -25,15 +25,28 @@ type bucketRow struct {
 	Completions    int64
 	ClaimedAt      *time.Time
 	CompletedAt    *time.Time
+	Attempts       int64
+	LastError      string
+	Checkpoint     string
+	ResumedFrom    string
+	NotBefore      *time.Time
 }
 
 func (bucketRow) TableName() string { return "buckets" }
 
 func (r bucketRow) toDomain() (task.Bucket, error) {
 	b := task.Bucket{TaskOID: r.TaskOID, Seq: r.Seq, State: task.BucketState(r.State), Worker: r.WorkerOID, Node: r.NodeID,
-		Epoch: r.Epoch, ItemsProcessed: r.ItemsProcessed, ClaimedAt: utcPtr(r.ClaimedAt), CompletedAt: utcPtr(r.CompletedAt)}
+		Epoch: r.Epoch, ItemsProcessed: r.ItemsProcessed, ClaimedAt: utcPtr(r.ClaimedAt), CompletedAt: utcPtr(r.CompletedAt),
+		Attempts: r.Attempts, LastError: r.LastError, NotBefore: utcPtr(r.NotBefore)}
 	if err := json.Unmarshal([]byte(r.Content), &b.Content); err != nil {
 		return task.Bucket{}, fmt.Errorf("decode bucket %s/%d: %w", r.TaskOID, r.Seq, err)
+	}
+	var err error
+	if b.Checkpoint, err = decodeCheckpoint(r.Checkpoint); err != nil {
+		return task.Bucket{}, fmt.Errorf("decode checkpoint of bucket %s/%d: %w", r.TaskOID, r.Seq, err)
+	}
+	if b.ResumedFrom, err = decodeCheckpoint(r.ResumedFrom); err != nil {
+		return task.Bucket{}, fmt.Errorf("decode resumed_from of bucket %s/%d: %w", r.TaskOID, r.Seq, err)
 	}
 	return b, nil
 }
@@ -68,7 +81,7 @@ func (r *Repo) BucketsClaim(ctx context.Context, p taskmanager.BucketsClaimParam
 		}
 		// SKIP LOCKED may have skipped READY rows that a concurrent claimer
 		// holds for an instant; report "none" only when none is READY at all.
-		ready, err := r.hot.anyReady(ctx, p.TaskOID)
+		ready, err := r.hot.anyReady(ctx, p.TaskOID, p.Now)
 		if err != nil || !ready {
 			return nil, err
 		}
@@ -80,6 +93,43 @@ func (r *Repo) BucketsClaim(ctx context.Context, p taskmanager.BucketsClaimParam
 // progress is their sum, so no completion has to lock the coordinator's row.
 func (r *Repo) BucketsComplete(ctx context.Context, cs []taskmanager.BucketCompletion, now time.Time) ([]bool, error) {
 	return r.hot.complete(ctx, cs, now)
+}
+
+// BucketsRetry puts a failed bucket back to READY for another attempt, fenced by its epoch.
+func (r *Repo) BucketsRetry(ctx context.Context, br taskmanager.BucketRetry) (bool, error) {
+	ok, err := r.hot.retry(ctx, br)
+	if err != nil {
+		return false, fmt.Errorf("retry bucket %s/%d: %w", br.TaskOID, br.Seq, err)
+	}
+	return ok, nil
+}
+
+// BucketsCheckpoint records a handler's position in a bucket, fenced by its epoch.
+func (r *Repo) BucketsCheckpoint(ctx context.Context, c taskmanager.BucketCheckpoint) (bool, error) {
+	ok, err := r.hot.checkpoint(ctx, c)
+	if err != nil {
+		return false, fmt.Errorf("checkpoint bucket %s/%d: %w", c.TaskOID, c.Seq, err)
+	}
+	return ok, nil
+}
+
+// BucketsReadyAt reads the earliest not-before time of a task's READY
+// buckets (NULL, claimable now, sorts first). Workers ask only when a claim
+// found nothing, so the READY rows are then the few waiting for a retry.
+func (r *Repo) BucketsReadyAt(ctx context.Context, taskOID string) (time.Time, bool, error) {
+	var rows []struct{ NotBefore *time.Time }
+	err := r.db.WithContext(ctx).Raw(`SELECT not_before FROM buckets WHERE task_oid = ? AND state = 'READY'
+ORDER BY not_before NULLS FIRST LIMIT 1`, taskOID).Scan(&rows).Error
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("read retry times of %s: %w", taskOID, err)
+	}
+	if len(rows) == 0 {
+		return time.Time{}, false, nil
+	}
+	if rows[0].NotBefore == nil {
+		return time.Time{}, true, nil
+	}
+	return rows[0].NotBefore.UTC(), true, nil
 }
 
 // BucketsReleaseWorker returns a worker's delegated buckets to READY.

@@ -55,13 +55,18 @@ func (h *hotPath) claim(ctx context.Context, p taskmanager.BucketsClaimParams) (
 	out := make([]task.Bucket, 0, limit)
 	for rows.Next() {
 		b := task.Bucket{TaskOID: p.TaskOID, State: task.BucketDelegated, Worker: p.Worker, Node: p.Node, ClaimedAt: &claimedAt}
-		var content string
-		if err := rows.Scan(&b.Seq, &b.Epoch, &content, &b.ItemsProcessed); err != nil {
+		var content, checkpoint string
+		if err := rows.Scan(&b.Seq, &b.Epoch, &content, &b.ItemsProcessed, &b.Attempts, &checkpoint); err != nil {
 			return nil, fmt.Errorf("claim buckets of %s: %w", p.TaskOID, err)
 		}
 		if err := json.Unmarshal([]byte(content), &b.Content); err != nil {
 			return nil, fmt.Errorf("decode bucket %s/%d: %w", p.TaskOID, b.Seq, err)
 		}
+		cp, err := decodeCheckpoint(checkpoint)
+		if err != nil {
+			return nil, fmt.Errorf("decode checkpoint of bucket %s/%d: %w", p.TaskOID, b.Seq, err)
+		}
+		b.Checkpoint, b.ResumedFrom = cp, cp
 		out = append(out, b)
 	}
 	if err := rows.Err(); err != nil {
@@ -75,25 +80,34 @@ func (h *hotPath) claim(ctx context.Context, p taskmanager.BucketsClaimParams) (
 // claimSQL is the claim statement of the dialect. PostgreSQL picks the rows
 // in an InitPlan (ARRAY(SELECT … FOR UPDATE SKIP LOCKED)), so the update is an
 // index lookup of exactly those keys rather than a join over the task's
-// buckets; SQLite, one writer at a time, uses a plain IN.
+// buckets; SQLite, one writer at a time, uses a plain IN. Both walk the READY
+// partial index in seq order and pass over the few rows still waiting for a
+// retry (not_before after now). The claim records the checkpoint a bucket
+// resumes from as resumed_from.
 func (h *hotPath) claimSQL(p taskmanager.BucketsClaimParams, limit int) (string, []any) {
 	if h.dialect == db.Postgres {
-		return `UPDATE buckets SET state = 'DELEGATED', worker_oid = $1, node_id = $2, epoch = epoch + 1, claimed_at = $3
+		return `UPDATE buckets SET state = 'DELEGATED', worker_oid = $1, node_id = $2, epoch = epoch + 1, claimed_at = $3,
+  resumed_from = checkpoint, not_before = NULL
 WHERE task_oid = $4 AND state = 'READY' AND seq = ANY (ARRAY(
-  SELECT seq FROM buckets WHERE task_oid = $4 AND state = 'READY' ORDER BY seq LIMIT $5 FOR UPDATE SKIP LOCKED))
-RETURNING seq, epoch, content, items_processed`, []any{p.Worker, p.Node, p.Now.UTC(), p.TaskOID, limit}
+  SELECT seq FROM buckets WHERE task_oid = $4 AND state = 'READY' AND (not_before IS NULL OR not_before <= $3)
+  ORDER BY seq LIMIT $5 FOR UPDATE SKIP LOCKED))
+RETURNING seq, epoch, content, items_processed, attempts, checkpoint`, []any{p.Worker, p.Node, p.Now.UTC(), p.TaskOID, limit}
 	}
-	return `UPDATE buckets SET state = 'DELEGATED', worker_oid = ?, node_id = ?, epoch = epoch + 1, claimed_at = ?
+	return `UPDATE buckets SET state = 'DELEGATED', worker_oid = ?, node_id = ?, epoch = epoch + 1, claimed_at = ?,
+  resumed_from = checkpoint, not_before = NULL
 WHERE task_oid = ? AND state = 'READY' AND seq IN (
-  SELECT seq FROM buckets WHERE task_oid = ? AND state = 'READY' ORDER BY seq LIMIT ?)
-RETURNING seq, epoch, content, items_processed`, []any{p.Worker, p.Node, p.Now.UTC(), p.TaskOID, p.TaskOID, limit}
+  SELECT seq FROM buckets WHERE task_oid = ? AND state = 'READY' AND (not_before IS NULL OR not_before <= ?)
+  ORDER BY seq LIMIT ?)
+RETURNING seq, epoch, content, items_processed, attempts, checkpoint`, []any{p.Worker, p.Node, p.Now.UTC(), p.TaskOID, p.TaskOID, p.Now.UTC(), limit}
 }
 
-// anyReady reports whether a task has a READY bucket at all, locked or not.
-func (h *hotPath) anyReady(ctx context.Context, taskOID string) (bool, error) {
+// anyReady reports whether a task has a READY bucket that may be claimed at
+// now, locked or not.
+func (h *hotPath) anyReady(ctx context.Context, taskOID string, now time.Time) (bool, error) {
 	h.count()
 	var one int
-	err := h.sql.QueryRowContext(ctx, fmt.Sprintf(`SELECT 1 FROM buckets WHERE task_oid = %s AND state = 'READY' LIMIT 1`, h.ph(1)), taskOID).Scan(&one)
+	err := h.sql.QueryRowContext(ctx, fmt.Sprintf(`SELECT 1 FROM buckets WHERE task_oid = %s AND state = 'READY' AND (not_before IS NULL OR not_before <= %s) LIMIT 1`,
+		h.ph(1), h.ph(2)), taskOID, now.UTC()).Scan(&one)
 	if err == sql.ErrNoRows {
 		return false, nil
 	}
@@ -110,29 +124,35 @@ func (h *hotPath) complete(ctx context.Context, cs []taskmanager.BucketCompletio
 		q    string
 		args []any
 	)
+	// Items are the bucket's final counts, a resumed bucket's checkpoint
+	// included, so they replace what a checkpoint wrote. A completion is a
+	// finished attempt; a failed last attempt leaves its error.
 	if h.dialect == db.Postgres {
 		oids, seqs, epochs, items, errs := make([]string, len(cs)), make([]int64, len(cs)), make([]int64, len(cs)), make([]int64, len(cs)), make([]int64, len(cs))
+		failures := make([]string, len(cs))
 		for i, c := range cs {
-			oids[i], seqs[i], epochs[i], items[i], errs[i] = c.TaskOID, c.Seq, c.Epoch, c.Items, c.Errors
+			oids[i], seqs[i], epochs[i], items[i], errs[i], failures[i] = c.TaskOID, c.Seq, c.Epoch, c.Items, c.Errors, c.Error
 		}
-		q = `UPDATE buckets b SET state = 'COMPLETE', items_processed = v.items, errors = v.errs, completed_at = $6, completions = b.completions + 1
-FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS v(task_oid, seq, epoch, items, errs)
+		q = `UPDATE buckets b SET state = 'COMPLETE', items_processed = v.items, errors = v.errs, completed_at = $7, completions = b.completions + 1,
+  attempts = b.attempts + 1, last_error = CASE WHEN v.failure <> '' THEN v.failure ELSE b.last_error END
+FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[]) AS v(task_oid, seq, epoch, items, errs, failure)
 WHERE b.task_oid = v.task_oid AND b.seq = v.seq AND b.epoch = v.epoch AND b.state = 'DELEGATED'
 RETURNING b.task_oid, b.seq, b.epoch`
-		args = []any{oids, seqs, epochs, items, errs, now.UTC()}
+		args = []any{oids, seqs, epochs, items, errs, failures, now.UTC()}
 	} else {
 		var values strings.Builder
-		args = make([]any, 0, len(cs)*5+1)
+		args = make([]any, 0, len(cs)*6+1)
 		args = append(args, now.UTC())
 		for i, c := range cs {
 			if i > 0 {
 				values.WriteString(", ")
 			}
-			values.WriteString("(?, ?, ?, ?, ?)")
-			args = append(args, c.TaskOID, c.Seq, c.Epoch, c.Items, c.Errors)
+			values.WriteString("(?, ?, ?, ?, ?, ?)")
+			args = append(args, c.TaskOID, c.Seq, c.Epoch, c.Items, c.Errors, c.Error)
 		}
-		q = `UPDATE buckets SET state = 'COMPLETE', items_processed = v.items, errors = v.errs, completed_at = ?, completions = buckets.completions + 1
-FROM (SELECT column1 AS task_oid, column2 AS seq, column3 AS epoch, column4 AS items, column5 AS errs FROM (VALUES ` + values.String() + `)) AS v
+		q = `UPDATE buckets SET state = 'COMPLETE', items_processed = v.items, errors = v.errs, completed_at = ?, completions = buckets.completions + 1,
+  attempts = buckets.attempts + 1, last_error = CASE WHEN v.failure <> '' THEN v.failure ELSE buckets.last_error END
+FROM (SELECT column1 AS task_oid, column2 AS seq, column3 AS epoch, column4 AS items, column5 AS errs, column6 AS failure FROM (VALUES ` + values.String() + `)) AS v
 WHERE buckets.task_oid = v.task_oid AND buckets.seq = v.seq AND buckets.epoch = v.epoch AND buckets.state = 'DELEGATED'
 RETURNING buckets.task_oid, buckets.seq, buckets.epoch`
 	}
@@ -162,6 +182,48 @@ RETURNING buckets.task_oid, buckets.seq, buckets.epoch`
 		ok[i] = done[key{c.TaskOID, c.Seq, c.Epoch}]
 	}
 	return ok, nil
+}
+
+// retry puts a failed bucket back to READY at its epoch: the attempt is
+// counted and the checkpoint stays, so the next attempt resumes from it.
+func (h *hotPath) retry(ctx context.Context, r taskmanager.BucketRetry) (bool, error) {
+	q := fmt.Sprintf(`UPDATE buckets SET state = 'READY', worker_oid = '', node_id = '', attempts = attempts + 1, last_error = %s, not_before = %s
+WHERE task_oid = %s AND seq = %s AND epoch = %s AND state = 'DELEGATED'`, h.ph(1), h.ph(2), h.ph(3), h.ph(4), h.ph(5))
+	return h.fencedExec(ctx, q, r.Error, r.NotBefore.UTC(), r.TaskOID, r.Seq, r.Epoch)
+}
+
+// checkpoint writes a bucket's checkpoint and its counts at its epoch.
+func (h *hotPath) checkpoint(ctx context.Context, c taskmanager.BucketCheckpoint) (bool, error) {
+	data, err := json.Marshal(c.Checkpoint)
+	if err != nil {
+		return false, fmt.Errorf("encode checkpoint: %w", err)
+	}
+	q := fmt.Sprintf(`UPDATE buckets SET checkpoint = %s, items_processed = %s, errors = %s
+WHERE task_oid = %s AND seq = %s AND epoch = %s AND state = 'DELEGATED'`, h.ph(1), h.ph(2), h.ph(3), h.ph(4), h.ph(5), h.ph(6))
+	return h.fencedExec(ctx, q, string(data), c.Checkpoint.Items, c.Checkpoint.Errors, c.TaskOID, c.Seq, c.Epoch)
+}
+
+// fencedExec runs a one-row fenced update and reports whether it matched.
+func (h *hotPath) fencedExec(ctx context.Context, q string, args ...any) (bool, error) {
+	h.count()
+	res, err := h.sql.ExecContext(ctx, q, args...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// decodeCheckpoint reads a checkpoint column: the empty string is none.
+func decodeCheckpoint(s string) (*task.Checkpoint, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var cp task.Checkpoint
+	if err := json.Unmarshal([]byte(s), &cp); err != nil {
+		return nil, err
+	}
+	return &cp, nil
 }
 
 // writeObjects updates objects at the versions they carry (version+1) and

@@ -43,6 +43,10 @@ type taskRow struct {
 	Version        int64
 	CreatedAt      time.Time
 	ModifiedAt     time.Time
+	Retry          string
+	Attempts       int64
+	LastError      string
+	Checkpoint     string
 }
 
 func (taskRow) TableName() string { return "tasks" }
@@ -66,8 +70,11 @@ func taskFromDomain(t *task.Task) (taskRow, error) {
 		return taskRow{}, err
 	}
 	workers, _ := jsonOrEmpty(t.Workers, t.Workers == nil)
+	retrySpec, _ := jsonOrEmpty(t.Retry, t.Retry == nil)
+	checkpoint, _ := jsonOrEmpty(t.Checkpoint, t.Checkpoint == nil)
 	return taskRow{
 		StopAction: string(t.ThreadStopAction), UniqueKey: t.UniqueKey,
+		Retry: retrySpec, Attempts: t.Attempts, LastError: t.LastError, Checkpoint: checkpoint,
 		OID: t.OID, Name: t.Name, Handler: t.Handler, OwnerOID: t.Owner, Params: string(params), Schedule: string(sched),
 		Bucketing: bucketing, Workers: workers, ExecutionGroup: t.ExecutionGroup, ParentOID: t.Parent, Role: string(t.Role),
 		ExecutionState: string(t.State), ResultStatus: string(t.Result), Message: t.Message, NodeID: t.Node,
@@ -80,6 +87,7 @@ func taskFromDomain(t *task.Task) (taskRow, error) {
 func (r taskRow) toDomain() (*task.Task, error) {
 	t := &task.Task{
 		ThreadStopAction: task.ThreadStopAction(r.StopAction), UniqueKey: r.UniqueKey,
+		Attempts: r.Attempts, LastError: r.LastError,
 		OID: r.OID, Name: r.Name, Handler: r.Handler, Owner: r.OwnerOID, ExecutionGroup: r.ExecutionGroup, Parent: r.ParentOID,
 		Role: task.Role(r.Role), State: task.ExecutionState(r.ExecutionState), Result: task.ResultStatus(r.ResultStatus),
 		Message: r.Message, Node: r.NodeID, RunCount: r.RunCount, Token: r.Token, Version: r.Version,
@@ -100,6 +108,16 @@ func (r taskRow) toDomain() (*task.Task, error) {
 		if err := json.Unmarshal([]byte(r.Bucketing), t.Bucketing); err != nil {
 			return nil, fmt.Errorf("decode bucketing of task %s: %w", r.OID, err)
 		}
+	}
+	if r.Retry != "" {
+		t.Retry = &task.Retry{}
+		if err := json.Unmarshal([]byte(r.Retry), t.Retry); err != nil {
+			return nil, fmt.Errorf("decode retry of task %s: %w", r.OID, err)
+		}
+	}
+	var err error
+	if t.Checkpoint, err = decodeCheckpoint(r.Checkpoint); err != nil {
+		return nil, fmt.Errorf("decode checkpoint of task %s: %w", r.OID, err)
 	}
 	if r.Workers != "" {
 		t.Workers = &task.Workers{}
@@ -258,6 +276,23 @@ func (r *Repo) TasksAddProgress(ctx context.Context, oid string, items, errs int
 		return nil
 	}
 	return r.db.WithContext(ctx).Exec("UPDATE tasks SET items_processed = items_processed + ?, errors = errors + ? WHERE oid = ?", items, errs, oid).Error
+}
+
+// TasksCheckpoint records a standalone run's checkpoint and adds the items
+// done since the previous one to the task's progress, in one statement
+// fenced by the run (RUNNING on the node, at its run count).
+func (r *Repo) TasksCheckpoint(ctx context.Context, c taskmanager.TaskCheckpoint) (bool, error) {
+	data, err := json.Marshal(c.Checkpoint)
+	if err != nil {
+		return false, fmt.Errorf("encode checkpoint: %w", err)
+	}
+	res := r.db.WithContext(ctx).Exec(`UPDATE tasks SET checkpoint = ?, items_processed = items_processed + ?, errors = errors + ?
+WHERE oid = ? AND execution_state = ? AND node_id = ? AND run_count = ?`,
+		string(data), c.Items, c.Errors, c.OID, string(task.Running), c.Node, c.RunCount)
+	if res.Error != nil {
+		return false, fmt.Errorf("checkpoint task %s: %w", c.OID, res.Error)
+	}
+	return res.RowsAffected == 1, nil
 }
 
 // TasksRunningOn lists RUNNING tasks on a node.

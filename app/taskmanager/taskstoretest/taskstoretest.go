@@ -27,6 +27,11 @@ func Run(t *testing.T, newStore func(t *testing.T) taskmanager.TaskStore) {
 		{"completions count only at the epoch that holds the bucket", completeFenced},
 		{"a released bucket is claimed again at a higher epoch", releaseReclaim},
 		{"counts sum items and errors of every state", counts},
+		{"a retry release counts only at the epoch that holds the bucket", retryFenced},
+		{"claims pass over a bucket until its retry time", retryNotBefore},
+		{"checkpoints are written only at the epoch that holds the bucket", checkpointFenced},
+		{"a reclaimed bucket resumes from its checkpoint, counted once", checkpointReclaim},
+		{"a standalone checkpoint is fenced by the run and moves progress", taskCheckpoint},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
@@ -246,5 +251,189 @@ func counts(t *testing.T, s taskmanager.TaskStore) {
 	}
 	if _, err := s.BucketsCount(ctx, "no-such-task"); err != nil && !errors.Is(err, task.ErrNotFound) {
 		t.Fatalf("counting an unknown task: %v", err)
+	}
+}
+
+func bucket(t *testing.T, s taskmanager.TaskStore, oid string, seq int64) task.Bucket {
+	t.Helper()
+	list, err := s.BucketsList(context.Background(), oid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range list {
+		if b.Seq == seq {
+			return b
+		}
+	}
+	t.Fatalf("bucket %d of %s not found", seq, oid)
+	return task.Bucket{}
+}
+
+func retryFenced(t *testing.T, s taskmanager.TaskStore) {
+	ctx := context.Background()
+	oid := coordinator(t, s, 2)
+	bs := claim(t, s, oid, "w1", "n1", 2)
+	stale := taskmanager.BucketRetry{TaskOID: oid, Seq: bs[0].Seq, Epoch: bs[0].Epoch + 1, Error: "boom", NotBefore: t0}
+	if ok, err := s.BucketsRetry(ctx, stale); err != nil || ok {
+		t.Fatalf("retry at a stale epoch = %v, %v; want fenced", ok, err)
+	}
+	r := taskmanager.BucketRetry{TaskOID: oid, Seq: bs[0].Seq, Epoch: bs[0].Epoch, Error: "boom", NotBefore: t0}
+	if ok, err := s.BucketsRetry(ctx, r); err != nil || !ok {
+		t.Fatalf("retry at the holder's epoch = %v, %v; want released", ok, err)
+	}
+	b := bucket(t, s, oid, bs[0].Seq)
+	if b.State != task.BucketReady || b.Attempts != 1 || b.LastError != "boom" || b.Worker != "" || b.Node != "" {
+		t.Fatalf("released bucket = %+v, want READY, 1 attempt, last error boom, no worker", b)
+	}
+	// Released, it can no longer be released or completed at that epoch.
+	if ok, err := s.BucketsRetry(ctx, r); err != nil || ok {
+		t.Fatalf("second retry release = %v, %v; want fenced", ok, err)
+	}
+	if ok, err := s.BucketsComplete(ctx, []taskmanager.BucketCompletion{{TaskOID: oid, Seq: r.Seq, Epoch: r.Epoch, Items: 1}}, t0); err != nil || ok[0] {
+		t.Fatalf("completion after the retry release = %v, %v; want fenced", ok, err)
+	}
+	// The retry claims it at the next epoch; its completion counts the
+	// second attempt, and a failed last attempt leaves its error.
+	again := claim(t, s, oid, "w2", "n2", 1)
+	if len(again) != 1 || again[0].Seq != r.Seq || again[0].Epoch != r.Epoch+1 || again[0].Attempts != 1 {
+		t.Fatalf("retry claim = %+v, want seq %d at epoch %d with 1 attempt", again, r.Seq, r.Epoch+1)
+	}
+	cs := []taskmanager.BucketCompletion{
+		{TaskOID: oid, Seq: again[0].Seq, Epoch: again[0].Epoch, Items: 1},
+		{TaskOID: oid, Seq: bs[1].Seq, Epoch: bs[1].Epoch, Items: 0, Errors: 1, Error: "bad bucket"},
+	}
+	if ok, err := s.BucketsComplete(ctx, cs, t0); err != nil || !ok[0] || !ok[1] {
+		t.Fatalf("completions = %v, %v; want both counted", ok, err)
+	}
+	if b := bucket(t, s, oid, again[0].Seq); b.Attempts != 2 || b.LastError != "boom" {
+		t.Fatalf("retried bucket = %+v, want 2 attempts, last error boom", b)
+	}
+	if b := bucket(t, s, oid, bs[1].Seq); b.Attempts != 1 || b.LastError != "bad bucket" {
+		t.Fatalf("failed bucket = %+v, want 1 attempt, last error \"bad bucket\"", b)
+	}
+}
+
+func retryNotBefore(t *testing.T, s taskmanager.TaskStore) {
+	ctx := context.Background()
+	oid := coordinator(t, s, 2)
+	bs := claim(t, s, oid, "w1", "n1", 1)
+	retryAt := t0.Add(time.Minute)
+	if ok, err := s.BucketsRetry(ctx, taskmanager.BucketRetry{TaskOID: oid, Seq: bs[0].Seq, Epoch: bs[0].Epoch, Error: "boom", NotBefore: retryAt}); err != nil || !ok {
+		t.Fatalf("retry release = %v, %v", ok, err)
+	}
+	// Bucket 1 waits: a claim takes bucket 2 although 1 has the lower seq.
+	if next := claim(t, s, oid, "w2", "n1", 5); len(next) != 1 || next[0].Seq != 2 {
+		t.Fatalf("claim before the retry time = %+v, want only bucket 2", next)
+	}
+	if none := claim(t, s, oid, "w2", "n1", 5); len(none) != 0 {
+		t.Fatalf("claimed %+v before its retry time", none)
+	}
+	at, ok, err := s.BucketsReadyAt(ctx, oid)
+	if err != nil || !ok || !at.Equal(retryAt) {
+		t.Fatalf("ready at = %v, %v, %v; want %v", at, ok, err, retryAt)
+	}
+	late, err := s.BucketsClaim(ctx, taskmanager.BucketsClaimParams{TaskOID: oid, Worker: "w3", Node: "n2", Now: retryAt, Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(late) != 1 || late[0].Seq != 1 || late[0].Epoch != bs[0].Epoch+1 {
+		t.Fatalf("claim at the retry time = %+v, want bucket 1 at epoch %d", late, bs[0].Epoch+1)
+	}
+	if _, ok, err := s.BucketsReadyAt(ctx, oid); err != nil || ok {
+		t.Fatalf("ready at with no READY bucket: ok %v, err %v", ok, err)
+	}
+}
+
+func checkpointFenced(t *testing.T, s taskmanager.TaskStore) {
+	ctx := context.Background()
+	oid := coordinator(t, s, 1)
+	bs := claim(t, s, oid, "w1", "n1", 1)
+	cp := task.Checkpoint{Items: 40, Errors: 1, Position: "40"}
+	if ok, err := s.BucketsCheckpoint(ctx, taskmanager.BucketCheckpoint{TaskOID: oid, Seq: bs[0].Seq, Epoch: bs[0].Epoch + 1, Checkpoint: cp}); err != nil || ok {
+		t.Fatalf("checkpoint at a stale epoch = %v, %v; want fenced", ok, err)
+	}
+	if b := bucket(t, s, oid, bs[0].Seq); b.Checkpoint != nil || b.ItemsProcessed != 0 {
+		t.Fatalf("a fenced checkpoint changed the bucket: %+v", b)
+	}
+	if ok, err := s.BucketsCheckpoint(ctx, taskmanager.BucketCheckpoint{TaskOID: oid, Seq: bs[0].Seq, Epoch: bs[0].Epoch, Checkpoint: cp}); err != nil || !ok {
+		t.Fatalf("checkpoint at the holder's epoch = %v, %v", ok, err)
+	}
+	b := bucket(t, s, oid, bs[0].Seq)
+	if b.Checkpoint == nil || *b.Checkpoint != cp || b.State != task.BucketDelegated {
+		t.Fatalf("bucket after a checkpoint = %+v, want checkpoint %+v, still DELEGATED", b, cp)
+	}
+	// The checkpoint's items show in the task's progress while it runs.
+	if c, err := s.BucketsCount(ctx, oid); err != nil || c.Items != 40 || c.Errors != 1 {
+		t.Fatalf("counts = %+v, %v; want the checkpoint's 40 items and 1 error", c, err)
+	}
+}
+
+func checkpointReclaim(t *testing.T, s taskmanager.TaskStore) {
+	ctx := context.Background()
+	oid := coordinator(t, s, 1)
+	old := claim(t, s, oid, "w1", "dead", 1)
+	if old[0].Checkpoint != nil || old[0].ResumedFrom != nil {
+		t.Fatalf("first claim = %+v, want no checkpoint", old[0])
+	}
+	cp := task.Checkpoint{Items: 30, Position: "30"}
+	if ok, err := s.BucketsCheckpoint(ctx, taskmanager.BucketCheckpoint{TaskOID: oid, Seq: old[0].Seq, Epoch: old[0].Epoch, Checkpoint: cp}); err != nil || !ok {
+		t.Fatalf("checkpoint = %v, %v", ok, err)
+	}
+	if _, err := s.BucketsReleaseNode(ctx, "dead"); err != nil {
+		t.Fatal(err)
+	}
+	again := claim(t, s, oid, "w2", "alive", 1)
+	if len(again) != 1 || again[0].Checkpoint == nil || *again[0].Checkpoint != cp || again[0].ResumedFrom == nil || *again[0].ResumedFrom != cp {
+		t.Fatalf("reclaim = %+v, want checkpoint and resumedFrom %+v", again, cp)
+	}
+	if b := bucket(t, s, oid, old[0].Seq); b.ResumedFrom == nil || *b.ResumedFrom != cp {
+		t.Fatalf("listed bucket = %+v, want resumedFrom %+v", b, cp)
+	}
+	// The dead holder's checkpoint and completion are fenced; the new holder
+	// completes with the items before and after the checkpoint.
+	if ok, err := s.BucketsCheckpoint(ctx, taskmanager.BucketCheckpoint{TaskOID: oid, Seq: old[0].Seq, Epoch: old[0].Epoch, Checkpoint: task.Checkpoint{Items: 45}}); err != nil || ok {
+		t.Fatalf("dead holder's checkpoint = %v, %v; want fenced", ok, err)
+	}
+	ok, err := s.BucketsComplete(ctx, []taskmanager.BucketCompletion{
+		{TaskOID: oid, Seq: old[0].Seq, Epoch: old[0].Epoch, Items: 100},
+		{TaskOID: oid, Seq: again[0].Seq, Epoch: again[0].Epoch, Items: 100},
+	}, t0)
+	if err != nil || ok[0] || !ok[1] {
+		t.Fatalf("completions = %v, %v; want the dead holder's fenced", ok, err)
+	}
+	if c, err := s.BucketsCount(ctx, oid); err != nil || c.Items != 100 || c.Complete != 1 {
+		t.Fatalf("counts = %+v, %v; want 100 items in 1 COMPLETE bucket", c, err)
+	}
+}
+
+func taskCheckpoint(t *testing.T, s taskmanager.TaskStore) {
+	ctx := context.Background()
+	oid := coordinator(t, s, 1) // any task row will do
+	run, err := s.TasksUpdate(ctx, oid, func(tk *task.Task) error {
+		tk.State, tk.Node, tk.RunCount = task.Running, "n1", 3
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := task.Checkpoint{Items: 20, Errors: 2, Position: "row 20"}
+	for _, stale := range []taskmanager.TaskCheckpoint{
+		{OID: oid, Node: "n2", RunCount: run.RunCount, Checkpoint: cp, Items: 20, Errors: 2},
+		{OID: oid, Node: "n1", RunCount: run.RunCount - 1, Checkpoint: cp, Items: 20, Errors: 2},
+	} {
+		if ok, err := s.TasksCheckpoint(ctx, stale); err != nil || ok {
+			t.Fatalf("checkpoint of another run %+v = %v, %v; want fenced", stale, ok, err)
+		}
+	}
+	c := taskmanager.TaskCheckpoint{OID: oid, Node: "n1", RunCount: run.RunCount, Checkpoint: cp, Items: 20, Errors: 2}
+	if ok, err := s.TasksCheckpoint(ctx, c); err != nil || !ok {
+		t.Fatalf("checkpoint of the run = %v, %v", ok, err)
+	}
+	got, err := s.TasksGet(ctx, oid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Checkpoint == nil || *got.Checkpoint != cp || got.Progress.ItemsProcessed != 20 || got.Progress.Errors != 2 {
+		t.Fatalf("task after checkpoint = checkpoint %+v, progress %+v; want %+v and 20 items, 2 errors", got.Checkpoint, got.Progress, cp)
 	}
 }
