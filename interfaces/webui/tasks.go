@@ -384,6 +384,10 @@ type taskForm struct {
 	From, To, Size string
 	Depth          string
 	WorkersTotal   string
+	// ThreadStopAction is restart, reschedule, suspend or close; UniqueKey
+	// may be empty. The task manager validates both.
+	ThreadStopAction string
+	UniqueKey        string
 }
 
 // newTaskPage is the data of the "task_new" template.
@@ -416,6 +420,9 @@ func readTaskForm(c *gin.Context) taskForm {
 		Size:         strings.TrimSpace(c.PostForm("bucketSize")),
 		Depth:        c.PostForm("depth"),
 		WorkersTotal: strings.TrimSpace(c.PostForm("workersTotal")),
+		// As typed; the task manager says what is wrong with them.
+		ThreadStopAction: c.PostForm("threadStopAction"),
+		UniqueKey:        strings.TrimSpace(c.PostForm("uniqueKey")),
 	}
 }
 
@@ -428,6 +435,7 @@ func (p formProblem) Error() string { return string(p) }
 // input turns the form into a CreateTask; a formProblem says what is wrong.
 func (f taskForm) input(owner string) (taskmanager.CreateTask, error) {
 	in := taskmanager.CreateTask{Name: f.Name, Handler: f.Handler, Owner: owner}
+	in.ThreadStopAction, in.UniqueKey = f.ThreadStopAction, f.UniqueKey
 	var err error
 	if in.Params, err = parseParams(f.Params); err != nil {
 		return in, err
@@ -548,7 +556,7 @@ func (h *Handlers) newTaskForm(c *gin.Context) {
 	if !h.requireWrite(c) {
 		return
 	}
-	h.render(c, http.StatusOK, "task_new", h.newTaskPage(taskForm{Params: "{}", Schedule: "none", Bucketing: "none", Depth: "1"}))
+	h.render(c, http.StatusOK, "task_new", h.newTaskPage(taskForm{Params: "{}", Schedule: "none", Bucketing: "none", Depth: "1", ThreadStopAction: "restart"}))
 }
 
 func (h *Handlers) createTask(c *gin.Context) {
@@ -574,6 +582,8 @@ func (h *Handlers) createTask(c *gin.Context) {
 		message = "Choose a handler."
 	case errors.Is(err, task.ErrUnknownHandler):
 		message = fmt.Sprintf("There is no handler named %q on this node; choose one from the list.", form.Handler)
+	case errors.Is(err, task.ErrDuplicateKey):
+		// 409, naming the open task that holds the key; the form stays as typed.
 	case status != http.StatusUnprocessableEntity:
 		h.fail(c, err)
 		return
