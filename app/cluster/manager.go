@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"cadre/domain/cluster"
+	"cadre/domain/task"
 )
 
 // Prober asks a node's URL which instance answers there.
@@ -36,6 +37,9 @@ type Config struct {
 	Timeout                    time.Duration // nodeTimeout
 	LocalNodeClusteringEnabled bool
 	ExecutionGroups            []string
+	// ExecutionLimits are the node's effective taskExecutionLimitations,
+	// written into its row for every node's dashboard.
+	ExecutionLimits []task.GroupLimit
 	// LivenessLock is the key of the liveness lock this node holds (0 = none,
 	// e.g. on SQLite); it is written into the node row so peers probe it.
 	LivenessLock int64
@@ -83,7 +87,7 @@ func New(cfg Config, id, internalID string, store NodeStore, rec Recoverer, sche
 	return &Manager{cfg: cfg, store: store, rec: rec, sched: sched, urls: urls, prober: prober, log: log,
 		self: cluster.Node{ID: id, InternalID: internalID, Hostname: cfg.Hostname, HTTPPort: cfg.HTTPPort, Clustered: cfg.Clustered,
 			Version: cfg.Version, SchemaVersion: cfg.SchemaVersion, OperationalState: cluster.Starting,
-			SchedulerState: cluster.SchedulerPaused, ExecutionGroups: cfg.ExecutionGroups, Secret: newSecret(),
+			SchedulerState: cluster.SchedulerPaused, ExecutionGroups: cfg.ExecutionGroups, ExecutionLimits: cfg.ExecutionLimits, Secret: newSecret(),
 			Timeout: cfg.Timeout, LivenessLock: cfg.LivenessLock, Settings: cfg.Settings}}
 }
 
@@ -461,6 +465,9 @@ type NodeView struct {
 	Alive      bool
 	Errors     []string
 	Warnings   []string
+	// Limits are the node's execution limits with its running tasks
+	// counted against them; nil until the caller adds them.
+	Limits []task.LimitUse
 }
 
 // Nodes lists every node with its check-in age, errors and warnings.

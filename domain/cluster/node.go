@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"cadre/domain/task"
 )
 
 // OperationalState of a node.
@@ -94,9 +96,11 @@ type Node struct {
 	SchedulerState   SchedulerState
 	ErrorReason      string
 	ExecutionGroups  []string
-	Secret           string
-	LastCheckIn      time.Time // database clock
-	StartedAt        time.Time // database clock
+	// ExecutionLimits are the node's effective taskExecutionLimitations.
+	ExecutionLimits []task.GroupLimit
+	Secret          string
+	LastCheckIn     time.Time // database clock
+	StartedAt       time.Time // database clock
 	// Timeout is the nodeTimeout this node lives by, written into its row:
 	// peers judge its silence by this lease, not by their own setting.
 	// Zero (a row from an older version) means the judge's own nodeTimeout.

@@ -90,6 +90,9 @@ type Task struct {
 	LastRunStart   *time.Time
 	LastRunFinish  *time.Time
 	NextRunTime    *time.Time
+	// StalledSince is when the progress of this RUNNING task last moved, set
+	// once it has not moved for the stall threshold; nil when not stalled.
+	StalledSince *time.Time
 	// Token is handler state kept between runs (livesync's last seen row).
 	Token string
 	// Retry is how often a failed run (or, on a coordinator and its

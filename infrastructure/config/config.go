@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"cadre/domain/task"
 )
 
 // Config is the node's effective configuration. Durations are time.Duration.
@@ -93,6 +95,17 @@ type TaskManager struct {
 	// ExecutionGroups is a comma-separated list of execution groups this node
 	// runs besides the unnamed group and its own node id; default none.
 	ExecutionGroups string
+	// TaskExecutionLimitations is midPoint's taskExecutionLimitations as
+	// parsed: how many tasks of a group may run on this node at once ("_" no
+	// group, "#" this node's id, "*" any other group). Listed groups override
+	// the default (_ and # unlimited, the ExecutionGroups unlimited, * 0).
+	TaskExecutionLimitations []task.GroupLimit
+	// StalledTasksThreshold: a RUNNING task whose progress has not moved this
+	// long is marked stalled; default 600s.
+	StalledTasksThreshold time.Duration
+	// StalledTasksCheckInterval is how often a node checks its running tasks
+	// for a stall; default 60s.
+	StalledTasksCheckInterval time.Duration
 }
 
 // Administrator is the <administrator> section.
@@ -510,12 +523,14 @@ func defaults(home string) *Config {
 			UpgradeableSchemaAction: "stop",
 		},
 		TaskManager: TaskManager{
-			Threads:                  10,
-			JDBCJobStore:             true,
-			CreateQuartzTables:       true,
-			NodeRegistrationInterval: 2 * time.Second,
-			NodeTimeout:              10 * time.Second,
-			WorkerThreadsPerNode:     4,
+			Threads:                   10,
+			JDBCJobStore:              true,
+			CreateQuartzTables:        true,
+			NodeRegistrationInterval:  2 * time.Second,
+			NodeTimeout:               10 * time.Second,
+			WorkerThreadsPerNode:      4,
+			StalledTasksThreshold:     600 * time.Second,
+			StalledTasksCheckInterval: 60 * time.Second,
 		},
 		Logging:   Logging{Format: "text"},
 		Reports:   Reports{Download: "redirect"},

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"cadre/domain/task"
 )
 
 // key is one configuration key Cadre uses: its slash path under <midpoint> and how a value
@@ -51,6 +53,9 @@ var keys = []key{
 	{"taskManager/localNodeClusteringEnabled", boolean(func(c *Config) *bool { return &c.TaskManager.LocalNodeClusteringEnabled })},
 	{"taskManager/workerThreadsPerNode", integer(func(c *Config) *int { return &c.TaskManager.WorkerThreadsPerNode }, 1, 1000)},
 	{"taskManager/executionGroups", text(func(c *Config) *string { return &c.TaskManager.ExecutionGroups })},
+	{"taskManager/taskExecutionLimitations", limits(func(c *Config) *[]task.GroupLimit { return &c.TaskManager.TaskExecutionLimitations })},
+	{"taskManager/stalledTasksThreshold", duration(func(c *Config) *time.Duration { return &c.TaskManager.StalledTasksThreshold }, time.Second)},
+	{"taskManager/stalledTasksCheckInterval", duration(func(c *Config) *time.Duration { return &c.TaskManager.StalledTasksCheckInterval }, time.Second)},
 
 	{"administrator/initialPassword", text(func(c *Config) *string { return &c.Administrator.InitialPassword })},
 	{"logging/format", enum(func(c *Config) *string { return &c.Logging.Format }, "text", "json")},
@@ -103,8 +108,6 @@ var midPointKeys = map[string]bool{
 	"taskManager/nodeStartupDelay":                         true,
 	"taskManager/quartzClusterCheckinInterval":             true,
 	"taskManager/quartzClusterCheckinGracePeriod":          true,
-	"taskManager/stalledTasksCheckInterval":                true,
-	"taskManager/stalledTasksThreshold":                    true,
 	"taskManager/stalledTasksRepeatedNotificationInterval": true,
 	"taskManager/waitingTasksCheckInterval":                true,
 	"taskManager/useThreadInterrupt":                       true,
@@ -112,7 +115,6 @@ var midPointKeys = map[string]bool{
 	"taskManager/runNowKeepsOriginalSchedule":              true,
 	"taskManager/schedulerInitiallyStopped":                true,
 	"taskManager/stopOnInitializationFailure":              true,
-	"taskManager/taskExecutionLimitations":                 true,
 	"webApplication":                                       true,
 	"audit":                                                true,
 	"icf":                                                  true,
@@ -193,6 +195,18 @@ func integer(field func(*Config) *int, lo, hi int) func(*Config, string) error {
 			return fmt.Errorf("%d is less than %d", n, lo)
 		}
 		*field(c) = n
+		return nil
+	}
+}
+
+// limits accepts midPoint's taskExecutionLimitations syntax ("admin-node:2,sync,#:13,_:40").
+func limits(field func(*Config) *[]task.GroupLimit) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		ls, err := task.ParseLimits(v)
+		if err != nil {
+			return err
+		}
+		*field(c) = ls
 		return nil
 	}
 }

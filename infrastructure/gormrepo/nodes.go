@@ -14,6 +14,7 @@ import (
 
 	"cadre/db"
 	"cadre/domain/cluster"
+	"cadre/domain/task"
 )
 
 type nodeRow struct {
@@ -30,6 +31,7 @@ type nodeRow struct {
 	SchedulerState   string
 	ErrorReason      string
 	ExecutionGroups  string
+	ExecutionLimits  string
 	Secret           string
 	LastCheckIn      time.Time
 	StartedAt        time.Time
@@ -44,7 +46,7 @@ func nodeFromDomain(n *cluster.Node) nodeRow {
 	return nodeRow{NodeID: n.ID, InternalID: n.InternalID, Hostname: n.Hostname, HTTPPort: n.HTTPPort, URL: n.URL,
 		URLOverride: n.URLOverride, Clustered: n.Clustered, Version: n.Version, SchemaVersion: n.SchemaVersion,
 		OperationalState: string(n.OperationalState), SchedulerState: string(n.SchedulerState), ErrorReason: n.ErrorReason,
-		ExecutionGroups: strings.Join(n.ExecutionGroups, ","), Secret: n.Secret, LastCheckIn: n.LastCheckIn.UTC(), StartedAt: n.StartedAt.UTC(),
+		ExecutionGroups: strings.Join(n.ExecutionGroups, ","), ExecutionLimits: task.FormatLimits(n.ExecutionLimits), Secret: n.Secret, LastCheckIn: n.LastCheckIn.UTC(), StartedAt: n.StartedAt.UTC(),
 		NodeTimeoutMs: n.Timeout.Milliseconds(), LivenessLock: n.LivenessLock, SharedSettings: encodeSettings(n.Settings)}
 }
 
@@ -84,6 +86,9 @@ func (r nodeRow) toDomain() *cluster.Node {
 	if r.ExecutionGroups != "" {
 		n.ExecutionGroups = strings.Split(r.ExecutionGroups, ",")
 	}
+	// A row written by an older version has none; a row this version wrote
+	// always parses.
+	n.ExecutionLimits, _ = task.ParseLimits(r.ExecutionLimits)
 	return n
 }
 

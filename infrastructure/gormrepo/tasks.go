@@ -39,6 +39,7 @@ type taskRow struct {
 	LastRunStart   *time.Time
 	LastRunFinish  *time.Time
 	NextRunTime    *time.Time
+	StalledSince   *time.Time
 	Token          string
 	Version        int64
 	CreatedAt      time.Time
@@ -80,7 +81,7 @@ func taskFromDomain(t *task.Task) (taskRow, error) {
 		ExecutionState: string(t.State), ResultStatus: string(t.Result), Message: t.Message, NodeID: t.Node,
 		ItemsProcessed: t.Progress.ItemsProcessed, Errors: t.Progress.Errors, RunCount: t.RunCount,
 		LastRunStart: utcPtr(t.LastRunStart), LastRunFinish: utcPtr(t.LastRunFinish), NextRunTime: utcPtr(t.NextRunTime),
-		Token: t.Token, Version: t.Version, CreatedAt: t.CreatedAt.UTC(), ModifiedAt: t.ModifiedAt.UTC(),
+		StalledSince: stalledOf(t), Token: t.Token, Version: t.Version, CreatedAt: t.CreatedAt.UTC(), ModifiedAt: t.ModifiedAt.UTC(),
 	}, nil
 }
 
@@ -93,6 +94,7 @@ func (r taskRow) toDomain() (*task.Task, error) {
 		Message: r.Message, Node: r.NodeID, RunCount: r.RunCount, Token: r.Token, Version: r.Version,
 		Progress:     task.Progress{ItemsProcessed: r.ItemsProcessed, Errors: r.Errors},
 		LastRunStart: utcPtr(r.LastRunStart), LastRunFinish: utcPtr(r.LastRunFinish), NextRunTime: utcPtr(r.NextRunTime),
+		StalledSince: utcPtr(r.StalledSince),
 		CreatedAt: r.CreatedAt.UTC(), ModifiedAt: r.ModifiedAt.UTC(),
 	}
 	if err := json.Unmarshal([]byte(r.Params), &t.Params); err != nil {

@@ -33,13 +33,9 @@ func (j *Jobs) SetWake(wake func()) { j.wake = wake }
 // that fires now leaves its time to the store (its clock), so starting a
 // task costs no separate clock read.
 func (j *Jobs) Schedule(ctx context.Context, t *task.Task, fireNow bool) error {
-	tr := quartzstore.Trigger{Key: t.OID, Kind: quartzstore.KindOnce, Misfire: quartzstore.MisfireFireNow}
-	if t.Schedule.Misfire == task.MisfireSkip {
-		tr.Misfire = quartzstore.MisfireSkip
-	}
+	tr := j.trigger(t)
 	switch {
 	case t.Schedule.Cron != "":
-		tr.Kind, tr.Cron = quartzstore.KindCron, t.Schedule.Cron
 		if fireNow {
 			// Cron triggers take their first time from the store when it is
 			// zero; firing now needs the clock.
@@ -50,7 +46,6 @@ func (j *Jobs) Schedule(ctx context.Context, t *task.Task, fireNow bool) error {
 			tr.NextFireTime = now
 		}
 	case t.Schedule.Interval > 0:
-		tr.Kind, tr.Interval = quartzstore.KindInterval, time.Duration(t.Schedule.Interval)*time.Second
 		if !fireNow {
 			now, err := j.store.Now(ctx)
 			if err != nil {
@@ -64,6 +59,37 @@ func (j *Jobs) Schedule(ctx context.Context, t *task.Task, fireNow bool) error {
 			return fmt.Errorf("cron %q never fires: %w", t.Schedule.Cron, err)
 		}
 		return fmt.Errorf("schedule %s: %w", t.OID, err)
+	}
+	j.wake()
+	return nil
+}
+
+// trigger is the task's trigger by its schedule, with no fire time set.
+func (j *Jobs) trigger(t *task.Task) quartzstore.Trigger {
+	tr := quartzstore.Trigger{Key: t.OID, Kind: quartzstore.KindOnce, Misfire: quartzstore.MisfireFireNow}
+	if t.Schedule.Misfire == task.MisfireSkip {
+		tr.Misfire = quartzstore.MisfireSkip
+	}
+	switch {
+	case t.Schedule.Cron != "":
+		tr.Kind, tr.Cron = quartzstore.KindCron, t.Schedule.Cron
+	case t.Schedule.Interval > 0:
+		tr.Kind, tr.Interval = quartzstore.KindInterval, time.Duration(t.Schedule.Interval)*time.Second
+	}
+	return tr
+}
+
+// Postpone upserts the task's job and trigger to fire next after d, by the
+// store's clock; a recurring trigger goes on by its schedule from there.
+func (j *Jobs) Postpone(ctx context.Context, t *task.Task, d time.Duration) error {
+	now, err := j.store.Now(ctx)
+	if err != nil {
+		return err
+	}
+	tr := j.trigger(t)
+	tr.NextFireTime = now.Add(d)
+	if err := j.store.JobsSchedule(ctx, quartzstore.Job{Key: t.OID, Group: t.ExecutionGroup}, tr); err != nil {
+		return fmt.Errorf("postpone %s: %w", t.OID, err)
 	}
 	j.wake()
 	return nil

@@ -53,6 +53,7 @@ type Metrics struct {
 	cacheHits        *prometheus.CounterVec
 	cacheMisses      *prometheus.CounterVec
 	dbPools          *dbPoolCollector
+	tasksStalled     prometheus.Gauge
 }
 
 // New builds the metrics of node nodeID on a fresh registry (never the
@@ -104,6 +105,10 @@ func New(nodeID string) *Metrics {
 			Help: "Cache lookups that went to the repository, by cache and object type.",
 		}, []string{"cache", "type"}),
 		dbPools: newDBPoolCollector(),
+		tasksStalled: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cadre_tasks_stalled",
+			Help: "Tasks running on this node whose progress has not moved for taskManager/stalledTasksThreshold.",
+		}),
 	}
 
 	wrapped.MustRegister(
@@ -120,6 +125,7 @@ func New(nodeID string) *Metrics {
 		m.cacheHits,
 		m.cacheMisses,
 		m.dbPools,
+		m.tasksStalled,
 	)
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorHandling: promhttp.ContinueOnError,
@@ -191,6 +197,9 @@ func (m *Metrics) CacheHit(cache, objType string) {
 func (m *Metrics) CacheMiss(cache, objType string) {
 	m.cacheMisses.WithLabelValues(cache, objType).Inc()
 }
+
+// TasksStalled sets cadre_tasks_stalled: the tasks running on this node that are marked stalled.
+func (m *Metrics) TasksStalled(n int) { m.tasksStalled.Set(float64(n)) }
 
 // RegisterDBPool exports the statistics of the connection pool name
 // (typically (*sql.DB).Stats), read at every scrape. Registering a name
