@@ -102,13 +102,7 @@ func (p statusProbe) Refused(ctx context.Context, nd cluster.Node) bool {
 
 func (n *Node) buildCluster(port int) {
 	cfg := n.Config
-	var groups []string
-	for _, g := range strings.Split(cfg.TaskManager.ExecutionGroups, ",") {
-		if g = strings.TrimSpace(g); g != "" {
-			groups = append(groups, g)
-		}
-	}
-	n.extraGroups = groups
+	groups := configuredGroups(cfg.TaskManager.ExecutionGroups)
 	httpPort := cfg.HTTPPort
 	if httpPort == 0 {
 		httpPort = port
@@ -124,7 +118,7 @@ func (n *Node) buildCluster(port int) {
 	n.Cluster = appcluster.New(appcluster.Config{
 		Clustered: cfg.TaskManager.Clustered, Hostname: n.hostname(), HTTPPort: httpPort, Scheme: n.scheme(), Path: cfg.Server.ContextPath, ConfigURL: cfg.URL,
 		Version: Version, SchemaVersion: schema, Interval: cfg.TaskManager.NodeRegistrationInterval, Timeout: cfg.TaskManager.NodeTimeout,
-		LocalNodeClusteringEnabled: cfg.TaskManager.LocalNodeClusteringEnabled, ExecutionGroups: groups, LivenessLock: lockKey,
+		LocalNodeClusteringEnabled: cfg.TaskManager.LocalNodeClusteringEnabled, ExecutionGroups: groups, ExecutionLimits: n.Tasks.Limits(), LivenessLock: lockKey,
 		Settings: n.sharedSettings(),
 	}, cfg.NodeID, n.InstanceID, n.Store, n.Tasks, n.Scheduler, urlPattern{n}, httpProber{client: &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: n.peerTLS()}}}, n.Log)
 	if crashDetection {

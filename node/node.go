@@ -70,7 +70,6 @@ type Node struct {
 	peerDir     *peerDirectory
 	jobDB       *db.DB // separate job-store database, when configured
 	clusterView clusterView
-	extraGroups []string
 	Metrics     *metrics.Metrics
 	engine      *gin.Engine
 	server      *http.Server

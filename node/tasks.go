@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/robfig/cron/v3"
@@ -29,7 +30,9 @@ type clusterView struct {
 	self string
 	// remote switches another node's scheduler through a peer call.
 	remote func(ctx context.Context, nodeID string, start bool) error
-	m      atomic.Pointer[appcluster.Manager]
+	// running counts RUNNING tasks per node and execution group.
+	running func(ctx context.Context) (map[string]map[string]int64, error)
+	m       atomic.Pointer[appcluster.Manager]
 }
 
 func (v *clusterView) set(m *appcluster.Manager) { v.m.Store(m) }
@@ -42,13 +45,25 @@ func (v *clusterView) LiveNodes(ctx context.Context) []string {
 	return []string{v.self}
 }
 
-// Nodes lists the nodes for the API.
+// Nodes lists the nodes for the API and the dashboard, each with its
+// running tasks counted against its execution limits.
 func (v *clusterView) Nodes(ctx context.Context) ([]appcluster.NodeView, error) {
 	m := v.m.Load()
 	if m == nil {
 		return nil, errors.New("cluster manager not started")
 	}
-	return m.Nodes(ctx)
+	views, err := m.Nodes(ctx)
+	if err != nil || v.running == nil {
+		return views, err
+	}
+	running, err := v.running(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range views {
+		views[i].Limits = task.Usage(views[i].ExecutionLimits, views[i].ID, running[views[i].ID])
+	}
+	return views, nil
 }
 
 // SchedulerStop pauses scheduling on the named node: here, or through a peer call.
@@ -130,14 +145,15 @@ func (n *Node) buildTasks(ctx context.Context) error {
 	j := jobs.New(store, nil)
 	hs := n.handlers()
 	n.Tasks = taskmanager.New(taskmanager.Config{NodeID: n.Config.NodeID, WorkersPerNode: n.Config.TaskManager.WorkerThreadsPerNode, ParseCron: parseCron,
-		Repo: n.Repo, CacheMetrics: n.Metrics},
+		Repo: n.Repo, CacheMetrics: n.Metrics, Limits: n.executionLimits(),
+		StalledThreshold: n.Config.TaskManager.StalledTasksThreshold, StalledCheckInterval: n.Config.TaskManager.StalledTasksCheckInterval},
 		n.Store, j, &n.clusterView, hs, fenceEvents{n.Metrics, n}, n.now, n.Log)
 	n.Scheduler = quartzstore.NewScheduler(store, quartzstore.SchedulerConfig{
 		InstanceID:      n.Config.NodeID,
 		Threads:         n.Config.TaskManager.Threads,
 		CheckInInterval: n.Config.TaskManager.NodeRegistrationInterval,
 		InstanceTimeout: n.Config.TaskManager.NodeTimeout,
-		Groups:          n.executionGroups,
+		Groups:          n.Tasks.ExecutionGroups,
 		Runner: func(ctx context.Context, f quartzstore.FiredTrigger) error {
 			n.Metrics.SchedulerLateness(f.FiredTime.Sub(f.ScheduledTime))
 			return n.Tasks.Execute(ctx, f.JobKey)
@@ -145,13 +161,29 @@ func (n *Node) buildTasks(ctx context.Context) error {
 		Logger: n.Log,
 	})
 	j.SetWake(n.Scheduler.Wake)
+	n.Tasks.OnSlotFree(n.Scheduler.Wake)
+	n.clusterView.running = n.Store.TasksRunningPerGroup
 	return nil
 }
 
-// executionGroups are the groups this node runs: the unnamed group, its own
-// id and taskManager/executionGroups.
-func (n *Node) executionGroups() []string {
-	return append([]string{"", n.Config.NodeID}, n.extraGroups...)
+// executionLimits are this node's execution limitations: midPoint's default
+// (the unnamed group and the node's own id unlimited, no other group) with
+// taskManager/executionGroups unlimited too, and taskExecutionLimitations
+// over them.
+func (n *Node) executionLimits() []task.GroupLimit {
+	base := task.DefaultLimits(configuredGroups(n.Config.TaskManager.ExecutionGroups)...)
+	return task.MergeLimits(base, n.Config.TaskManager.TaskExecutionLimitations)
+}
+
+// configuredGroups splits taskManager/executionGroups.
+func configuredGroups(s string) []string {
+	var groups []string
+	for _, g := range strings.Split(s, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			groups = append(groups, g)
+		}
+	}
+	return groups
 }
 
 // handlers builds the task handlers of DESIGN §4.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,24 +19,44 @@ var errNotRunnable = errors.New("task is not runnable")
 // Execute runs a fired task on this node. It is the job store's runner: it
 // claims the task atomically (RUNNABLE → RUNNING), so a task never runs twice
 // at once anywhere in the cluster, and then runs it by its role.
-func (m *Manager) Execute(ctx context.Context, oid string) error {
+func (m *Manager) Execute(ctx context.Context, oid string) error { return m.execute(ctx, oid, nil) }
+
+// execute is Execute with held, a slot of the node's execution limits that
+// the caller reserved already (startHere), or nil to reserve one here. A
+// task whose group is at its limit on this node is not started but given
+// back to the job store (refuse).
+func (m *Manager) execute(ctx context.Context, oid string, held *slot) error {
 	m.mu.Lock()
 	draining := m.draining
 	m.mu.Unlock()
 	if draining { // leave it for another node
+		held.release()
 		t, err := m.store.TasksGet(ctx, oid)
 		if err != nil {
 			return err
 		}
 		return m.sched.Schedule(ctx, t, true)
 	}
+	s, refused := held, (*task.Task)(nil)
 	t, err := m.store.TasksUpdate(ctx, oid, func(t *task.Task) error {
 		if t.State != task.Runnable {
 			return errNotRunnable
 		}
+		if s == nil { // the slot is taken before RUNNING is written, so the limit holds at every moment
+			var err error
+			if s, err = m.limits.reserve(t.ExecutionGroup); err != nil {
+				refused = t
+				return err
+			}
+		}
 		return t.Start(m.cfg.NodeID, m.now().UTC())
 	})
+	if err != nil {
+		s.release()
+	}
 	switch {
+	case errors.Is(err, errAtLimit):
+		return m.refuse(ctx, refused)
 	case errors.Is(err, errNotRunnable):
 		return nil
 	case errors.Is(err, task.ErrNotFound):
@@ -43,9 +64,11 @@ func (m *Manager) Execute(ctx context.Context, oid string) error {
 	case err != nil:
 		return fmt.Errorf("start task %s: %w", oid, err)
 	}
+	defer s.release()
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r := &localRun{cancel: cancel, stopping: make(chan struct{})}
+	r.beat.mark(m.now())
 	m.mu.Lock()
 	m.running[oid] = r
 	m.mu.Unlock()
@@ -55,6 +78,7 @@ func (m *Manager) Execute(ctx context.Context, oid string) error {
 		m.mu.Unlock()
 	}()
 	m.ensureWatcher()
+	m.ensureStallWatch()
 
 	log := m.log.With("task", oid, "handler", t.Handler, "role", string(t.Role))
 	switch t.Role {
@@ -122,7 +146,11 @@ func (m *Manager) newRun(t *task.Task, b *task.Bucket, r *localRun, items, errs 
 	}
 	return &Run{Repo: repo,
 		Task: t, Bucket: b, Node: m.cfg.NodeID, Log: m.log.With("task", t.OID, "handler", t.Handler),
-		Progress: func(i, e int64) { *items += i; *errs += e },
+		Progress: func(i, e int64) {
+			atomic.AddInt64(items, i)
+			atomic.AddInt64(errs, e)
+			r.beat.moved(i, e, m.now)
+		},
 		Stopping: r.isStopping,
 		SetToken: func(tok string) { t.Token = tok },
 	}
@@ -270,7 +298,7 @@ func (m *Manager) addWorker(ctx context.Context, coord *task.Task, index int, gr
 	if err := m.store.TasksAdd(ctx, w); err != nil {
 		return fmt.Errorf("add worker: %w", err)
 	}
-	if group == m.cfg.NodeID && m.startHere(w.OID) {
+	if group == m.cfg.NodeID && m.startHere(w.OID, group) {
 		return nil
 	}
 	return m.sched.Schedule(ctx, w, true)
@@ -280,11 +308,16 @@ func (m *Manager) addWorker(ctx context.Context, coord *task.Task, index int, gr
 // of through the job store and the scheduler's next acquisition: its task
 // row is the record (RUNNABLE, then RUNNING here), so recovery treats it as
 // any other worker of this node. It reports false while the node is
-// draining; the caller then schedules the worker as usual.
-func (m *Manager) startHere(oid string) bool {
+// draining or its execution group (this node's id) is at its limit; the
+// caller then schedules the worker as usual, and it runs when a slot frees.
+func (m *Manager) startHere(oid, group string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.draining {
+		return false
+	}
+	s, err := m.limits.reserve(group)
+	if err != nil {
 		return false
 	}
 	m.local.Add(1)
@@ -293,7 +326,7 @@ func (m *Manager) startHere(oid string) bool {
 		// Not the coordinator's context: the worker outlives the
 		// coordinator's run. Drain stops it and waits for it.
 		ctx := context.Background()
-		if err := m.Execute(ctx, oid); err != nil {
+		if err := m.execute(ctx, oid, s); err != nil {
 			m.log.Error("run worker", "task", oid, "err", err)
 		}
 	}()

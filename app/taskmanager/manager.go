@@ -37,6 +37,13 @@ type Config struct {
 	// CompletionBatch bounds one statement (default DefaultCompletionBatch).
 	CompletionWindow time.Duration
 	CompletionBatch  int
+	// Limits are the node's execution limitations (taskExecutionLimitations
+	// over task.DefaultLimits); nil means task.DefaultLimits().
+	Limits []task.GroupLimit
+	// StalledThreshold marks a RUNNING task stalled when its progress has
+	// not moved this long (stalledTasksThreshold, default 600s);
+	// StalledCheckInterval is how often the node looks (default 60s).
+	StalledThreshold, StalledCheckInterval time.Duration
 }
 
 // Manager is the task manager of one node.
@@ -52,6 +59,8 @@ type Manager struct {
 
 	remoteStop func(ctx context.Context, nodeID, oid string)
 	completer  *completer
+	limits     *limiter
+	stalled    stalledState
 
 	mu       sync.Mutex
 	running  map[string]*localRun // task OID → run on this node
@@ -64,6 +73,7 @@ type localRun struct {
 	cancel   context.CancelFunc
 	stopping chan struct{}
 	once     sync.Once
+	beat     beat // when progress last moved, for the stall check
 }
 
 func (r *localRun) stop() { r.once.Do(func() { close(r.stopping) }) }
@@ -97,9 +107,16 @@ func New(cfg Config, store TaskStore, sched Scheduler, cluster Cluster, handlers
 	if cfg.MaxClaim <= 0 {
 		cfg.MaxClaim = DefaultMaxClaim
 	}
+	if cfg.StalledThreshold <= 0 {
+		cfg.StalledThreshold = DefaultStalledThreshold
+	}
+	if cfg.StalledCheckInterval <= 0 {
+		cfg.StalledCheckInterval = DefaultStalledCheckInterval
+	}
 	return &Manager{cfg: cfg, store: store, sched: sched, cluster: cluster, handlers: handlers, metrics: metrics,
 		now: now, log: log, running: map[string]*localRun{},
-		completer: newCompleter(store, now, cfg.CompletionWindow, cfg.CompletionBatch)}
+		completer: newCompleter(store, now, cfg.CompletionWindow, cfg.CompletionBatch),
+		limits:    newLimiter(cfg.NodeID, cfg.Limits)}
 }
 
 // SetScheduler wires the job store after construction (the scheduler's runner

@@ -151,6 +151,9 @@ type Scheduler interface {
 	// Schedule makes the task fire: now for a single run (or when fireNow),
 	// otherwise at the next time of its schedule.
 	Schedule(ctx context.Context, t *task.Task, fireNow bool) error
+	// Postpone makes the task fire once more after d (a fire this node
+	// refused at its execution limit), keeping a recurring schedule.
+	Postpone(ctx context.Context, t *task.Task, d time.Duration) error
 	Unschedule(ctx context.Context, oid string) error
 	NextFireTime(ctx context.Context, oid string) (*time.Time, error)
 }
@@ -211,6 +214,8 @@ type Metrics interface {
 	BucketCompleted()
 	BucketFenced()
 	TaskRun(handler string, failed bool)
+	// TasksStalled reports how many of this node's runs are marked stalled.
+	TasksStalled(n int)
 }
 
 type noMetrics struct{}
@@ -219,3 +224,4 @@ func (noMetrics) BucketClaimed()       {}
 func (noMetrics) BucketCompleted()     {}
 func (noMetrics) BucketFenced()        {}
 func (noMetrics) TaskRun(string, bool) {}
+func (noMetrics) TasksStalled(int)     {}

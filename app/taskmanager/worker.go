@@ -100,7 +100,7 @@ func (bw *bucketWorker) loop(ctx context.Context) (stopped bool, err error) {
 		started := time.Now()
 		run := *bw.base
 		run.Bucket = &b
-		run.Progress = func(i, e int64) { items += i; errs += e }
+		run.Progress = func(i, e int64) { items += i; errs += e; bw.run.beat.moved(i, e, m.now) }
 		runErr := bw.h.Run(ctx, &run)
 		if errors.Is(runErr, ErrStopped) || errors.Is(runErr, context.Canceled) {
 			return true, nil // released with the rest of the queue
