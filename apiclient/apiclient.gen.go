@@ -374,6 +374,18 @@ type Bucketing struct {
 	} `json:"oidPrefix,omitempty"`
 }
 
+// ExecutionLimit defines model for ExecutionLimit.
+type ExecutionLimit struct {
+	// Group An execution group, or _ (tasks without a group), # (the node's own id: its pinned workers), * (any group not listed).
+	Group string `json:"group"`
+
+	// Limit At most this many run on the node at once; 0 = never there; null = unlimited.
+	Limit *int `json:"limit"`
+
+	// Running Tasks of these groups RUNNING on the node now (worker tasks included).
+	Running int64 `json:"running"`
+}
+
 // ExecutionState defines model for ExecutionState.
 type ExecutionState string
 
@@ -402,8 +414,11 @@ type Node struct {
 	Clustered       bool      `json:"clustered"`
 	Errors          []string  `json:"errors"`
 	ExecutionGroups *[]string `json:"executionGroups,omitempty"`
-	Hostname        string    `json:"hostname"`
-	HttpPort        int       `json:"httpPort"`
+
+	// ExecutionLimits The node's taskExecutionLimitations (with the defaults), each with the tasks running on the node now that it governs.
+	ExecutionLimits *[]ExecutionLimit `json:"executionLimits,omitempty"`
+	Hostname        string            `json:"hostname"`
+	HttpPort        int               `json:"httpPort"`
 
 	// LastCheckInTime By the database clock.
 	LastCheckInTime time.Time `json:"lastCheckInTime"`
@@ -622,6 +637,9 @@ type Task struct {
 
 	// Schedule Absent or empty runs the task once, now. `cron` and `interval` exclude each other.
 	Schedule *Schedule `json:"schedule,omitempty"`
+
+	// StalledSince When the progress of this RUNNING task last moved (or its run started), once it has not moved for taskManager/stalledTasksThreshold; null unless stalled.
+	StalledSince *time.Time `json:"stalledSince,omitempty"`
 
 	// ThreadStopAction What becomes of the task when its node dies or is stopped (SIGTERM)
 	// while it runs: `restart` runs it again at once on another node;

@@ -11,6 +11,7 @@ import (
 
 	appcluster "cadre/app/cluster"
 	"cadre/domain/cluster"
+	"cadre/domain/task"
 )
 
 func init() {
@@ -46,8 +47,11 @@ type NodeJSON struct {
 	Alive            bool      `json:"alive"`
 	StartedAt        time.Time `json:"startedAt"`
 	ExecutionGroups  []string  `json:"executionGroups"`
-	Errors           []string  `json:"errors"`
-	Warnings         []string  `json:"warnings"`
+	// ExecutionLimits are the node's taskExecutionLimitations with the
+	// tasks running there counted against them.
+	ExecutionLimits []LimitJSON `json:"executionLimits"`
+	Errors          []string    `json:"errors"`
+	Warnings        []string    `json:"warnings"`
 }
 
 // NodeToJSON converts a node view for the API and the web UI.
@@ -65,7 +69,23 @@ func NodeToJSON(v appcluster.NodeView) NodeJSON {
 	if j.ExecutionGroups == nil {
 		j.ExecutionGroups = []string{}
 	}
+	j.ExecutionLimits = make([]LimitJSON, len(v.Limits))
+	for i, l := range v.Limits {
+		j.ExecutionLimits[i] = LimitJSON{Group: l.Group, Running: l.Running}
+		if l.Limit != task.Unlimited {
+			j.ExecutionLimits[i].Limit = &l.Limit
+		}
+	}
 	return j
+}
+
+// LimitJSON is one execution limit of a node: its group ("_" no group, "#"
+// the node's own id, "*" any other), the limit (null = unlimited) and the
+// tasks of those groups running on the node now.
+type LimitJSON struct {
+	Group   string `json:"group"`
+	Limit   *int   `json:"limit"`
+	Running int64  `json:"running"`
 }
 
 func (a *API) registerNodes(g *gin.RouterGroup) {

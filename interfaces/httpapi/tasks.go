@@ -41,8 +41,11 @@ type TaskJSON struct {
 	LastRunStart   *time.Time      `json:"lastRunStart"`
 	LastRunFinish  *time.Time      `json:"lastRunFinish"`
 	NextRunTime    *time.Time      `json:"nextRunTime"`
-	RunCount       int64           `json:"runCount"`
-	Version        int64           `json:"version"`
+	// StalledSince is when a RUNNING task's progress last moved, once it has
+	// not moved for stalledTasksThreshold; null otherwise.
+	StalledSince *time.Time `json:"stalledSince"`
+	RunCount     int64      `json:"runCount"`
+	Version      int64      `json:"version"`
 
 	// ThreadStopAction is never empty on a read: unset means restart.
 	ThreadStopAction task.ThreadStopAction `json:"threadStopAction"`
@@ -54,7 +57,8 @@ func TaskToJSON(t *task.Task) TaskJSON {
 	j := TaskJSON{OID: t.OID, Name: t.Name, Handler: t.Handler, Owner: t.Owner, Params: t.Params, Bucketing: t.Bucketing,
 		Workers: t.Workers, ExecutionGroup: t.ExecutionGroup, ExecutionState: string(t.State), ResultStatus: string(t.Result),
 		Message: t.Message, Node: t.Node, Parent: t.Parent, Role: string(t.Role), Progress: t.Progress,
-		LastRunStart: t.LastRunStart, LastRunFinish: t.LastRunFinish, NextRunTime: t.NextRunTime, RunCount: t.RunCount, Version: t.Version}
+		LastRunStart: t.LastRunStart, LastRunFinish: t.LastRunFinish, NextRunTime: t.NextRunTime, RunCount: t.RunCount, Version: t.Version,
+		StalledSince: t.StalledSince}
 	j.ThreadStopAction, j.UniqueKey = t.ThreadStopAction.OrDefault(), t.UniqueKey
 	if !t.Schedule.IsZero() {
 		s := t.Schedule

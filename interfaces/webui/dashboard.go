@@ -15,6 +15,7 @@ import (
 	"cadre/domain/cluster"
 	"cadre/domain/object"
 	"cadre/domain/security"
+	"cadre/domain/task"
 	"cadre/infrastructure/peer"
 	"cadre/interfaces/httpapi"
 )
@@ -73,6 +74,27 @@ type clusterLive struct {
 	// Throughput and Running chart each node's buckets per second and
 	// running tasks over the last minutes; nil before two samples exist.
 	Throughput, Running *rateChart
+	// Stalled lists the tasks whose progress has not moved for the stall
+	// threshold, on any node.
+	Stalled []stalledRow
+}
+
+// stalledRow is one stalled task on the dashboard.
+type stalledRow struct {
+	OID, Name, Node string
+	Since           time.Time
+	// For is how long it has not moved, as "3 min".
+	For string
+}
+
+// limitView is one execution limit of a node with its running tasks.
+type limitView struct {
+	Group   string
+	Running int64
+	// Limit is the number, or "∞" when unlimited.
+	Limit string
+	// Full is set when no further task of the group may start there.
+	Full bool
 }
 
 // nodeRow is one node in the dashboard's table.
@@ -93,8 +115,10 @@ type nodeRow struct {
 	Schema    int
 	Scheduler string
 	Groups    []string
-	Errors    []string
-	Warnings  []string
+	// Limits are the node's execution limits with its running tasks.
+	Limits   []limitView
+	Errors   []string
+	Warnings []string
 	// Reach is what this node last saw when calling the node; nil for itself.
 	Reach *reachView
 	// CanStop and CanStart choose the scheduler button.
@@ -191,6 +215,7 @@ func (h *Handlers) loadCluster(ctx context.Context) clusterLive {
 				row.Age = newAgeBar(v.CheckInAge, v.Lease(defaultNodeTimeout))
 			}
 		}
+		row.Limits = limitViews(v.Limits)
 		row.Silent = !v.Alive && v.OperationalState != cluster.Down
 		if v.Alive && v.OperationalState == cluster.Up {
 			live.Live++
@@ -208,7 +233,47 @@ func (h *Handlers) loadCluster(ctx context.Context) clusterLive {
 		}
 		live.Nodes = append(live.Nodes, row)
 	}
+	live.Stalled = h.stalledRows(ctx, now)
 	return live
+}
+
+// limitViews shows a node's limits; the entries that keep a group off the
+// node (limit 0) are left out unless a task of theirs still runs there.
+func limitViews(ls []task.LimitUse) []limitView {
+	var out []limitView
+	for _, l := range ls {
+		if l.Limit == 0 && l.Running == 0 {
+			continue
+		}
+		v := limitView{Group: l.Group, Running: l.Running, Limit: "∞"}
+		if l.Limit != task.Unlimited {
+			v.Limit = strconv.Itoa(l.Limit)
+			v.Full = l.Running >= int64(l.Limit)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// stalledRows lists the stalled tasks; a failed read leaves the list out
+// (the node table says the database is away when it is).
+func (h *Handlers) stalledRows(ctx context.Context, now time.Time) []stalledRow {
+	if h.tasks == nil {
+		return nil
+	}
+	ts, err := h.tasks.StalledTasks(ctx)
+	if err != nil {
+		h.log.WarnContext(ctx, "list stalled tasks for the dashboard", "err", err)
+		return nil
+	}
+	out := make([]stalledRow, 0, len(ts))
+	for _, t := range ts {
+		if t.StalledSince == nil {
+			continue
+		}
+		out = append(out, stalledRow{OID: t.OID, Name: t.Name, Node: t.Node, Since: *t.StalledSince, For: formatUptime(now.Sub(*t.StalledSince))})
+	}
+	return out
 }
 
 // reachOf describes what this node last saw of a peer, at local time now
