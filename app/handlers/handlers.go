@@ -68,7 +68,7 @@ var errStopped = taskmanager.ErrStopped
 // end open), in OID order, a keyset page of pageSize at a time: each page
 // costs the same however far into the users it is.
 func eachUser(ctx context.Context, repo *repository.Service, run *taskmanager.Run, from, to string, fn func(u *object.User) error) error {
-	return eachUserPage(ctx, repo, run, from, to, func(page []*object.User) error {
+	return eachUserPage(ctx, repo, run, from, to, "", func(page []*object.User) error {
 		for _, u := range page {
 			if run.Stopping() {
 				return errStopped
@@ -81,9 +81,10 @@ func eachUser(ctx context.Context, repo *repository.Service, run *taskmanager.Ru
 	})
 }
 
-// eachUserPage is eachUser a page at a time.
-func eachUserPage(ctx context.Context, repo *repository.Service, run *taskmanager.Run, from, to string, fn func(page []*object.User) error) error {
-	rg := object.OIDRange{Type: object.TypeUser, From: from, To: to, Limit: pageSize}
+// eachUserPage is eachUser a page at a time, starting after the OID after
+// ("" for the start of the range): where a resumed run left off.
+func eachUserPage(ctx context.Context, repo *repository.Service, run *taskmanager.Run, from, to, after string, fn func(page []*object.User) error) error {
+	rg := object.OIDRange{Type: object.TypeUser, From: from, To: to, After: after, Limit: pageSize}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 
 	"cadre/app/repository"
 	"cadre/app/taskmanager"
@@ -45,6 +46,11 @@ func (h *Import) Run(ctx context.Context, run *taskmanager.Run) error {
 	if err != nil {
 		return err
 	}
+	// A checkpoint is the index of the first data row not yet done.
+	first, err := resumeIndex(run, "")
+	if err != nil {
+		return err
+	}
 	var rows []Row
 	if run.Bucket != nil {
 		c := run.Bucket.Content
@@ -52,15 +58,18 @@ func (h *Import) Run(ctx context.Context, run *taskmanager.Run) error {
 			return fmt.Errorf("import bucket %d is not a numeric range of rows", run.Bucket.Seq)
 		}
 		// Only the bucket's own rows: cost grows with the bucket, not the file.
-		rows, err = h.csv.ReadRange(ctx, resource, clamp(*c.From), clamp(*c.To))
+		first = max(first, *c.From)
+		rows, err = h.csv.ReadRange(ctx, resource, clamp(first), clamp(*c.To))
 	} else {
 		rows, err = h.csv.Read(ctx, resource)
+		rows = rows[min(clamp(first), len(rows)):]
 	}
 	if err != nil {
 		return err
 	}
 	var counts syncCounts
-	err = syncRows(ctx, repoFor(h.repo, run), run, resource, rows, &counts, nil)
+	err = syncRows(ctx, repoFor(h.repo, run), run, resource, rows, &counts, nil,
+		func(done int) string { return strconv.FormatInt(first+int64(done), 10) })
 	if errors.Is(err, errStopped) {
 		return err
 	}

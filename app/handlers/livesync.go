@@ -62,7 +62,7 @@ func (h *LiveSync) Run(ctx context.Context, run *taskmanager.Run) error {
 		seen = 0
 	}
 	var counts syncCounts
-	err = syncRows(ctx, repoFor(h.repo, run), run, resource, rows[seen:], &counts, nil)
+	err = syncRows(ctx, repoFor(h.repo, run), run, resource, rows[seen:], &counts, nil, nil)
 	done := counts.created + counts.updated + counts.unchanged + counts.failed
 	run.SetToken(strconv.Itoa(seen + int(done)))
 	if errors.Is(err, errStopped) {

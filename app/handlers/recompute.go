@@ -55,54 +55,72 @@ func (h *Recompute) Run(ctx context.Context, run *taskmanager.Run) error {
 	}
 	repo := repoFor(h.repo, run)
 	var changed, failed int64
-	err = eachUserPage(ctx, repo, run, from, to, func(page []*object.User) error {
-		var batch []repository.Modified
-		for _, u := range page {
-			if !derive(u, roles, false) {
-				run.Progress(1, 0)
-				continue
-			}
-			before := *u
-			derive(u, roles, true)
-			batch = append(batch, repository.Modified{Before: &before, After: u})
+	// A checkpoint is the OID of the last user done: a resumed run goes on
+	// after it. One is taken after every full page, when more may follow.
+	var after string
+	if run.Resume != nil {
+		after = run.Resume.Position
+	}
+	err = eachUserPage(ctx, repo, run, from, to, after, func(page []*object.User) error {
+		if err := h.recomputePage(ctx, repo, run, page, roles, &changed, &failed); err != nil {
+			return err
 		}
-		if len(batch) == 0 {
+		if len(page) < pageSize {
 			return nil
 		}
-		written, err := repo.WriteManySystem(ctx, batch)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			run.Log.Warn("recompute: writing a page of users together failed; writing them one by one", "users", len(batch), "err", err)
-			written = make([]bool, len(batch))
-		}
-		for i, m := range batch {
-			if written[i] {
-				changed++
-				run.Progress(1, 0)
-				continue
-			}
-			switch err := h.recomputeOne(ctx, repo, m.After.ObjectMeta().OID, roles); {
-			case err == nil:
-				changed++
-			case ctx.Err() != nil:
-				return ctx.Err()
-			case err == errUnchanged:
-			default:
-				failed++
-				run.Progress(1, 1)
-				run.Log.Warn("recompute user failed", "user", m.After.ObjectMeta().Name, "oid", m.After.ObjectMeta().OID, "err", err)
-				continue
-			}
-			run.Progress(1, 0)
-		}
-		return nil
+		return checkpoint(ctx, run, page[len(page)-1].OID)
 	})
 	if err != nil {
 		return err
 	}
 	run.Log.Info("recompute done", "changed", changed, "failed", failed)
+	return nil
+}
+
+// recomputePage recomputes one page of users and writes the changed ones together.
+func (h *Recompute) recomputePage(ctx context.Context, repo *repository.Service, run *taskmanager.Run, page []*object.User,
+	roles map[string][]string, changed, failed *int64) error {
+	var batch []repository.Modified
+	for _, u := range page {
+		if !derive(u, roles, false) {
+			run.Progress(1, 0)
+			continue
+		}
+		before := *u
+		derive(u, roles, true)
+		batch = append(batch, repository.Modified{Before: &before, After: u})
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	written, err := repo.WriteManySystem(ctx, batch)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		run.Log.Warn("recompute: writing a page of users together failed; writing them one by one", "users", len(batch), "err", err)
+		written = make([]bool, len(batch))
+	}
+	for i, m := range batch {
+		if written[i] {
+			*changed++
+			run.Progress(1, 0)
+			continue
+		}
+		switch err := h.recomputeOne(ctx, repo, m.After.ObjectMeta().OID, roles); {
+		case err == nil:
+			*changed++
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err == errUnchanged:
+		default:
+			*failed++
+			run.Progress(1, 1)
+			run.Log.Warn("recompute user failed", "user", m.After.ObjectMeta().Name, "oid", m.After.ObjectMeta().OID, "err", err)
+			continue
+		}
+		run.Progress(1, 0)
+	}
 	return nil
 }
 

@@ -140,6 +140,8 @@ type result struct {
 	token       string
 	logs        string
 	err         error
+	// checkpoints are the positions the run recorded, in order.
+	checkpoints []string
 }
 
 // lockedBuffer collects log output from concurrent runs.
@@ -165,6 +167,10 @@ type runOpts struct {
 	bucket   *task.Content
 	token    string
 	stopping func() bool
+	// resume is the checkpoint the run starts from; attempts the finished
+	// attempts before it (of the bucket, or of the task's run).
+	resume   *task.Checkpoint
+	attempts int64
 }
 
 // run calls a handler directly with a hand-built taskmanager.Run.
@@ -185,12 +191,18 @@ func (e *env) run(t *testing.T, handler string, params map[string]any, o runOpts
 		Progress: func(i, e int64) { items.Add(i); errs.Add(e) },
 		Stopping: func() bool { return false },
 		SetToken: func(tok string) { res.token = tok },
+		Resume:   o.resume,
+		Checkpoint: func(_ context.Context, position string) error {
+			res.checkpoints = append(res.checkpoints, position)
+			return nil
+		},
 	}
+	tk.Attempts = o.attempts
 	if o.stopping != nil {
 		run.Stopping = o.stopping
 	}
 	if o.bucket != nil {
-		run.Bucket = &task.Bucket{TaskOID: tk.OID, Seq: 1, State: task.BucketDelegated, Epoch: 1, Content: *o.bucket}
+		run.Bucket = &task.Bucket{TaskOID: tk.OID, Seq: 1, State: task.BucketDelegated, Epoch: 1, Content: *o.bucket, Attempts: o.attempts}
 	}
 	res.err = h.Run(t.Context(), run)
 	res.items, res.errs, res.logs = items.Load(), errs.Load(), logs.String()

@@ -147,9 +147,12 @@ type syncCounts struct {
 // pageSize at a time: one query reads the chunk's existing users, one
 // statement adds the new ones and one writes the changed ones; a row the
 // batch cannot take (a name repeated in the chunk, a user changed meanwhile,
-// a batch that failed) is applied on its own, in its place. It returns
-// errStopped when the run is stopping, and ctx's error when it ends.
-func syncRows(ctx context.Context, repo *repository.Service, run *taskmanager.Run, resource string, rows []Row, c *syncCounts, names map[string]bool) error {
+// a batch that failed) is applied on its own, in its place. After every
+// chunk but the last the run takes a checkpoint at position(rows done), when
+// position is not nil. It returns errStopped when the run is stopping, and
+// ctx's error when it ends.
+func syncRows(ctx context.Context, repo *repository.Service, run *taskmanager.Run, resource string, rows []Row, c *syncCounts, names map[string]bool,
+	position func(done int) string) error {
 	for start := 0; start < len(rows); start += pageSize {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -157,11 +160,28 @@ func syncRows(ctx context.Context, repo *repository.Service, run *taskmanager.Ru
 		if run.Stopping() {
 			return errStopped
 		}
-		if err := syncChunk(ctx, repo, run, resource, rows[start:min(start+pageSize, len(rows))], c, names); err != nil {
+		end := min(start+pageSize, len(rows))
+		if err := syncChunk(ctx, repo, run, resource, rows[start:end], c, names); err != nil {
 			return err
+		}
+		if position != nil && end < len(rows) {
+			if err := checkpoint(ctx, run, position(end)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// noteRow counts a row whose user is unknown and adds the named user to
+// names (when not nil): what syncChunk notes of every row it applies, and a
+// resumed run of the rows before its checkpoint.
+func noteRow(r Row, c *syncCounts, names map[string]bool) {
+	if n := strings.TrimSpace(r.Fields["name"]); r.Err != nil || n == "" {
+		c.unreadable++
+	} else if names != nil {
+		names[object.NormalizeName(n)] = true
+	}
 }
 
 // syncChunk is syncRows for one chunk of rows.
@@ -176,11 +196,7 @@ func syncChunk(ctx context.Context, repo *repository.Service, run *taskmanager.R
 	mentions := map[string]int{}
 	var lookup []string
 	for i, r := range rows {
-		if n := strings.TrimSpace(r.Fields["name"]); r.Err != nil || n == "" {
-			c.unreadable++
-		} else if names != nil {
-			names[object.NormalizeName(n)] = true
-		}
+		noteRow(r, c, names)
 		st[i].ru, st[i].err = parseRow(r)
 		if st[i].err != nil {
 			continue

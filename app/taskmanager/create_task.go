@@ -20,6 +20,8 @@ type CreateTask struct {
 	Bucketing      *task.Bucketing
 	Workers        *task.Workers
 	ExecutionGroup string
+	// Retry is how often a failed run or bucket is tried; nil is once.
+	Retry *task.Retry
 	// Suspended creates the task without scheduling it.
 	Suspended bool
 	// ThreadStopAction is restart (default, ""), reschedule, suspend or close.
@@ -57,6 +59,11 @@ func (m *Manager) Create(ctx context.Context, in CreateTask) (*task.Task, error)
 			return nil, err
 		}
 	}
+	if in.Retry != nil {
+		if err := in.Retry.Validate(); err != nil {
+			return nil, err
+		}
+	}
 	stopAction, err := task.ParseThreadStopAction(in.ThreadStopAction)
 	if err != nil {
 		return nil, err
@@ -74,7 +81,7 @@ func (m *Manager) Create(ctx context.Context, in CreateTask) (*task.Task, error)
 	t := &task.Task{
 		OID: uuid.NewString(), Name: in.Name, Handler: in.Handler, Owner: in.Owner, Params: in.Params,
 		Schedule: in.Schedule, Bucketing: in.Bucketing, Workers: in.Workers, ExecutionGroup: in.ExecutionGroup,
-		Role: task.Standalone, State: task.Runnable, Result: task.InProgress, Version: 1, CreatedAt: now, ModifiedAt: now,
+		Retry: in.Retry, Role: task.Standalone, State: task.Runnable, Result: task.InProgress, Version: 1, CreatedAt: now, ModifiedAt: now,
 	}
 	t.ThreadStopAction, t.UniqueKey = stopAction, in.UniqueKey
 	if in.Bucketing != nil {

@@ -161,17 +161,32 @@ func (m *Manager) runStandalone(ctx context.Context, t *task.Task, r *localRun) 
 	if err != nil {
 		return m.finish(ctx, t.OID, task.FatalError, err.Error(), 0, 0, "")
 	}
-	var items, errs int64
-	runErr := h.Run(ctx, m.newRun(t, nil, r, &items, &errs))
+	var tally standaloneTally
+	run := m.newRun(t, nil, r, &tally.items, &tally.errs)
+	run.Resume, tally.checkpointed = t.Checkpoint, t.Checkpoint != nil
+	run.Checkpoint = m.standaloneCheckpoint(t, &tally)
+	runErr := h.Run(ctx, run)
+	if errors.Is(runErr, task.ErrFenced) {
+		return nil // the task was taken over meanwhile; its new run counts
+	}
+	// What the run did since its last checkpoint; a rerun from a checkpoint
+	// does it again and counts it then.
+	items, errs := tally.uncounted()
 	if r.isStopping() || errors.Is(runErr, ErrStopped) {
+		if tally.checkpointed {
+			items, errs = 0, 0
+		}
 		return m.afterStop(ctx, t.OID, items, errs)
+	}
+	if runErr != nil && t.Attempts+1 < t.Retry.Attempts() {
+		return errors.Join(runErr, m.retryRun(ctx, t, runErr))
 	}
 	result, msg := task.Success, ""
 	switch {
 	case runErr != nil:
 		result, msg = task.FatalError, runErr.Error()
-	case errs > 0:
-		result, msg = task.PartialError, fmt.Sprintf("%d of %d items failed", errs, items)
+	case tally.errs > 0:
+		result, msg = task.PartialError, fmt.Sprintf("%d of %d items failed", tally.errs, tally.items)
 	}
 	return errors.Join(runErr, m.finish(ctx, t.OID, result, msg, items, errs, t.Token))
 }
@@ -223,6 +238,12 @@ func (m *Manager) finishChange(result task.ResultStatus, msg string, items, errs
 		t.Progress.Errors += errs
 		if token != "" {
 			t.Token = token
+		}
+		if t.Role == task.Standalone {
+			t.Attempts++ // the last attempt of the run
+			if result == task.FatalError {
+				t.LastError = msg
+			}
 		}
 		return t.Finish(result, msg, m.now().UTC())
 	}
@@ -291,7 +312,7 @@ func (m *Manager) addWorker(ctx context.Context, coord *task.Task, index int, gr
 	now := m.now().UTC()
 	w := &task.Task{
 		OID: uuid.NewString(), Name: fmt.Sprintf("Worker %d for %s", index, coord.Name), Handler: coord.Handler,
-		Owner: coord.Owner, Params: coord.Params, ExecutionGroup: group, Parent: coord.OID,
+		Owner: coord.Owner, Params: coord.Params, ExecutionGroup: group, Parent: coord.OID, Retry: coord.Retry,
 		Role: task.Worker, State: task.Runnable, Result: task.InProgress, Version: 1, CreatedAt: now, ModifiedAt: now,
 		ThreadStopAction: coord.ThreadStopAction, // shown on the worker; the coordinator's own decides
 	}

@@ -91,7 +91,16 @@ func (bw *bucketWorker) loop(ctx context.Context) (stopped bool, err error) {
 				return false, err
 			}
 			if len(bw.queue) == 0 {
-				return false, nil // nothing READY: this worker is done
+				// Nothing to claim now. A bucket waiting for its retry keeps
+				// this worker on, so the task never waits for Maintain.
+				waiting, err := bw.awaitRetry(ctx)
+				if err != nil {
+					return false, err
+				}
+				if !waiting {
+					return false, nil // nothing READY: this worker is done
+				}
+				continue
 			}
 		}
 		b := bw.queue[0]
@@ -101,19 +110,44 @@ func (bw *bucketWorker) loop(ctx context.Context) (stopped bool, err error) {
 		run := *bw.base
 		run.Bucket = &b
 		run.Progress = func(i, e int64) { items += i; errs += e; bw.run.beat.moved(i, e, m.now) }
+		run.Resume = b.Checkpoint
+		var resumed task.Checkpoint
+		if b.Checkpoint != nil {
+			resumed = *b.Checkpoint
+		}
+		run.Checkpoint = func(ctx context.Context, position string) error {
+			return bw.checkpoint(ctx, b, task.Checkpoint{Items: resumed.Items + items, Errors: resumed.Errors + errs, Position: position})
+		}
 		runErr := bw.h.Run(ctx, &run)
-		if errors.Is(runErr, ErrStopped) || errors.Is(runErr, context.Canceled) {
+		switch {
+		case errors.Is(runErr, ErrStopped) || errors.Is(runErr, context.Canceled):
 			return true, nil // released with the rest of the queue
+		case errors.Is(runErr, task.ErrFenced):
+			// A checkpoint found the bucket handed to someone else while this
+			// node was away: its work is theirs now.
+			m.metrics.BucketFenced()
+			m.log.Warn("bucket lost to another worker", "task", bw.w.Parent, "bucket", b.Seq, "epoch", b.Epoch)
+			continue
 		}
 		bw.measure(time.Since(started))
-		// The handler did the whole bucket: complete it even if a stop came in
-		// meanwhile. If the bucket was reassigned while this node was away,
-		// the epoch no longer matches and the completion is fenced.
-		if runErr != nil {
-			errs++
-			m.log.Warn("bucket failed", "task", bw.w.Parent, "bucket", b.Seq, "err", runErr)
+		if runErr != nil && b.Attempts+1 < bw.w.Retry.Attempts() {
+			if err := bw.retryLater(ctx, b, runErr); err != nil {
+				return false, err
+			}
+			continue
 		}
-		bw.complete(BucketCompletion{TaskOID: bw.w.Parent, Seq: b.Seq, Epoch: b.Epoch, Items: items, Errors: errs})
+		// The handler did the whole bucket (or failed its last attempt):
+		// complete it even if a stop came in meanwhile. If the bucket was
+		// reassigned while this node was away, the epoch no longer matches and
+		// the completion is fenced. Its counts include the checkpoint it
+		// resumed from, which Progress did not report again.
+		c := BucketCompletion{TaskOID: bw.w.Parent, Seq: b.Seq, Epoch: b.Epoch, Items: resumed.Items + items, Errors: resumed.Errors + errs}
+		if runErr != nil {
+			c.Errors++
+			c.Error = runErr.Error()
+			m.log.Warn("bucket failed", "task", bw.w.Parent, "bucket", b.Seq, "attempts", b.Attempts+1, "err", runErr)
+		}
+		bw.complete(c)
 		if err := bw.collect(false); err != nil {
 			return false, err
 		}
