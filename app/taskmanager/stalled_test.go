@@ -93,3 +93,38 @@ func TestProgressWithoutItemsIsNoMovement(t *testing.T) {
 		t.Errorf("Progress(0, 0) counted as movement: last %s", b.last())
 	}
 }
+
+func TestStallWatchRunsWhileTasksRun(t *testing.T) {
+	store := &markStore{marks: map[string]*time.Time{}}
+	m := New(Config{NodeID: "n1", StalledThreshold: time.Millisecond, StalledCheckInterval: 5 * time.Millisecond},
+		store, nil, nil, nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r := &localRun{stopping: make(chan struct{})}
+	r.beat.mark(time.Now())
+	m.mu.Lock()
+	m.running["t1"] = r
+	m.mu.Unlock()
+	m.ensureStallWatch()
+	m.ensureStallWatch() // a second run does not start a second watch
+	waitFor(t, "the run to be marked stalled", func() bool { return store.mark("t1") != nil })
+
+	m.mu.Lock()
+	delete(m.running, "t1")
+	m.mu.Unlock()
+	waitFor(t, "the watch to clear the mark and end", func() bool {
+		m.stalled.mu.Lock()
+		defer m.stalled.mu.Unlock()
+		return !m.stalled.watching && store.mark("t1") == nil
+	})
+}
+
+// waitFor polls cond; the deadline only guards against a hang.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
