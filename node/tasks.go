@@ -116,7 +116,7 @@ func (n *Node) openJobStore(ctx context.Context) (quartzstore.Store, error) {
 		return nil, err
 	}
 	if err := s.Migrate(ctx, tm.CreateQuartzTables); err != nil {
-		return nil, fmt.Errorf("job store tables: %w", err)
+		return nil, fmt.Errorf("job store tables (taskManager/createQuartzTables=%t): %w", tm.CreateQuartzTables, err)
 	}
 	return s, nil
 }

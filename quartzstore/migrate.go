@@ -99,7 +99,7 @@ func (s *SQLStore) Migrate(ctx context.Context, createTables bool) error {
 	}
 	if err != nil {
 		if !createTables {
-			return fmt.Errorf("job store tables (%s) are missing or outdated and createQuartzTables is false; "+
+			return fmt.Errorf("job store tables (%s) are missing or outdated and table creation is off; "+
 				"create them with quartzstore/migrations/%s/*.sql or enable table creation: %w",
 				strings.Join(tables, ", "), s.dialect, err)
 		}
