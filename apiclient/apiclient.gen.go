@@ -41,6 +41,27 @@ func (e BucketState) Valid() bool {
 	}
 }
 
+// Defines values for CaseState.
+const (
+	CaseStateApproved CaseState = "approved"
+	CaseStateOpen     CaseState = "open"
+	CaseStateRejected CaseState = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the CaseState enum.
+func (e CaseState) Valid() bool {
+	switch e {
+	case CaseStateApproved:
+		return true
+	case CaseStateOpen:
+		return true
+	case CaseStateRejected:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExecutionState.
 const (
 	ExecutionStateCLOSED    ExecutionState = "CLOSED"
@@ -263,6 +284,7 @@ func (e ThreadStopAction) Valid() bool {
 // Defines values for ObjectType.
 const (
 	ObjectTypeArchetypes          ObjectType = "archetypes"
+	ObjectTypeCases               ObjectType = "cases"
 	ObjectTypeObjectTemplates     ObjectType = "objectTemplates"
 	ObjectTypeReports             ObjectType = "reports"
 	ObjectTypeRoles               ObjectType = "roles"
@@ -274,6 +296,8 @@ const (
 func (e ObjectType) Valid() bool {
 	switch e {
 	case ObjectTypeArchetypes:
+		return true
+	case ObjectTypeCases:
 		return true
 	case ObjectTypeObjectTemplates:
 		return true
@@ -372,6 +396,61 @@ type Bucketing struct {
 		// Depth Hex digits of the OID prefix.
 		Depth int `json:"depth"`
 	} `json:"oidPrefix,omitempty"`
+}
+
+// Case defines model for Case.
+type Case struct {
+	// AppliedAt When the approval task gave the role.
+	AppliedAt *time.Time `json:"appliedAt,omitempty"`
+
+	// Comment The decider's comment.
+	Comment   *string    `json:"comment,omitempty"`
+	CreatedAt *time.Time `json:"createdAt,omitempty"`
+	DecidedAt *time.Time `json:"decidedAt,omitempty"`
+
+	// DecidedBy OID of the user who decided; empty while open.
+	DecidedBy  *string    `json:"decidedBy,omitempty"`
+	ModifiedAt *time.Time `json:"modifiedAt,omitempty"`
+
+	// Name Unique per type, case-insensitively.
+	Name *string `json:"name,omitempty"`
+	Oid  *string `json:"oid,omitempty"`
+
+	// Requester OID of the user who gave the role.
+	Requester *string `json:"requester,omitempty"`
+
+	// Role OID of the role.
+	Role  *string    `json:"role,omitempty"`
+	State *CaseState `json:"state,omitempty"`
+
+	// Task OID of the approval task (approved cases).
+	Task *string `json:"task,omitempty"`
+
+	// User OID of the user who is to get the role.
+	User    *string `json:"user,omitempty"`
+	Version *int64  `json:"version,omitempty"`
+}
+
+// CaseState defines model for Case.State.
+type CaseState string
+
+// CaseDecision defines model for CaseDecision.
+type CaseDecision struct {
+	Comment *string `json:"comment,omitempty"`
+}
+
+// CasesOpened defines model for CasesOpened.
+type CasesOpened struct {
+	// Case OID of the first approval case opened.
+	Case string `json:"case"`
+
+	// Cases OIDs of every case opened, one per role held, in the order the roles were given.
+	Cases []string `json:"cases"`
+
+	// Object An object of the type named in the path. `anyOf`, not `oneOf`: an
+	// archetype and an object template have the same shape, and a partial
+	// object in a PATCH may fit several types.
+	Object AnyObject `json:"object"`
 }
 
 // ExecutionLimit defines model for ExecutionLimit.
@@ -545,6 +624,10 @@ type Report struct {
 
 // Role defines model for Role.
 type Role struct {
+	// Approvers Users (OIDs; a name is accepted on write and stored as the
+	// OID) who must approve giving this role to a user, unless one
+	// of them gives it. Empty: no approval.
+	Approvers      *[]string             `json:"approvers,omitempty"`
 	Authorizations *[]RoleAuthorizations `json:"authorizations,omitempty"`
 	CreatedAt      *time.Time            `json:"createdAt,omitempty"`
 	Description    *string               `json:"description,omitempty"`
@@ -782,6 +865,9 @@ type Offset = int
 // BadRequest defines model for BadRequest.
 type BadRequest = Problem
 
+// CaseDecided defines model for CaseDecided.
+type CaseDecided = Case
+
 // Conflict defines model for Conflict.
 type Conflict = Problem
 
@@ -808,6 +894,22 @@ type Unavailable = Problem
 
 // Unprocessable defines model for Unprocessable.
 type Unprocessable = Problem
+
+// ApproveCaseParams defines parameters for ApproveCase.
+type ApproveCaseParams struct {
+	// XCSRFToken The `csrfToken` of the login answer. Required when the request is
+	// authenticated by the session cookie (403 `csrf` otherwise); not used
+	// with HTTP Basic.
+	XCSRFToken *CSRFToken `json:"X-CSRF-Token,omitempty"`
+}
+
+// RejectCaseParams defines parameters for RejectCase.
+type RejectCaseParams struct {
+	// XCSRFToken The `csrfToken` of the login answer. Required when the request is
+	// authenticated by the session cookie (403 `csrf` otherwise); not used
+	// with HTTP Basic.
+	XCSRFToken *CSRFToken `json:"X-CSRF-Token,omitempty"`
+}
 
 // ModifyNodeParams defines parameters for ModifyNode.
 type ModifyNodeParams struct {
@@ -923,6 +1025,12 @@ type SuspendTaskParams struct {
 	// with HTTP Basic.
 	XCSRFToken *CSRFToken `json:"X-CSRF-Token,omitempty"`
 }
+
+// ApproveCaseJSONRequestBody defines body for ApproveCase for application/json ContentType.
+type ApproveCaseJSONRequestBody = CaseDecision
+
+// RejectCaseJSONRequestBody defines body for RejectCase for application/json ContentType.
+type RejectCaseJSONRequestBody = CaseDecision
 
 // ModifyNodeJSONRequestBody defines body for ModifyNode for application/json ContentType.
 type ModifyNodeJSONRequestBody = NodeUpdate
@@ -1085,6 +1193,32 @@ func (t *AnyObject) FromSystemConfiguration(v SystemConfiguration) error {
 
 // MergeSystemConfiguration performs a merge with any union data inside the AnyObject, using the provided SystemConfiguration
 func (t *AnyObject) MergeSystemConfiguration(v SystemConfiguration) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCase returns the union data inside the AnyObject as a Case
+func (t AnyObject) AsCase() (Case, error) {
+	var body Case
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCase overwrites any union data inside the AnyObject as the provided Case
+func (t *AnyObject) FromCase(v Case) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCase performs a merge with any union data inside the AnyObject, using the provided Case
+func (t *AnyObject) MergeCase(v Case) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -1303,6 +1437,54 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// ApproveCaseWithBody Approve an approval case
+	//
+	// Allowed to an approver of the case's role and to superusers (403
+	// otherwise). A case is decided once: if anyone decided it first, on
+	// any node, the answer is 409 `case-decided`. The role is then given to
+	// the user by an `approval` task (the case's `task`) on whichever node
+	// takes it; the case's `appliedAt` is set when it has been.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/cases/{oid}/approve (the `ApproveCase` operationId).
+	ApproveCaseWithBody(ctx context.Context, oid OID, params *ApproveCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveCase Approve an approval case
+	//
+	// Allowed to an approver of the case's role and to superusers (403
+	// otherwise). A case is decided once: if anyone decided it first, on
+	// any node, the answer is 409 `case-decided`. The role is then given to
+	// the user by an `approval` task (the case's `task`) on whichever node
+	// takes it; the case's `appliedAt` is set when it has been.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/cases/{oid}/approve (the `ApproveCase` operationId).
+	ApproveCase(ctx context.Context, oid OID, params *ApproveCaseParams, body ApproveCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectCaseWithBody Reject an approval case
+	//
+	// Allowed to an approver of the case's role and to superusers (403
+	// otherwise); 409 `case-decided` if anyone decided it first. The user
+	// does not get the role; nothing else changes.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/cases/{oid}/reject (the `RejectCase` operationId).
+	RejectCaseWithBody(ctx context.Context, oid OID, params *RejectCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectCase Reject an approval case
+	//
+	// Allowed to an approver of the case's role and to superusers (403
+	// otherwise); 409 `case-decided` if anyone decided it first. The user
+	// does not get the role; nothing else changes.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/cases/{oid}/reject (the `RejectCase` operationId).
+	RejectCase(ctx context.Context, oid OID, params *RejectCaseParams, body RejectCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetDocs This API description as a browsable page
 	//
 	// Renders `/api/v1/openapi.yaml` with Redoc, which every node serves
@@ -1365,6 +1547,11 @@ type ClientInterface interface {
 	// otherwise). `version`, when sent, is ignored; `passwordHash`,
 	// `createdAt`, `modifiedAt` and `effectiveAuthorizations` may not be set.
 	//
+	// A user whose `roles` include a role with `approvers`, added by someone
+	// who is not one of them, is stored without that role and the answer is
+	// 202 with the approval cases opened (the other roles are given).
+	// Cases cannot be added (422); they are opened this way.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/objects/{type} (the `AddObject` operationId).
@@ -1376,12 +1563,20 @@ type ClientInterface interface {
 	// otherwise). `version`, when sent, is ignored; `passwordHash`,
 	// `createdAt`, `modifiedAt` and `effectiveAuthorizations` may not be set.
 	//
+	// A user whose `roles` include a role with `approvers`, added by someone
+	// who is not one of them, is stored without that role and the answer is
+	// 202 with the approval cases opened (the other roles are given).
+	// Cases cannot be added (422); they are opened this way.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/objects/{type} (the `AddObject` operationId).
 	AddObject(ctx context.Context, pType ObjectType, params *AddObjectParams, body AddObjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteObject Delete an object
+	//
+	// Deleting an approval case withdraws it: an open one can no longer be
+	// decided, and an approved one not yet applied is not applied.
 	//
 	// Corresponds with DELETE /api/v1/objects/{type}/{oid} (the `DeleteObject` operationId).
 	DeleteObject(ctx context.Context, pType ObjectType, oid OID, params *DeleteObjectParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1404,6 +1599,12 @@ type ClientInterface interface {
 	// send it; the web UI always does. A change that would leave no
 	// enabled superuser is refused with 422 whatever the version.
 	//
+	// Roles added to a user that list `approvers`, by someone who is not
+	// one of them, are held: the rest of the change is stored and the
+	// answer is 202 with the approval cases opened (a case still open for
+	// the same user and role is reused). Cases cannot be modified (422);
+	// they are decided with approve and reject.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /api/v1/objects/{type}/{oid} (the `ModifyObject` operationId).
@@ -1421,6 +1622,12 @@ type ClientInterface interface {
 	// expect. Clients that read, edit and write back a whole object should
 	// send it; the web UI always does. A change that would leave no
 	// enabled superuser is refused with 422 whatever the version.
+	//
+	// Roles added to a user that list `approvers`, by someone who is not
+	// one of them, are held: the rest of the change is stored and the
+	// answer is 202 with the approval cases opened (a case still open for
+	// the same user and role is reused). Cases cannot be modified (422);
+	// they are decided with approve and reject.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1560,6 +1767,94 @@ type ClientInterface interface {
 	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
+// ApproveCaseWithBody Approve an approval case
+//
+// Allowed to an approver of the case's role and to superusers (403
+// otherwise). A case is decided once: if anyone decided it first, on
+// any node, the answer is 409 `case-decided`. The role is then given to
+// the user by an `approval` task (the case's `task`) on whichever node
+// takes it; the case's `appliedAt` is set when it has been.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/cases/{oid}/approve (the `ApproveCase` operationId).
+func (c *Client) ApproveCaseWithBody(ctx context.Context, oid OID, params *ApproveCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveCaseRequestWithBody(c.Server, oid, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveCase Approve an approval case
+//
+// Allowed to an approver of the case's role and to superusers (403
+// otherwise). A case is decided once: if anyone decided it first, on
+// any node, the answer is 409 `case-decided`. The role is then given to
+// the user by an `approval` task (the case's `task`) on whichever node
+// takes it; the case's `appliedAt` is set when it has been.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/cases/{oid}/approve (the `ApproveCase` operationId).
+func (c *Client) ApproveCase(ctx context.Context, oid OID, params *ApproveCaseParams, body ApproveCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveCaseRequest(c.Server, oid, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectCaseWithBody Reject an approval case
+//
+// Allowed to an approver of the case's role and to superusers (403
+// otherwise); 409 `case-decided` if anyone decided it first. The user
+// does not get the role; nothing else changes.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/cases/{oid}/reject (the `RejectCase` operationId).
+func (c *Client) RejectCaseWithBody(ctx context.Context, oid OID, params *RejectCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectCaseRequestWithBody(c.Server, oid, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectCase Reject an approval case
+//
+// Allowed to an approver of the case's role and to superusers (403
+// otherwise); 409 `case-decided` if anyone decided it first. The user
+// does not get the role; nothing else changes.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/cases/{oid}/reject (the `RejectCase` operationId).
+func (c *Client) RejectCase(ctx context.Context, oid OID, params *RejectCaseParams, body RejectCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectCaseRequest(c.Server, oid, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetDocs This API description as a browsable page
 //
 // Renders `/api/v1/openapi.yaml` with Redoc, which every node serves
@@ -1692,6 +1987,11 @@ func (c *Client) SearchObjects(ctx context.Context, pType ObjectType, params *Se
 // otherwise). `version`, when sent, is ignored; `passwordHash`,
 // `createdAt`, `modifiedAt` and `effectiveAuthorizations` may not be set.
 //
+// A user whose `roles` include a role with `approvers`, added by someone
+// who is not one of them, is stored without that role and the answer is
+// 202 with the approval cases opened (the other roles are given).
+// Cases cannot be added (422); they are opened this way.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/objects/{type} (the `AddObject` operationId).
@@ -1713,6 +2013,11 @@ func (c *Client) AddObjectWithBody(ctx context.Context, pType ObjectType, params
 // otherwise). `version`, when sent, is ignored; `passwordHash`,
 // `createdAt`, `modifiedAt` and `effectiveAuthorizations` may not be set.
 //
+// A user whose `roles` include a role with `approvers`, added by someone
+// who is not one of them, is stored without that role and the answer is
+// 202 with the approval cases opened (the other roles are given).
+// Cases cannot be added (422); they are opened this way.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/objects/{type} (the `AddObject` operationId).
@@ -1729,6 +2034,9 @@ func (c *Client) AddObject(ctx context.Context, pType ObjectType, params *AddObj
 }
 
 // DeleteObject Delete an object
+//
+// Deleting an approval case withdraws it: an open one can no longer be
+// decided, and an approved one not yet applied is not applied.
 //
 // Corresponds with DELETE /api/v1/objects/{type}/{oid} (the `DeleteObject` operationId).
 func (c *Client) DeleteObject(ctx context.Context, pType ObjectType, oid OID, params *DeleteObjectParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1771,6 +2079,12 @@ func (c *Client) GetObject(ctx context.Context, pType ObjectType, oid OID, reqEd
 // send it; the web UI always does. A change that would leave no
 // enabled superuser is refused with 422 whatever the version.
 //
+// Roles added to a user that list `approvers`, by someone who is not
+// one of them, are held: the rest of the change is stored and the
+// answer is 202 with the approval cases opened (a case still open for
+// the same user and role is reused). Cases cannot be modified (422);
+// they are decided with approve and reject.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /api/v1/objects/{type}/{oid} (the `ModifyObject` operationId).
@@ -1798,6 +2112,12 @@ func (c *Client) ModifyObjectWithBody(ctx context.Context, pType ObjectType, oid
 // expect. Clients that read, edit and write back a whole object should
 // send it; the web UI always does. A change that would leave no
 // enabled superuser is refused with 422 whatever the version.
+//
+// Roles added to a user that list `approvers`, by someone who is not
+// one of them, are held: the rest of the change is stored and the
+// answer is 202 with the approval cases opened (a case still open for
+// the same user and role is reused). Cases cannot be modified (422);
+// they are decided with approve and reject.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2114,6 +2434,130 @@ func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewApproveCaseRequest calls the generic ApproveCase builder with application/json body
+func NewApproveCaseRequest(server string, oid OID, params *ApproveCaseParams, body ApproveCaseJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewApproveCaseRequestWithBody(server, oid, params, "application/json", bodyReader)
+}
+
+// NewApproveCaseRequestWithBody constructs an http.Request for the ApproveCase method, with any body, and a specified content type
+func NewApproveCaseRequestWithBody(server string, oid OID, params *ApproveCaseParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "oid", oid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/cases/%s/approve", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XCSRFToken != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRejectCaseRequest calls the generic RejectCase builder with application/json body
+func NewRejectCaseRequest(server string, oid OID, params *RejectCaseParams, body RejectCaseJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRejectCaseRequestWithBody(server, oid, params, "application/json", bodyReader)
+}
+
+// NewRejectCaseRequestWithBody constructs an http.Request for the RejectCase method, with any body, and a specified content type
+func NewRejectCaseRequestWithBody(server string, oid OID, params *RejectCaseParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "oid", oid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/cases/%s/reject", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XCSRFToken != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+	}
+
+	return req, nil
 }
 
 // NewGetDocsRequest constructs an http.Request for the GetDocs method
@@ -3328,6 +3772,54 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ApproveCaseWithBodyWithResponse Approve an approval case
+	//
+	// Allowed to an approver of the case's role and to superusers (403
+	// otherwise). A case is decided once: if anyone decided it first, on
+	// any node, the answer is 409 `case-decided`. The role is then given to
+	// the user by an `approval` task (the case's `task`) on whichever node
+	// takes it; the case's `appliedAt` is set when it has been.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/cases/{oid}/approve (the `ApproveCase` operationId).
+	ApproveCaseWithBodyWithResponse(ctx context.Context, oid OID, params *ApproveCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveCaseResponse, error)
+
+	// ApproveCaseWithResponse Approve an approval case
+	//
+	// Allowed to an approver of the case's role and to superusers (403
+	// otherwise). A case is decided once: if anyone decided it first, on
+	// any node, the answer is 409 `case-decided`. The role is then given to
+	// the user by an `approval` task (the case's `task`) on whichever node
+	// takes it; the case's `appliedAt` is set when it has been.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/cases/{oid}/approve (the `ApproveCase` operationId).
+	ApproveCaseWithResponse(ctx context.Context, oid OID, params *ApproveCaseParams, body ApproveCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveCaseResponse, error)
+
+	// RejectCaseWithBodyWithResponse Reject an approval case
+	//
+	// Allowed to an approver of the case's role and to superusers (403
+	// otherwise); 409 `case-decided` if anyone decided it first. The user
+	// does not get the role; nothing else changes.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/cases/{oid}/reject (the `RejectCase` operationId).
+	RejectCaseWithBodyWithResponse(ctx context.Context, oid OID, params *RejectCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectCaseResponse, error)
+
+	// RejectCaseWithResponse Reject an approval case
+	//
+	// Allowed to an approver of the case's role and to superusers (403
+	// otherwise); 409 `case-decided` if anyone decided it first. The user
+	// does not get the role; nothing else changes.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/cases/{oid}/reject (the `RejectCase` operationId).
+	RejectCaseWithResponse(ctx context.Context, oid OID, params *RejectCaseParams, body RejectCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectCaseResponse, error)
+
 	// GetDocsWithResponse This API description as a browsable page
 	//
 	// Renders `/api/v1/openapi.yaml` with Redoc, which every node serves
@@ -3400,6 +3892,11 @@ type ClientWithResponsesInterface interface {
 	// otherwise). `version`, when sent, is ignored; `passwordHash`,
 	// `createdAt`, `modifiedAt` and `effectiveAuthorizations` may not be set.
 	//
+	// A user whose `roles` include a role with `approvers`, added by someone
+	// who is not one of them, is stored without that role and the answer is
+	// 202 with the approval cases opened (the other roles are given).
+	// Cases cannot be added (422); they are opened this way.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/objects/{type} (the `AddObject` operationId).
@@ -3411,12 +3908,20 @@ type ClientWithResponsesInterface interface {
 	// otherwise). `version`, when sent, is ignored; `passwordHash`,
 	// `createdAt`, `modifiedAt` and `effectiveAuthorizations` may not be set.
 	//
+	// A user whose `roles` include a role with `approvers`, added by someone
+	// who is not one of them, is stored without that role and the answer is
+	// 202 with the approval cases opened (the other roles are given).
+	// Cases cannot be added (422); they are opened this way.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/objects/{type} (the `AddObject` operationId).
 	AddObjectWithResponse(ctx context.Context, pType ObjectType, params *AddObjectParams, body AddObjectJSONRequestBody, reqEditors ...RequestEditorFn) (*AddObjectResponse, error)
 
 	// DeleteObjectWithResponse Delete an object
+	//
+	// Deleting an approval case withdraws it: an open one can no longer be
+	// decided, and an approved one not yet applied is not applied.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3443,6 +3948,12 @@ type ClientWithResponsesInterface interface {
 	// send it; the web UI always does. A change that would leave no
 	// enabled superuser is refused with 422 whatever the version.
 	//
+	// Roles added to a user that list `approvers`, by someone who is not
+	// one of them, are held: the rest of the change is stored and the
+	// answer is 202 with the approval cases opened (a case still open for
+	// the same user and role is reused). Cases cannot be modified (422);
+	// they are decided with approve and reject.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/v1/objects/{type}/{oid} (the `ModifyObject` operationId).
@@ -3460,6 +3971,12 @@ type ClientWithResponsesInterface interface {
 	// expect. Clients that read, edit and write back a whole object should
 	// send it; the web UI always does. A change that would leave no
 	// enabled superuser is refused with 422 whatever the version.
+	//
+	// Roles added to a user that list `approvers`, by someone who is not
+	// one of them, are held: the rest of the change is stored and the
+	// answer is 202 with the approval cases opened (a case still open for
+	// the same user and role is reused). Cases cannot be modified (422);
+	// they are decided with approve and reject.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3623,6 +4140,246 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	ReadyzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReadyzResponse, error)
+}
+
+// ApproveCaseResponse200Headers the declared response headers of an HTTP 200 response for ApproveCase
+type ApproveCaseResponse200Headers struct {
+	ETag      string
+	XServedBy string
+}
+
+// ApproveCaseResponse401Headers the declared response headers of an HTTP 401 response for ApproveCase
+type ApproveCaseResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ApproveCaseResponse429Headers the declared response headers of an HTTP 429 response for ApproveCase
+type ApproveCaseResponse429Headers struct {
+	RetryAfter *int
+	XServedBy  string
+}
+
+type ApproveCaseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CaseDecided
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ApproveCaseResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ApproveCaseResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ApproveCaseResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ApproveCaseResponse) GetJSON200() *CaseDecided {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ApproveCaseResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ApproveCaseResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ApproveCaseResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ApproveCaseResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ApproveCaseResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ApproveCaseResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ApproveCaseResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ApproveCaseResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ApproveCaseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ApproveCaseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ApproveCaseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ApproveCaseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RejectCaseResponse200Headers the declared response headers of an HTTP 200 response for RejectCase
+type RejectCaseResponse200Headers struct {
+	ETag      string
+	XServedBy string
+}
+
+// RejectCaseResponse401Headers the declared response headers of an HTTP 401 response for RejectCase
+type RejectCaseResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RejectCaseResponse429Headers the declared response headers of an HTTP 429 response for RejectCase
+type RejectCaseResponse429Headers struct {
+	RetryAfter *int
+	XServedBy  string
+}
+
+type RejectCaseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CaseDecided
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RejectCaseResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RejectCaseResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RejectCaseResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RejectCaseResponse) GetJSON200() *CaseDecided {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RejectCaseResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RejectCaseResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RejectCaseResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RejectCaseResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RejectCaseResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RejectCaseResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RejectCaseResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RejectCaseResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r RejectCaseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RejectCaseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RejectCaseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RejectCaseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetDocsResponse200Headers the declared response headers of an HTTP 200 response for GetDocs
@@ -4192,6 +4949,13 @@ type AddObjectResponse201Headers struct {
 	XServedBy string
 }
 
+// AddObjectResponse202Headers the declared response headers of an HTTP 202 response for AddObject
+type AddObjectResponse202Headers struct {
+	ETag      string
+	Location  string
+	XServedBy string
+}
+
 // AddObjectResponse401Headers the declared response headers of an HTTP 401 response for AddObject
 type AddObjectResponse401Headers struct {
 	WWWAuthenticate *string
@@ -4208,6 +4972,8 @@ type AddObjectResponse struct {
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *AnyObject
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *CasesOpened
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -4226,6 +4992,8 @@ type AddObjectResponse struct {
 	JSON429 *TooManyRequests
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *AddObjectResponse201Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *AddObjectResponse202Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *AddObjectResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -4235,6 +5003,11 @@ type AddObjectResponse struct {
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
 func (r AddObjectResponse) GetJSON201() *AnyObject {
 	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r AddObjectResponse) GetJSON202() *CasesOpened {
+	return r.JSON202
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -4509,6 +5282,12 @@ type ModifyObjectResponse200Headers struct {
 	XServedBy string
 }
 
+// ModifyObjectResponse202Headers the declared response headers of an HTTP 202 response for ModifyObject
+type ModifyObjectResponse202Headers struct {
+	ETag      string
+	XServedBy string
+}
+
 // ModifyObjectResponse401Headers the declared response headers of an HTTP 401 response for ModifyObject
 type ModifyObjectResponse401Headers struct {
 	WWWAuthenticate *string
@@ -4525,6 +5304,8 @@ type ModifyObjectResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *AnyObject
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *CasesOpened
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -4543,6 +5324,8 @@ type ModifyObjectResponse struct {
 	JSON429 *TooManyRequests
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ModifyObjectResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *ModifyObjectResponse202Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ModifyObjectResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -4552,6 +5335,11 @@ type ModifyObjectResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ModifyObjectResponse) GetJSON200() *AnyObject {
 	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ModifyObjectResponse) GetJSON202() *CasesOpened {
+	return r.JSON202
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -5957,6 +6745,78 @@ func (r ReadyzResponse) ContentType() string {
 	return ""
 }
 
+// ApproveCaseWithBodyWithResponse Approve an approval case
+//
+// Allowed to an approver of the case's role and to superusers (403
+// otherwise). A case is decided once: if anyone decided it first, on
+// any node, the answer is 409 `case-decided`. The role is then given to
+// the user by an `approval` task (the case's `task`) on whichever node
+// takes it; the case's `appliedAt` is set when it has been.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/cases/{oid}/approve (the `ApproveCase` operationId).
+func (c *ClientWithResponses) ApproveCaseWithBodyWithResponse(ctx context.Context, oid OID, params *ApproveCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveCaseResponse, error) {
+	rsp, err := c.ApproveCaseWithBody(ctx, oid, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveCaseResponse(rsp)
+}
+
+// ApproveCaseWithResponse Approve an approval case
+//
+// Allowed to an approver of the case's role and to superusers (403
+// otherwise). A case is decided once: if anyone decided it first, on
+// any node, the answer is 409 `case-decided`. The role is then given to
+// the user by an `approval` task (the case's `task`) on whichever node
+// takes it; the case's `appliedAt` is set when it has been.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/cases/{oid}/approve (the `ApproveCase` operationId).
+func (c *ClientWithResponses) ApproveCaseWithResponse(ctx context.Context, oid OID, params *ApproveCaseParams, body ApproveCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveCaseResponse, error) {
+	rsp, err := c.ApproveCase(ctx, oid, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveCaseResponse(rsp)
+}
+
+// RejectCaseWithBodyWithResponse Reject an approval case
+//
+// Allowed to an approver of the case's role and to superusers (403
+// otherwise); 409 `case-decided` if anyone decided it first. The user
+// does not get the role; nothing else changes.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/cases/{oid}/reject (the `RejectCase` operationId).
+func (c *ClientWithResponses) RejectCaseWithBodyWithResponse(ctx context.Context, oid OID, params *RejectCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectCaseResponse, error) {
+	rsp, err := c.RejectCaseWithBody(ctx, oid, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectCaseResponse(rsp)
+}
+
+// RejectCaseWithResponse Reject an approval case
+//
+// Allowed to an approver of the case's role and to superusers (403
+// otherwise); 409 `case-decided` if anyone decided it first. The user
+// does not get the role; nothing else changes.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/cases/{oid}/reject (the `RejectCase` operationId).
+func (c *ClientWithResponses) RejectCaseWithResponse(ctx context.Context, oid OID, params *RejectCaseParams, body RejectCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectCaseResponse, error) {
+	rsp, err := c.RejectCase(ctx, oid, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectCaseResponse(rsp)
+}
+
 // GetDocsWithResponse This API description as a browsable page
 //
 // Renders `/api/v1/openapi.yaml` with Redoc, which every node serves
@@ -6071,6 +6931,11 @@ func (c *ClientWithResponses) SearchObjectsWithResponse(ctx context.Context, pTy
 // otherwise). `version`, when sent, is ignored; `passwordHash`,
 // `createdAt`, `modifiedAt` and `effectiveAuthorizations` may not be set.
 //
+// A user whose `roles` include a role with `approvers`, added by someone
+// who is not one of them, is stored without that role and the answer is
+// 202 with the approval cases opened (the other roles are given).
+// Cases cannot be added (422); they are opened this way.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/objects/{type} (the `AddObject` operationId).
@@ -6088,6 +6953,11 @@ func (c *ClientWithResponses) AddObjectWithBodyWithResponse(ctx context.Context,
 // otherwise). `version`, when sent, is ignored; `passwordHash`,
 // `createdAt`, `modifiedAt` and `effectiveAuthorizations` may not be set.
 //
+// A user whose `roles` include a role with `approvers`, added by someone
+// who is not one of them, is stored without that role and the answer is
+// 202 with the approval cases opened (the other roles are given).
+// Cases cannot be added (422); they are opened this way.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/objects/{type} (the `AddObject` operationId).
@@ -6100,6 +6970,9 @@ func (c *ClientWithResponses) AddObjectWithResponse(ctx context.Context, pType O
 }
 
 // DeleteObjectWithResponse Delete an object
+//
+// Deleting an approval case withdraws it: an open one can no longer be
+// decided, and an approved one not yet applied is not applied.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6138,6 +7011,12 @@ func (c *ClientWithResponses) GetObjectWithResponse(ctx context.Context, pType O
 // send it; the web UI always does. A change that would leave no
 // enabled superuser is refused with 422 whatever the version.
 //
+// Roles added to a user that list `approvers`, by someone who is not
+// one of them, are held: the rest of the change is stored and the
+// answer is 202 with the approval cases opened (a case still open for
+// the same user and role is reused). Cases cannot be modified (422);
+// they are decided with approve and reject.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/v1/objects/{type}/{oid} (the `ModifyObject` operationId).
@@ -6161,6 +7040,12 @@ func (c *ClientWithResponses) ModifyObjectWithBodyWithResponse(ctx context.Conte
 // expect. Clients that read, edit and write back a whole object should
 // send it; the web UI always does. A change that would leave no
 // enabled superuser is refused with 422 whatever the version.
+//
+// Roles added to a user that list `approvers`, by someone who is not
+// one of them, are held: the rest of the change is stored and the
+// answer is 202 with the approval cases opened (a case still open for
+// the same user and role is reused). Cases cannot be modified (422);
+// they are decided with approve and reject.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6431,6 +7316,264 @@ func (c *ClientWithResponses) ReadyzWithResponse(ctx context.Context, reqEditors
 		return nil, err
 	}
 	return ParseReadyzResponse(rsp)
+}
+
+// ParseApproveCaseResponse parses an HTTP response from a ApproveCaseWithResponse call
+func ParseApproveCaseResponse(rsp *http.Response) (*ApproveCaseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ApproveCaseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CaseDecided
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ApproveCaseResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Served-By"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Served-By", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XServedBy = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ApproveCaseResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ApproveCaseResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Served-By"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Served-By", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XServedBy = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRejectCaseResponse parses an HTTP response from a RejectCaseWithResponse call
+func ParseRejectCaseResponse(rsp *http.Response) (*RejectCaseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RejectCaseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CaseDecided
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RejectCaseResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Served-By"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Served-By", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XServedBy = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers RejectCaseResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers RejectCaseResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Served-By"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Served-By", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XServedBy = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetDocsResponse parses an HTTP response from a GetDocsWithResponse call
@@ -7038,6 +8181,13 @@ func ParseAddObjectResponse(rsp *http.Response) (*AddObjectResponse, error) {
 		}
 		response.JSON201 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest CasesOpened
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7121,6 +8271,30 @@ func ParseAddObjectResponse(rsp *http.Response) (*AddObjectResponse, error) {
 			headers.XServedBy = value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 202:
+		var headers AddObjectResponse202Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("X-Served-By"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Served-By", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XServedBy = value
+		}
+		response.Headers202 = &headers
 	case rsp.StatusCode == 401:
 		var headers AddObjectResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -7386,6 +8560,13 @@ func ParseModifyObjectResponse(rsp *http.Response) (*ModifyObjectResponse, error
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest CasesOpened
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7462,6 +8643,23 @@ func ParseModifyObjectResponse(rsp *http.Response) (*ModifyObjectResponse, error
 			headers.XServedBy = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers ModifyObjectResponse202Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Served-By"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Served-By", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XServedBy = value
+		}
+		response.Headers202 = &headers
 	case rsp.StatusCode == 401:
 		var headers ModifyObjectResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {

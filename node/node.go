@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"cadre/app/approval"
 	"cadre/app/auth"
 	appcluster "cadre/app/cluster"
 	"cadre/app/repository"
@@ -55,7 +56,9 @@ type Node struct {
 	// GeneratedPassword is the administrator password made on first start, if any.
 	GeneratedPassword string
 
-	Tasks     *taskmanager.Manager
+	Tasks *taskmanager.Manager
+	// Approvals decides approval cases (roles held for approval).
+	Approvals *approval.Service
 	Reports   *reportfiles.Dir
 	JobStore  quartzstore.Store
 	Scheduler *quartzstore.Scheduler
@@ -150,13 +153,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 		n.closeDBs()
 		return nil, err
 	}
+	n.Approvals = approval.NewService(n.Repo, n.Tasks, n.now, log)
 	n.engine, _ = httpapi.NewRouter(httpapi.Deps{NodeID: id, InstanceID: n.InstanceID, Repo: n.Repo, Auth: n.Auth, Tasks: n.Tasks,
 		Nodes: &n.clusterView, Reports: n.Reports, Peers: &peerDirectory{n: n}, ReportDownload: cfg.Reports.Download, Ready: n.readyCheck, Log: log,
-		TrustedProxies: sec.TrustedProxies, OpenAPIAccess: sec.OpenAPIAccess})
+		TrustedProxies: sec.TrustedProxies, OpenAPIAccess: sec.OpenAPIAccess, Approvals: n.Approvals})
 	n.engine.GET("/metrics", httpapi.Guard(sec.MetricsAccess, sec.MetricsToken, "security/metricsAccess", n.Auth, log), gin.WrapH(n.Metrics.Handler()))
 	n.buildPeers()
 	webui.Register(n.engine, webui.Deps{
-		NodeID: id, Repo: n.Repo, Auth: n.Auth, Log: log, Tasks: n.Tasks,
+		NodeID: id, Repo: n.Repo, Auth: n.Auth, Log: log, Tasks: n.Tasks, Approvals: n.Approvals,
 		Nodes:             n.clusterView.Nodes,
 		Reachability:      n.Peers.Reachability,
 		SchedulerStop:     n.clusterView.SchedulerStop,

@@ -188,7 +188,8 @@ func configuredGroups(s string) []string {
 
 // handlers builds the task handlers of DESIGN §4.
 func (n *Node) handlers() map[string]taskmanager.Handler {
-	hs := handlers.All(handlers.Deps{Repo: n.Repo, CSV: csvres.New(n.Config.Resources.AllowedDirectories...), Reports: n.Reports, Tasks: n.Store, Sessions: n.Store, Nodes: n.Store, Now: n.now})
+	hs := handlers.All(handlers.Deps{Repo: n.Repo, CSV: csvres.New(n.Config.Resources.AllowedDirectories...), Reports: n.Reports, Tasks: n.Store, Sessions: n.Store, Nodes: n.Store, Now: n.now,
+		ApprovalPause: approvalPause(n.Log)})
 	hs[handlers.NameNoop] = handlers.NewNoop()
 	return hs
 }

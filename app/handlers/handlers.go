@@ -38,10 +38,13 @@ type Deps struct {
 	Nodes NodeCleaner
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// ApprovalPause holds an approval run between giving the role and
+	// marking its case applied; only tests set it (to kill a node there).
+	ApprovalPause time.Duration
 }
 
 // All returns the repository handlers keyed by name: recompute, import,
-// reconcile, livesync, report and cleanup (noop is built by NewNoop).
+// reconcile, livesync, report, cleanup and approval (noop is built by NewNoop).
 func All(deps Deps) map[string]taskmanager.Handler {
 	return map[string]taskmanager.Handler{
 		NameRecompute: NewRecompute(deps.Repo),
@@ -50,6 +53,7 @@ func All(deps Deps) map[string]taskmanager.Handler {
 		NameLiveSync:  NewLiveSync(deps.Repo, deps.CSV),
 		NameReport:    NewReport(deps.Repo, deps.Reports, deps.Now),
 		NameCleanup:   NewCleanup(deps.Tasks, deps.Sessions, deps.Nodes, deps.Now),
+		NameApproval:  NewApproval(deps.Repo, deps.Now, deps.ApprovalPause),
 	}
 }
 

@@ -51,9 +51,13 @@ func TestValidate(t *testing.T) {
 		{"cleanup", map[string]any{"closedTasksOlderThan": "soon"}, nil, "not a duration"},
 		{"cleanup", map[string]any{"closedTasksOlderThan": "-1h"}, nil, "must be positive"},
 		{"cleanup", nil, numericB, "cleanup cannot be bucketed"},
+		{"approval", map[string]any{"case": "c1"}, nil, ""},
+		{"approval", nil, nil, `"case" is required`},
+		{"approval", map[string]any{"case": 3.0}, nil, `"case" must be a string`},
+		{"approval", map[string]any{"case": "c1"}, oidB, "approval cannot be bucketed"},
 	}
-	if len(hs) != 6 {
-		t.Errorf("All returns %d handlers, want 6", len(hs))
+	if len(hs) != 7 {
+		t.Errorf("All returns %d handlers, want 7", len(hs))
 	}
 	for _, tt := range tests {
 		t.Run(tt.handler+" "+tt.wantErr, func(t *testing.T) {

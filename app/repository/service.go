@@ -61,12 +61,11 @@ type AddInput struct {
 	Password string
 }
 
-// Add stores a new object with a fresh OID and version 1.
+// Add stores a new object with a fresh OID and version 1. Roles that need
+// approval are held back (AddWithApproval tells which).
 func (s *Service) Add(ctx context.Context, p security.Principal, in AddInput) (object.Object, error) {
-	if err := p.RequireWrite(); err != nil {
-		return nil, err
-	}
-	return s.AddSystem(ctx, in)
+	w, err := s.AddWithApproval(ctx, p, in)
+	return w.Object, err
 }
 
 // AddSystem adds without an authorization check, for the node's own work.
@@ -103,8 +102,12 @@ func (s *Service) AddSystem(ctx context.Context, in AddInput) (object.Object, er
 
 // prepare hashes a new password and checks that roles added (compared with
 // before, nil for a new object) exist; a role deleted since it was assigned
-// does not block other changes to the user.
+// does not block other changes to the user. For a role it resolves the
+// approvers added.
 func (s *Service) prepare(ctx context.Context, o, before object.Object, password string) error {
+	if r, ok := o.(*object.Role); ok {
+		return s.resolveApprovers(ctx, r, before)
+	}
 	u, ok := o.(*object.User)
 	if !ok {
 		return nil
@@ -168,15 +171,11 @@ type ModifyInput struct {
 }
 
 // Modify changes one object with an optimistic version check. A change that
-// would leave no enabled superuser is refused with ErrLastSuperuser.
+// would leave no enabled superuser is refused with ErrLastSuperuser. Roles
+// added that need approval are held back (ModifyWithApproval tells which).
 func (s *Service) Modify(ctx context.Context, p security.Principal, in ModifyInput) (object.Object, error) {
-	if err := p.RequireWrite(); err != nil {
-		return nil, err
-	}
-	if err := s.guardSuperusers(ctx, in.Type, in.OID, in.Apply); err != nil {
-		return nil, err
-	}
-	return s.ModifySystem(ctx, in)
+	w, err := s.ModifyWithApproval(ctx, p, in)
+	return w.Object, err
 }
 
 // ModifySystem modifies without an authorization check.

@@ -22,7 +22,7 @@ const (
 )
 
 // Types lists every object type.
-var Types = []Type{TypeUser, TypeRole, TypeArchetype, TypeObjectTemplate, TypeReport, TypeSystemConfiguration}
+var Types = []Type{TypeUser, TypeRole, TypeArchetype, TypeObjectTemplate, TypeReport, TypeSystemConfiguration, TypeCase}
 
 // ParseType validates a type name.
 func ParseType(s string) (Type, error) {
@@ -101,6 +101,8 @@ func New(t Type) Object {
 		return &Report{}
 	case TypeSystemConfiguration:
 		return &SystemConfiguration{}
+	case TypeCase:
+		return &Case{}
 	}
 	return nil
 }

@@ -64,17 +64,33 @@ type Role struct {
 	Meta
 	Description    string   `json:"description"`
 	Authorizations []string `json:"authorizations"`
+	// Approvers are the OIDs of the users who must agree before anyone else
+	// gives a user this role (an approval case); empty means no approval.
+	Approvers []string `json:"approvers"`
 }
+
+// NeedsApproval tells whether giving this role, done by the user requester
+// (an OID), waits for an approver: it does unless the role has no approvers
+// or the requester is one of them.
+func (r *Role) NeedsApproval(requester string) bool {
+	return len(r.Approvers) > 0 && !r.IsApprover(requester)
+}
+
+// IsApprover tells whether the user (an OID) is one of the role's approvers.
+func (r *Role) IsApprover(user string) bool { return user != "" && slices.Contains(r.Approvers, user) }
 
 // Type implements Object.
 func (*Role) Type() Type { return TypeRole }
 
-// MarshalJSON writes a role without authorizations as "authorizations": [], never null.
+// MarshalJSON writes a role without authorizations or approvers as [], never null.
 func (r Role) MarshalJSON() ([]byte, error) {
 	type plain Role
 	p := plain(r)
 	if p.Authorizations == nil {
 		p.Authorizations = []string{}
+	}
+	if p.Approvers == nil {
+		p.Approvers = []string{}
 	}
 	return json.Marshal(p)
 }
@@ -83,6 +99,11 @@ func (r Role) MarshalJSON() ([]byte, error) {
 func (r *Role) Validate() error {
 	if err := r.validateName(); err != nil {
 		return err
+	}
+	for i, a := range r.Approvers {
+		if a == "" || slices.Contains(r.Approvers[:i], a) {
+			return fmt.Errorf("%w: approvers must be distinct user OIDs, got %q twice or empty", ErrInvalid, a)
+		}
 	}
 	for _, a := range r.Authorizations {
 		if !slices.Contains(KnownAuthorizations, a) {

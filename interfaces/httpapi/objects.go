@@ -131,16 +131,17 @@ func (a *API) addObject(c *gin.Context) {
 		return
 	}
 	p, _ := PrincipalOf(c)
-	stored, err := a.d.Repo.Add(c.Request.Context(), p, repository.AddInput{Object: o, Password: password})
+	w, err := a.d.Repo.AddWithApproval(c.Request.Context(), p, repository.AddInput{Object: o, Password: password})
 	if err != nil {
 		Fail(c, a.log, err)
 		return
 	}
-	m := stored.ObjectMeta()
-	c.Header("Location", fmt.Sprintf("/api/v1/objects/%s/%s", t, m.OID))
-	c.Header("ETag", fmt.Sprintf(`"%d"`, m.Version))
-	c.JSON(http.StatusCreated, ObjectJSON(stored))
+	c.Header("Location", fmt.Sprintf("/api/v1/objects/%s/%s", t, w.Object.ObjectMeta().OID))
+	writtenJSON(c, w, http.StatusCreated)
 }
+
+// etag is the ETag header value of an object: its version, quoted.
+func etag(o object.Object) string { return fmt.Sprintf(`"%d"`, o.ObjectMeta().Version) }
 
 // ParseIfMatch reads an If-Match version: "3", 3 or W/"3". Absent means 0 (any).
 func ParseIfMatch(h string) (int64, error) {
@@ -177,7 +178,7 @@ func (a *API) modifyObject(c *gin.Context) {
 	oid := c.Param("oid")
 	var badJSON error
 	p, _ := PrincipalOf(c)
-	stored, err := a.d.Repo.Modify(c.Request.Context(), p, repository.ModifyInput{
+	w, err := a.d.Repo.ModifyWithApproval(c.Request.Context(), p, repository.ModifyInput{
 		Type: t, OID: oid, ExpectedVersion: version, Password: password,
 		Apply: func(o object.Object) error {
 			if err := DecodeStrict(fields, o); err != nil {
@@ -199,8 +200,7 @@ func (a *API) modifyObject(c *gin.Context) {
 		Fail(c, a.log, err)
 		return
 	}
-	c.Header("ETag", fmt.Sprintf(`"%d"`, stored.ObjectMeta().Version))
-	c.JSON(http.StatusOK, ObjectJSON(stored))
+	writtenJSON(c, w, http.StatusOK)
 }
 
 func (a *API) deleteObject(c *gin.Context) {

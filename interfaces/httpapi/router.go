@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"cadre/app/approval"
 	"cadre/app/auth"
 	"cadre/app/repository"
 	"cadre/app/taskmanager"
@@ -40,6 +41,8 @@ type Deps struct {
 	TrustedProxies []string
 	// OpenAPIAccess is security/openapiAccess: "open" (default) or "login".
 	OpenAPIAccess string
+	// Approvals decides approval cases; nil leaves the case endpoints out.
+	Approvals *approval.Service
 }
 
 // API holds the handlers.
@@ -90,6 +93,9 @@ func NewRouter(d Deps) (*gin.Engine, *gin.RouterGroup) {
 	}
 	if d.Tasks != nil {
 		a.registerTasks(authed)
+	}
+	if d.Approvals != nil {
+		a.registerCases(authed)
 	}
 	return r, authed
 }

@@ -41,13 +41,15 @@ type View struct {
 	// Error is shown in the alert box at the top of the page.
 	Error string
 	// Nav is the active main navigation item: "dashboard", "tasks", "users",
-	// "roles", "reports" or "system".
+	// "roles", "reports", "system", "activity" or "approvals".
 	Nav string
 	// HasTasks is set when the node has a task manager, so the task pages exist.
 	HasTasks bool
 	// HasActivity is set when the cluster activity page exists.
 	HasActivity bool
-	Data        any
+	// HasApprovals is set when the approvals page exists.
+	HasApprovals bool
+	Data         any
 }
 
 // flashes maps the "ok" query parameter of a redirect to its message. Only
@@ -66,6 +68,11 @@ var flashes = map[string]string{
 	"task-deleted":   "Task deleted.",
 
 	"role-created": "Role created.",
+
+	"saved-held":    "Saved. A role you gave needs approval: it is given once an approver approves it (see Approvals).",
+	"created-held":  "User created. A role you gave needs approval: it is given once an approver approves it (see Approvals).",
+	"case-approved": "Approved: the role is given to the user in a moment, by an approval task.",
+	"case-rejected": "Rejected: the user does not get the role.",
 
 	"scheduler-stopped": "Scheduler stopped: the node starts no new task runs until it is started again.",
 	"scheduler-started": "Scheduler started.",
@@ -155,7 +162,8 @@ func (h *Handlers) renderAlert(c *gin.Context, status int, name, alert string, d
 
 // view is the View of a request, without the alert and flash.
 func (h *Handlers) view(c *gin.Context, data any) View {
-	v := View{NodeID: h.nodeID, Nav: navOf(c.Request.URL.Path), HasTasks: h.tasks != nil, HasActivity: h.activity != nil, Data: data}
+	v := View{NodeID: h.nodeID, Nav: navOf(c.Request.URL.Path), HasTasks: h.tasks != nil, HasActivity: h.activity != nil,
+		HasApprovals: h.approvals != nil, Data: data}
 	if p, ok := httpapi.PrincipalOf(c); ok && httpapi.IsCookieAuth(c) {
 		v.User, v.CanWrite = &p, p.CanWrite()
 		sess, _ := httpapi.SessionOf(c)
@@ -200,6 +208,8 @@ func navOf(p string) string {
 		return "dashboard"
 	case strings.HasPrefix(p, "/ui/activity"):
 		return "activity"
+	case strings.HasPrefix(p, "/ui/approvals"):
+		return "approvals"
 	}
 	return ""
 }

@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -55,6 +56,8 @@ type roleForm struct {
 	Description string
 	// Authorizations are the checked ones, in the order of the form.
 	Authorizations []string
+	// Approvers are user names (or OIDs), separated by commas.
+	Approvers string
 }
 
 // authChoice is one authorization checkbox.
@@ -79,12 +82,38 @@ type rolePage struct {
 	Stale bool
 }
 
-func roleFormOf(r *object.Role) roleForm {
-	return roleForm{Name: r.Name, Description: r.Description, Authorizations: r.Authorizations}
+func (h *Handlers) roleFormOf(ctx context.Context, r *object.Role) roleForm {
+	return roleForm{Name: r.Name, Description: r.Description, Authorizations: r.Authorizations, Approvers: h.approverNames(ctx, r)}
+}
+
+// approverNames are the role's approvers as the form shows them: user
+// names, or the OID of a user that is gone.
+func (h *Handlers) approverNames(ctx context.Context, r *object.Role) string {
+	names := make([]string, 0, len(r.Approvers))
+	for _, oid := range r.Approvers {
+		if u, err := h.repo.Store().Get(ctx, object.TypeUser, oid); err == nil {
+			oid = u.ObjectMeta().Name
+		}
+		names = append(names, oid)
+	}
+	return strings.Join(names, ", ")
+}
+
+// approverList splits the form's approvers at commas; the repository
+// resolves each name to a user's OID.
+func (f roleForm) approverList() []string {
+	out := []string{}
+	for _, a := range strings.Split(f.Approvers, ",") {
+		if a = strings.TrimSpace(a); a != "" && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func readRoleForm(c *gin.Context) roleForm {
-	f := roleForm{Name: strings.TrimSpace(c.PostForm("name")), Description: strings.TrimSpace(c.PostForm("description"))}
+	f := roleForm{Name: strings.TrimSpace(c.PostForm("name")), Description: strings.TrimSpace(c.PostForm("description")),
+		Approvers: strings.TrimSpace(c.PostForm("approvers"))}
 	for _, a := range c.PostFormArray("authorizations") {
 		if a != "" && !slices.Contains(f.Authorizations, a) {
 			f.Authorizations = append(f.Authorizations, a)
@@ -145,7 +174,7 @@ func (h *Handlers) showRole(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	h.render(c, http.StatusOK, "role", newRolePage(r, roleFormOf(r), r.Version))
+	h.render(c, http.StatusOK, "role", newRolePage(r, h.roleFormOf(c.Request.Context(), r), r.Version))
 }
 
 func (h *Handlers) saveRole(c *gin.Context) {
@@ -165,6 +194,7 @@ func (h *Handlers) saveRole(c *gin.Context) {
 			r := o.(*object.Role)
 			r.Name, r.Description = form.Name, form.Description
 			r.Authorizations = roleAuthorizations(r.Authorizations, form.Authorizations)
+			r.Approvers = form.approverList()
 			return nil
 		},
 	})
@@ -208,7 +238,7 @@ func (h *Handlers) createRole(c *gin.Context) {
 	p, _ := httpapi.PrincipalOf(c)
 	form := readRoleForm(c)
 	r := &object.Role{Meta: object.Meta{Name: form.Name}, Description: form.Description,
-		Authorizations: roleAuthorizations(nil, form.Authorizations)}
+		Authorizations: roleAuthorizations(nil, form.Authorizations), Approvers: form.approverList()}
 	stored, err := h.repo.Add(c.Request.Context(), p, repository.AddInput{Object: r})
 	if err != nil {
 		status, message := describe(err)

@@ -179,7 +179,7 @@ func (h *Handlers) saveUser(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	_, err = h.repo.Modify(ctx, p, repository.ModifyInput{
+	w, err := h.repo.ModifyWithApproval(ctx, p, repository.ModifyInput{
 		Type: object.TypeUser, OID: oid, ExpectedVersion: version, Password: c.PostForm("password"),
 		Apply: func(o object.Object) error {
 			u := o.(*object.User)
@@ -192,7 +192,7 @@ func (h *Handlers) saveUser(c *gin.Context) {
 		h.userSaveFailed(c, oid, form, version, roles, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/ui/users/"+url.PathEscape(oid)+"?ok=saved")
+	c.Redirect(http.StatusSeeOther, "/ui/users/"+url.PathEscape(oid)+"?ok="+heldFlash(w, "saved"))
 }
 
 // mergeRoles is the user's new role list: the checked roles among those the
@@ -318,7 +318,7 @@ func (h *Handlers) createUser(c *gin.Context) {
 	}
 	u := &object.User{Meta: object.Meta{Name: form.Name}, FullName: form.FullName, EmailAddress: form.EmailAddress,
 		Enabled: form.Enabled, Roles: mergeRoles(nil, form.Roles, roles)}
-	stored, err := h.repo.Add(ctx, p, repository.AddInput{Object: u, Password: c.PostForm("password")})
+	w, err := h.repo.AddWithApproval(ctx, p, repository.AddInput{Object: u, Password: c.PostForm("password")})
 	if err != nil {
 		status, message := describe(err)
 		switch {
@@ -331,5 +331,14 @@ func (h *Handlers) createUser(c *gin.Context) {
 		h.renderAlert(c, status, "user_new", message, newUserPage{Form: form, Roles: roleChoices(roles, form.Roles)})
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/ui/users/"+url.PathEscape(stored.ObjectMeta().OID)+"?ok=created")
+	c.Redirect(http.StatusSeeOther, "/ui/users/"+url.PathEscape(w.Object.ObjectMeta().OID)+"?ok="+heldFlash(w, "created"))
+}
+
+// heldFlash is the flash after a user write: flash, or its "-held" form
+// when roles wait for approval.
+func heldFlash(w repository.Written, flash string) string {
+	if len(w.Cases) > 0 {
+		return flash + "-held"
+	}
+	return flash
 }

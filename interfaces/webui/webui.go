@@ -24,6 +24,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"cadre/app/approval"
 	"cadre/app/auth"
 	appcluster "cadre/app/cluster"
 	"cadre/app/repository"
@@ -71,6 +72,9 @@ type Deps struct {
 	// Samples are what the cluster did over the last minutes, oldest first,
 	// for the dashboard's charts; nil leaves the charts out.
 	Samples func() []ClusterSample
+	// Approvals lists and decides approval cases; nil leaves the approvals
+	// page (and its navigation item) out.
+	Approvals *approval.Service
 }
 
 // ClusterSample is one point of the dashboard's charts, taken at a check-in.
@@ -111,6 +115,7 @@ type Handlers struct {
 	reportURL      func(oid string) string
 	activity       func(ctx context.Context, limit int) ([]cluster.Event, error)
 	samples        func() []ClusterSample
+	approvals      *approval.Service
 }
 
 // Register adds the web UI to r: GET / (redirect to /ui/), /static/* (public,
@@ -133,7 +138,7 @@ func Register(r *gin.Engine, d Deps) {
 	h := &Handlers{nodeID: d.NodeID, repo: d.Repo, auth: d.Auth, log: d.Log, info: d.Info, tasks: d.Tasks,
 		authn: httpapi.Authenticate(d.Auth, d.Log), pages: pages,
 		nodes: d.Nodes, reachability: d.Reachability, reportURL: d.ReportDownloadURL, setURLOverride: d.SetURLOverride,
-		activity: d.Activity, samples: d.Samples}
+		activity: d.Activity, samples: d.Samples, approvals: d.Approvals}
 	if d.SchedulerStop != nil && d.SchedulerStart != nil {
 		h.schedulerStop, h.schedulerStart = d.SchedulerStop, d.SchedulerStart
 	}
@@ -161,6 +166,9 @@ func Register(r *gin.Engine, d Deps) {
 	}
 	if h.activity != nil {
 		routes = append(routes, h.routesActivity)
+	}
+	if h.approvals != nil {
+		routes = append(routes, h.routesApprovals)
 	}
 	for _, add := range routes {
 		add(in)
