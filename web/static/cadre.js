@@ -64,6 +64,14 @@ document.addEventListener("input", function (event) {
     if (!fresh || fresh.id !== live.id) {
       return;
     }
+    // Keep what was typed into text fields (by id) across the swap: a
+    // comment half written on the approvals page survives a new case.
+    live.querySelectorAll("input[id]:not([type]), input[id][type=text], textarea[id]").forEach(function (old) {
+      var twin = old.value !== old.defaultValue && fresh.querySelector("#" + CSS.escape(old.id));
+      if (twin && twin.tagName === old.tagName) {
+        twin.value = old.value;
+      }
+    });
     // Keep keyboard focus on the same control (by id) across the swap.
     var focused = document.activeElement;
     var focusID = focused && live.contains(focused) ? focused.id : "";
