@@ -21,15 +21,15 @@ type fenceEvents struct {
 func (f fenceEvents) BucketFenced() {
 	f.Metrics.BucketFenced()
 	id := f.n.Config.NodeID
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	f.n.life.Go(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		e := cluster.Event{Kind: cluster.EventBucketFenced, Node: id, Actor: id,
 			Message: "a bucket completion was refused: the bucket had been handed to another worker (stale epoch)"}
 		if err := f.n.Store.EventsAdd(ctx, e); err != nil {
 			f.n.Log.Warn("record cluster event", "kind", e.Kind, "err", err)
 		}
-	}()
+	})
 }
 
 // Cluster events are kept eventRetention; any node prunes older ones, at
@@ -55,13 +55,13 @@ func (p *eventPruner) maybePrune(n *Node) {
 	}
 	p.next = now.Add(pruneEvery)
 	p.mu.Unlock()
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	n.life.Go(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		if pruned, err := n.Store.EventsPrune(ctx, now.Add(-eventRetention)); err != nil {
 			n.Log.Warn("prune cluster events", "err", err)
 		} else if pruned > 0 {
 			n.Log.Info("pruned old cluster events", "events", pruned, "olderThan", eventRetention)
 		}
-	}()
+	})
 }

@@ -130,7 +130,7 @@ func (n *Node) buildCluster(port int) {
 	n.Cluster.OnChange(func() { n.probePeers(&probing) })
 	n.Cluster.OnChange(func() { n.samples.take(n) })
 	n.Cluster.OnChange(func() {
-		views, err := n.Cluster.Nodes(context.Background())
+		views, err := n.Cluster.Nodes(n.life.Context())
 		if err != nil {
 			return
 		}
@@ -156,12 +156,15 @@ func (n *Node) probePeers(probing *atomic.Bool) {
 	if !n.Config.TaskManager.Clustered || n.Peers == nil || !probing.CompareAndSwap(false, true) {
 		return
 	}
-	go func() {
+	started := n.life.Go(func(ctx context.Context) {
 		defer probing.Store(false)
-		ctx, cancel := context.WithTimeout(context.Background(), n.Config.TaskManager.NodeRegistrationInterval+time.Second)
+		ctx, cancel := context.WithTimeout(ctx, n.Config.TaskManager.NodeRegistrationInterval+time.Second)
 		defer cancel()
 		n.Peers.Broadcast(ctx, http.MethodGet, peer.EndpointStatus, peer.EndpointStatus, nil)
-	}()
+	})
+	if !started {
+		probing.Store(false)
+	}
 }
 
 // sharedSettings are this node's settings that must match cluster-wide:

@@ -85,13 +85,15 @@ type Node struct {
 	livenessLock *pglock.Holder
 	// nodeSeries tracks the cadre_node_up series per node row.
 	nodeSeries nodeSeries
+	// life owns every background goroutine of the node; Stop ends them.
+	life *lifetime
 }
 
 // New opens the repository, migrates it, bootstraps an empty one, resolves
 // the node id and builds the application and the HTTP handler. It does not
 // listen or schedule yet.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, error) {
-	n := &Node{Config: cfg, Log: log, Started: time.Now(), InstanceID: uuid.NewString(), now: time.Now}
+	n := &Node{Config: cfg, Log: log, Started: time.Now(), InstanceID: uuid.NewString(), now: time.Now, life: newLifetime()}
 	if skew := os.Getenv(ClockSkewEnv); skew != "" {
 		d, err := time.ParseDuration(skew)
 		if err != nil {
@@ -209,11 +211,11 @@ func (n *Node) Start(ctx context.Context) error {
 	if ln, err = n.wrapTLS(ln); err != nil {
 		return err
 	}
-	go func() {
+	n.life.Go(func(context.Context) { // Serve returns once Stop shuts the server down
 		if err := n.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.Log.Error("http server", "err", err)
 		}
-	}()
+	})
 	n.buildCluster(ln.Addr().(*net.TCPAddr).Port)
 	if n.Config.TaskManager.Clustered {
 		// Peers learn of this node at their next check-in; until they surely
@@ -254,7 +256,9 @@ func (n *Node) LocalURL() string {
 
 // Stop shuts the HTTP server down first, then drains the task manager (no
 // new claims; running work is released to other nodes), stops the
-// scheduler, marks the node DOWN and closes the databases.
+// scheduler, marks the node DOWN, ends the node's background work (peer
+// calls in flight are cancelled) and waits for it, and only then closes the
+// databases.
 func (n *Node) Stop(ctx context.Context) error {
 	n.ready.Store(false)
 	var errs []error
@@ -270,6 +274,7 @@ func (n *Node) Stop(ctx context.Context) error {
 	if n.livenessLock != nil { // after the node is DOWN, so no peer mistakes the stop for a crash
 		errs = append(errs, n.livenessLock.Stop(ctx))
 	}
+	errs = append(errs, n.life.stop(ctx))
 	n.closeDBs()
 	return errors.Join(errs...)
 }

@@ -191,19 +191,23 @@ func (n *Node) buildPeers() {
 			return
 		}
 		if repository.Cached(c.Type) {
-			go n.Peers.Broadcast(context.Background(), http.MethodPost, peer.EndpointCacheInvalidate, peer.EndpointCacheInvalidate,
-				peer.CacheInvalidation{Type: string(c.Type), OID: c.OID})
+			n.life.Go(func(ctx context.Context) {
+				n.Peers.Broadcast(ctx, http.MethodPost, peer.EndpointCacheInvalidate, peer.EndpointCacheInvalidate,
+					peer.CacheInvalidation{Type: string(c.Type), OID: c.OID})
+			})
 		}
 		effect, user := auth.EffectOf(c)
 		if effect == auth.EffectNone {
 			return
 		}
 		done := make(chan struct{})
-		go func() {
+		if !n.life.Go(func(ctx context.Context) {
 			defer close(done)
-			n.Peers.Broadcast(context.Background(), http.MethodPost, peer.EndpointSessionsInvalidate, peer.EndpointSessionsInvalidate,
+			n.Peers.Broadcast(ctx, http.MethodPost, peer.EndpointSessionsInvalidate, peer.EndpointSessionsInvalidate,
 				peer.SessionInvalidation{UserOID: user})
-		}()
+		}) {
+			return // the node is stopping
+		}
 		select {
 		case <-done:
 		case <-time.After(sessionWait):

@@ -32,9 +32,9 @@ func (s *sampler) take(n *Node) {
 	if !s.busy.CompareAndSwap(false, true) {
 		return
 	}
-	go func() {
+	started := n.life.Go(func(ctx context.Context) {
 		defer s.busy.Store(false)
-		ctx, cancel := context.WithTimeout(context.Background(), n.Config.TaskManager.NodeRegistrationInterval+time.Second)
+		ctx, cancel := context.WithTimeout(ctx, n.Config.TaskManager.NodeRegistrationInterval+time.Second)
 		defer cancel()
 		now := n.now()
 		s.mu.Lock()
@@ -62,7 +62,10 @@ func (s *sampler) take(n *Node) {
 			cut++
 		}
 		s.samples = s.samples[cut:]
-	}()
+	})
+	if !started {
+		s.busy.Store(false)
+	}
 }
 
 // Samples returns the samples of the last sampleWindow, oldest first.

@@ -145,7 +145,7 @@ func (n *Node) buildTasks(ctx context.Context) error {
 	j := jobs.New(store, nil)
 	hs := n.handlers()
 	n.Tasks = taskmanager.New(taskmanager.Config{NodeID: n.Config.NodeID, WorkersPerNode: n.Config.TaskManager.WorkerThreadsPerNode, ParseCron: parseCron,
-		Repo: n.Repo, CacheMetrics: n.Metrics, Limits: n.executionLimits(),
+		Repo: n.Repo, CacheMetrics: n.Metrics, Go: n.life.Go, Limits: n.executionLimits(),
 		StalledThreshold: n.Config.TaskManager.StalledTasksThreshold, StalledCheckInterval: n.Config.TaskManager.StalledTasksCheckInterval},
 		n.Store, j, &n.clusterView, hs, fenceEvents{n.Metrics, n}, n.now, n.Log)
 	n.Scheduler = quartzstore.NewScheduler(store, quartzstore.SchedulerConfig{

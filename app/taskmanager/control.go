@@ -136,10 +136,11 @@ func (m *Manager) stopLocal(oid string) bool {
 }
 
 // stopWhereItRuns tells the node running a task to stop it now, in the
-// background; the node would notice by itself within StopPoll anyway.
+// background (owned by cfg.Go, so it ends with this node); the node would
+// notice by itself within StopPoll anyway.
 func (m *Manager) stopWhereItRuns(nodeID, oid string) {
 	if nodeID == "" || nodeID == m.cfg.NodeID || m.remoteStop == nil {
 		return
 	}
-	go m.remoteStop(context.Background(), nodeID, oid)
+	m.cfg.Go(func(ctx context.Context) { m.remoteStop(ctx, nodeID, oid) })
 }

@@ -101,19 +101,26 @@ func (m *Manager) ensureWatcher() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.watching {
-		m.watching = true
-		go m.watch()
+		m.watching = m.cfg.Go(m.watch)
 	}
 }
 
 // watch re-reads, in one query every StopPoll, which of this node's runs are
 // still RUNNING here, so a suspension (or a recovery that gave the task to
 // another node) made anywhere stops the run within StopPoll. It ends when
-// nothing runs here; the next Execute starts it again.
-func (m *Manager) watch() {
+// nothing runs here (the next Execute starts it again) or when ctx ends.
+func (m *Manager) watch(ctx context.Context) {
 	tick := time.NewTicker(m.cfg.StopPoll)
 	defer tick.Stop()
-	for range tick.C {
+	for {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			m.mu.Lock()
+			m.watching = false
+			m.mu.Unlock()
+			return
+		}
 		m.mu.Lock()
 		oids := make([]string, 0, len(m.running))
 		for oid := range m.running {
@@ -125,8 +132,8 @@ func (m *Manager) watch() {
 			return
 		}
 		m.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.StopPoll*4)
-		still, err := m.store.TasksRunningHere(ctx, m.cfg.NodeID, oids)
+		pollCtx, cancel := context.WithTimeout(ctx, m.cfg.StopPoll*4)
+		still, err := m.store.TasksRunningHere(pollCtx, m.cfg.NodeID, oids)
 		cancel()
 		if err != nil {
 			continue // the database is away; the runs find out through their own calls
@@ -342,16 +349,19 @@ func (m *Manager) startHere(oid, group string) bool {
 		return false
 	}
 	m.local.Add(1)
-	go func() {
+	// Not the coordinator's context: the worker outlives the coordinator's
+	// run. Drain stops it and waits for it; the owner's context ends after.
+	started := m.cfg.Go(func(ctx context.Context) {
 		defer m.local.Done()
-		// Not the coordinator's context: the worker outlives the
-		// coordinator's run. Drain stops it and waits for it.
-		ctx := context.Background()
 		if err := m.execute(ctx, oid, s); err != nil {
 			m.log.Error("run worker", "task", oid, "err", err)
 		}
-	}()
-	return true
+	})
+	if !started {
+		s.release()
+		m.local.Done()
+	}
+	return started
 }
 
 // checkCoordinatorDone closes a waiting coordinator whose buckets are all COMPLETE.

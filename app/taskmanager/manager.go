@@ -44,6 +44,11 @@ type Config struct {
 	// not moved this long (stalledTasksThreshold, default 600s);
 	// StalledCheckInterval is how often the node looks (default 60s).
 	StalledThreshold, StalledCheckInterval time.Duration
+	// Go runs f on a goroutine its owner waits for (the node: f's context
+	// ends at Node.Stop, which waits for f before closing the databases) and
+	// reports false once the owner is stopping. Default: a plain goroutine on
+	// context.Background, for tests that build a manager alone.
+	Go func(f func(ctx context.Context)) bool
 }
 
 // Manager is the task manager of one node.
@@ -112,6 +117,12 @@ func New(cfg Config, store TaskStore, sched Scheduler, cluster Cluster, handlers
 	}
 	if cfg.StalledCheckInterval <= 0 {
 		cfg.StalledCheckInterval = DefaultStalledCheckInterval
+	}
+	if cfg.Go == nil {
+		cfg.Go = func(f func(context.Context)) bool {
+			go f(context.Background())
+			return true
+		}
 	}
 	return &Manager{cfg: cfg, store: store, sched: sched, cluster: cluster, handlers: handlers, metrics: metrics,
 		now: now, log: log, running: map[string]*localRun{},
