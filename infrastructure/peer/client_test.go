@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -11,8 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/gin-gonic/gin"
 )
 
 // counters counts hits per route of a test server.
@@ -20,51 +19,52 @@ type counters struct {
 	echo, flaky, broken, slow atomic.Int32
 }
 
-func clientRoutes(n *counters, flakyFailures int32) func(g *gin.RouterGroup) {
-	return func(g *gin.RouterGroup) {
-		g.POST("/echo", func(c *gin.Context) {
+func clientRoutes(n *counters, flakyFailures int32) func(g group) {
+	return func(g group) {
+		g.handle(http.MethodPost, "/echo", func(w http.ResponseWriter, r *http.Request) {
 			n.echo.Add(1)
 			var in CacheInvalidation
-			if err := c.ShouldBindJSON(&in); err != nil {
-				c.AbortWithStatusJSON(400, gin.H{"error": "bad-json", "message": err.Error()})
+			if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+				writeJSON(w, 400, map[string]string{"error": "bad-json", "message": err.Error()})
 				return
 			}
-			caller, _ := Caller(c)
-			c.JSON(http.StatusOK, gin.H{"caller": caller, "type": in.Type, "oid": in.OID})
+			writeJSON(w, http.StatusOK, map[string]string{"caller": callerOf(r), "type": in.Type, "oid": in.OID})
 		})
-		g.POST("/flaky", func(c *gin.Context) {
+		g.handle(http.MethodPost, "/flaky", func(w http.ResponseWriter, r *http.Request) {
 			if n.flaky.Add(1) <= flakyFailures {
-				c.AbortWithStatusJSON(503, gin.H{"error": "unavailable", "message": "not yet"})
+				writeJSON(w, 503, map[string]string{"error": "unavailable", "message": "not yet"})
 				return
 			}
-			c.Status(http.StatusNoContent)
+			w.WriteHeader(http.StatusNoContent)
 		})
-		g.POST("/broken", func(c *gin.Context) {
+		g.handle(http.MethodPost, "/broken", func(w http.ResponseWriter, r *http.Request) {
 			n.broken.Add(1)
-			c.AbortWithStatusJSON(404, gin.H{"error": "not-found", "message": "no such task"})
+			writeJSON(w, 404, map[string]string{"error": "not-found", "message": "no such task"})
 		})
-		g.POST("/slow", func(c *gin.Context) {
+		g.handle(http.MethodPost, "/slow", func(w http.ResponseWriter, r *http.Request) {
 			n.slow.Add(1)
 			select {
 			case <-time.After(5 * time.Second):
-			case <-c.Request.Context().Done():
+			case <-r.Context().Done():
 			}
-			c.Status(http.StatusNoContent)
+			w.WriteHeader(http.StatusNoContent)
 		})
-		g.GET("/reports/:oid/file", func(c *gin.Context) {
-			if c.Param("oid") == "big" { // headers at once, the body slower than the timeout
-				c.Status(200)
-				_, _ = c.Writer.WriteString("first,")
-				c.Writer.Flush()
+		g.handle(http.MethodGet, "/reports/{oid}/file", func(w http.ResponseWriter, r *http.Request) {
+			if r.PathValue("oid") == "big" { // headers at once, the body slower than the timeout
+				w.WriteHeader(200)
+				_, _ = io.WriteString(w, "first,")
+				w.(http.Flusher).Flush()
 				time.Sleep(400 * time.Millisecond)
-				_, _ = c.Writer.WriteString("second")
+				_, _ = io.WriteString(w, "second")
 				return
 			}
-			if c.Param("oid") != "r1" {
-				c.AbortWithStatusJSON(404, gin.H{"error": "file-not-found", "message": "not here"})
+			if r.PathValue("oid") != "r1" {
+				writeJSON(w, 404, map[string]string{"error": "file-not-found", "message": "not here"})
 				return
 			}
-			c.DataFromReader(200, 11, "application/octet-stream", strings.NewReader("a,b\n1,2\n3,4"), nil)
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Header().Set("Content-Length", "11")
+			_, _ = io.WriteString(w, "a,b\n1,2\n3,4")
 		})
 	}
 }
@@ -141,14 +141,14 @@ func TestBroadcast(t *testing.T) {
 	var good, slow counters
 	c := setup(t, clientRoutes(&good, 0))
 	// n4 verifies the call (same node table contents) and then hangs on /echo.
-	slowNode := setup(t, func(g *gin.RouterGroup) {
-		g.POST("/echo", func(c *gin.Context) {
+	slowNode := setup(t, func(g group) {
+		g.handle(http.MethodPost, "/echo", func(w http.ResponseWriter, r *http.Request) {
 			slow.echo.Add(1)
 			select {
 			case <-time.After(5 * time.Second):
-			case <-c.Request.Context().Done():
+			case <-r.Context().Done():
 			}
-			c.Status(http.StatusNoContent)
+			w.WriteHeader(http.StatusNoContent)
 		})
 	})
 	slowNode.n2.self = "n4" // signatures name their target: this server is n4
@@ -214,7 +214,7 @@ func TestBroadcast(t *testing.T) {
 }
 
 func TestBroadcastCannotListPeers(t *testing.T) {
-	c := setup(t, func(*gin.RouterGroup) {})
+	c := setup(t, func(group) {})
 	cl := newClient(c, &fakeDir{table: c.table, self: "n1", listErr: errors.New("database down")}, nil, time.Second)
 	res := cl.Broadcast(context.Background(), http.MethodPost, "/echo", "/echo", nil)
 	if len(res) != 1 || res[0].ID != "" || res[0].Err == nil || !strings.Contains(res[0].Err.Error(), "database down") {

@@ -1,6 +1,6 @@
 // Package peer is the intra-cluster HTTP adapter of DESIGN §6: a client that
-// signs every call with this node's secret, and a Gin middleware that
-// verifies such calls from the other nodes.
+// signs every call with this node's secret, and the Verifier of such calls
+// from the other nodes (interfaces/peer puts it in front of its endpoints).
 //
 // Unlike midPoint's cluster authentication (caller found by IP, secret sent in
 // plain text, no replay protection), a caller names itself in X-Cadre-Node and

@@ -7,16 +7,16 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/gin-gonic/gin"
 )
 
 // TestOnRefused: a call whose connection is refused names the node to
 // OnRefused (crash detection probes it at once); an answer, even an error
 // answer, does not.
 func TestOnRefused(t *testing.T) {
-	c := setup(t, func(g *gin.RouterGroup) {
-		g.GET(EndpointStatus, func(c *gin.Context) { c.JSON(http.StatusServiceUnavailable, gin.H{"error": "busy"}) })
+	c := setup(t, func(g group) {
+		g.handle(http.MethodGet, EndpointStatus, func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "busy"})
+		})
 	})
 	var mu sync.Mutex
 	var refused []string

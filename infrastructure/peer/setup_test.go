@@ -3,14 +3,14 @@ package peer
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
-
-	"github.com/gin-gonic/gin"
 )
 
 // nodeTable is the shared node table the fake directories read.
@@ -117,24 +117,23 @@ func (l *logBuf) String() string {
 // cluster is two real nodes: n1 (the caller) and n2 (a server with the
 // Verifier in front of routes the test adds).
 type cluster struct {
-	table  *nodeTable
-	n1     *fakeDir
-	n2     *fakeDir
-	engine *gin.Engine
-	srv    *httptest.Server
-	log    *logBuf
+	table *nodeTable
+	n1    *fakeDir
+	n2    *fakeDir
+	mux   *http.ServeMux
+	srv   *httptest.Server
+	log   *logBuf
 }
 
 // setup starts n2's server with routes (under BasePath, behind the Verifier).
-func setup(t *testing.T, routes func(g *gin.RouterGroup)) *cluster {
+func setup(t *testing.T, routes func(g group)) *cluster {
 	t.Helper()
-	gin.SetMode(gin.TestMode)
 	table := &nodeTable{nodes: map[string]fakeNode{}}
 	c := &cluster{table: table, n1: &fakeDir{table: table, self: "n1"}, n2: &fakeDir{table: table, self: "n2"}, log: &logBuf{}}
-	c.engine = gin.New()
+	c.mux = http.NewServeMux()
 	v := NewVerifier(c.n2, slog.New(slog.NewTextHandler(c.log, nil)), nil)
-	routes(c.engine.Group(BasePath, v.Middleware()))
-	c.srv = httptest.NewServer(c.engine)
+	routes(group{c.mux})
+	c.srv = httptest.NewServer(verified(v, c.mux))
 	t.Cleanup(c.srv.Close)
 	table.put("n1", "http://127.0.0.1:1", "secret-of-n1", true)
 	table.put("n2", c.srv.URL, "secret-of-n2", true)
@@ -151,4 +150,40 @@ func deadURL(t *testing.T) string {
 	addr := l.Addr().String()
 	_ = l.Close()
 	return "http://" + addr
+}
+
+// group adds a test server's handlers under BasePath.
+type group struct{ mux *http.ServeMux }
+
+func (g group) handle(method, path string, h http.HandlerFunc) {
+	g.mux.HandleFunc(method+" "+BasePath+path, h)
+}
+
+type callerKey struct{}
+
+// verified answers as interfaces/peer's middleware does: the Verifier's
+// rejection as JSON, or the handler with the caller's id for callerOf.
+func verified(v *Verifier, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		node, rej := v.Verify(r)
+		if rej != nil {
+			if rej.Status == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", Challenge)
+			}
+			writeJSON(w, rej.Status, map[string]string{"error": rej.Slug, "message": rej.Message})
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, node)))
+	})
+}
+
+func callerOf(r *http.Request) string {
+	id, _ := r.Context().Value(callerKey{}).(string)
+	return id
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
 }

@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/gin-gonic/gin"
 )
 
 // Verification limits.
@@ -29,15 +27,6 @@ const (
 	maxNonces   = 1 << 18
 	maxNonceLen = 64
 )
-
-// ContextKey is the Gin context key holding the verified caller's node id.
-const ContextKey = "cadre.peer"
-
-// Caller is the node id the Verifier authenticated for this request, if any.
-func Caller(c *gin.Context) (string, bool) {
-	id := c.GetString(ContextKey)
-	return id, id != ""
-}
 
 // Verifier authenticates signed calls from other nodes.
 type Verifier struct {
@@ -57,6 +46,18 @@ func NewVerifier(dir Directory, log *slog.Logger, now func() time.Time) *Verifie
 	}
 	return &Verifier{dir: dir, log: log, now: now, nonces: newNonceCache(NonceTTL, maxNonces)}
 }
+
+// Rejection is why a request was refused, for the caller: the HTTP status,
+// the error slug and a message that never tells an unknown node from a bad
+// signature. The precise reason goes to the log only.
+type Rejection struct {
+	Status  int
+	Slug    string
+	Message string
+}
+
+// Challenge is the WWW-Authenticate header value of a 401 answer.
+const Challenge = `Cadre-HMAC realm="cadre-cluster"`
 
 // rejection is why a request was refused: reason goes to the log, public
 // (reason when empty) to the caller.
@@ -84,44 +85,36 @@ func unauthenticated(node, format string, args ...any) *rejection {
 // takes as long as answering a known one.
 const dummySecret = "cadre-no-such-node"
 
-// Middleware checks the caller's signature, timestamp and nonce. It answers
-// 401 {"error":"peer-unauthorized","message":reason} (and logs a warning) for
-// an unsigned request, an unknown node, a bad signature, a timestamp off by
-// more than MaxSkew, or a replayed nonce; 413 for a body over MaxBody; 503
-// when the node table cannot be read. The body is restored for the handler,
-// and ContextKey holds the caller's id.
+// Verify checks a request's signature, timestamp and nonce and returns the
+// calling node's id. It rejects (and logs a warning) with 401
+// peer-unauthorized an unsigned request, an unknown node, a bad signature, a
+// timestamp off by more than MaxSkew, or a replayed nonce; with 413 a body
+// over MaxBody; with 503 when the node table cannot be read. On success the
+// body is restored for the handler. The driving adapter (interfaces/peer)
+// turns a rejection into its answer.
 //
 // A caller marked DOWN is still accepted: the signature with its secret proves
 // who it is, and a node that was marked DOWN during a stall must still be able
 // to send invalidations while it recovers.
-func (v *Verifier) Middleware() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		node, rej := v.verify(c)
-		if rej != nil {
-			ctx := c.Request.Context()
-			attrs := []any{"reason", rej.reason, "caller", node, "remote", c.Request.RemoteAddr, "method", c.Request.Method, "path", c.Request.URL.Path}
-			if rej.status == http.StatusServiceUnavailable {
-				v.log.ErrorContext(ctx, "peer request not verified", attrs...)
-			} else {
-				v.log.WarnContext(ctx, "peer request rejected", attrs...)
-			}
-			if rej.status == http.StatusUnauthorized {
-				c.Header("WWW-Authenticate", `Cadre-HMAC realm="cadre-cluster"`)
-			}
-			msg := rej.public
-			if msg == "" {
-				msg = rej.reason
-			}
-			c.AbortWithStatusJSON(rej.status, gin.H{"error": rej.slug, "message": msg})
-			return
-		}
-		c.Set(ContextKey, node)
-		c.Next()
+func (v *Verifier) Verify(r *http.Request) (string, *Rejection) {
+	node, rej := v.verify(r)
+	if rej == nil {
+		return node, nil
 	}
+	attrs := []any{"reason", rej.reason, "caller", node, "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path}
+	if rej.status == http.StatusServiceUnavailable {
+		v.log.ErrorContext(r.Context(), "peer request not verified", attrs...)
+	} else {
+		v.log.WarnContext(r.Context(), "peer request rejected", attrs...)
+	}
+	msg := rej.public
+	if msg == "" {
+		msg = rej.reason
+	}
+	return node, &Rejection{Status: rej.status, Slug: rej.slug, Message: msg}
 }
 
-func (v *Verifier) verify(c *gin.Context) (string, *rejection) {
-	r := c.Request
+func (v *Verifier) verify(r *http.Request) (string, *rejection) {
 	node, ts, nonce, sig := r.Header.Get(HeaderNode), r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderNonce), r.Header.Get(HeaderSignature)
 	if node == "" || ts == "" || nonce == "" || sig == "" {
 		return node, unauthorized("unsigned request")

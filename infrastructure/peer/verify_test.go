@@ -8,15 +8,12 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gin-gonic/gin"
 )
 
-func echoRoutes(g *gin.RouterGroup) {
-	g.POST("/echo", func(c *gin.Context) {
-		body, _ := io.ReadAll(c.Request.Body)
-		caller, _ := Caller(c)
-		c.JSON(http.StatusOK, gin.H{"caller": caller, "body": string(body), "query": c.Query("q")})
+func echoRoutes(g group) {
+	g.handle(http.MethodPost, "/echo", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		writeJSON(w, http.StatusOK, map[string]string{"caller": callerOf(r), "body": string(body), "query": r.URL.Query().Get("q")})
 	})
 }
 

@@ -50,7 +50,7 @@ type Handlers interface {
 // versions can talk during a rolling upgrade; malformed JSON is 400.
 func Register(r *gin.Engine, v *peerclient.Verifier, h Handlers) {
 	s := server{h: h}
-	g := r.Group(peerclient.BasePath, v.Middleware())
+	g := r.Group(peerclient.BasePath, Middleware(v))
 	g.POST("/cache/invalidate", s.invalidateCache)
 	g.POST("/sessions/invalidate", s.invalidateSessions)
 	g.POST("/scheduler/stop", s.scheduler(h.SchedulerStop))
@@ -62,6 +62,33 @@ func Register(r *gin.Engine, v *peerclient.Verifier, h Handlers) {
 
 type server struct {
 	h Handlers
+}
+
+// callerKey is the Gin context key holding the verified caller's node id.
+const callerKey = "cadre.peer"
+
+// Middleware lets through only calls the Verifier accepts, with the caller's
+// node id for Caller; a rejected call gets the verifier's status and
+// {"error","message"}, and a 401 also a WWW-Authenticate challenge.
+func Middleware(v *peerclient.Verifier) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		node, rej := v.Verify(c.Request)
+		if rej != nil {
+			if rej.Status == http.StatusUnauthorized {
+				c.Header("WWW-Authenticate", peerclient.Challenge)
+			}
+			c.AbortWithStatusJSON(rej.Status, gin.H{"error": rej.Slug, "message": rej.Message})
+			return
+		}
+		c.Set(callerKey, node)
+		c.Next()
+	}
+}
+
+// Caller is the node id Middleware authenticated for this request, if any.
+func Caller(c *gin.Context) (string, bool) {
+	id := c.GetString(callerKey)
+	return id, id != ""
 }
 
 func (s server) invalidateCache(c *gin.Context) {

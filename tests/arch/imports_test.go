@@ -1,0 +1,57 @@
+// Package arch checks the direction of the arrows between Cadre's layers
+// (STYLE.md): which packages may depend on which.
+package arch
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestImportRules: driven adapters know nothing of the HTTP framework the
+// driving side uses.
+func TestImportRules(t *testing.T) {
+	tests := []struct {
+		name      string
+		packages  string   // a go list pattern, relative to the module root
+		forbidden []string // import path prefixes none of them may depend on, even indirectly
+	}{
+		{"driven adapters do not use gin", "cadre/infrastructure/...", []string{"github.com/gin-gonic/"}},
+		{"the job store does not use gin", "cadre/quartzstore/...", []string{"github.com/gin-gonic/"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for pkg, deps := range depsOf(t, tc.packages) {
+				for _, dep := range deps {
+					for _, f := range tc.forbidden {
+						if dep == strings.TrimSuffix(f, "/") || strings.HasPrefix(dep, f) {
+							t.Errorf("%s depends on %s", pkg, dep)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// depsOf lists, for every non-test package matching pattern, every package
+// it depends on directly or indirectly.
+func depsOf(t *testing.T, pattern string) map[string][]string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Deps " "}}`, pattern).Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", pattern, err)
+	}
+	deps := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		deps[fields[0]] = fields[1:]
+	}
+	if len(deps) == 0 {
+		t.Fatalf("go list %s matched no package", pattern)
+	}
+	return deps
+}
