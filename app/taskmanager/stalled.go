@@ -60,13 +60,6 @@ func (m *Manager) StalledTasks(ctx context.Context) ([]*task.Task, error) {
 	return st.TasksStalled(ctx)
 }
 
-// Stalled is the number of this node's runs marked stalled now.
-func (m *Manager) Stalled() int {
-	m.stalled.mu.Lock()
-	defer m.stalled.mu.Unlock()
-	return len(m.stalled.marked)
-}
-
 // ensureStallWatch starts the node's stall check unless it runs: Execute
 // calls it for every run, and the check ends by itself once nothing runs
 // here and no mark is left to clear (midPoint checks only local tasks too).
