@@ -24,7 +24,8 @@ type rawTx struct {
 }
 
 func (s *SQLStore) begin(ctx context.Context) (*rawTx, error) {
-	// SQLite: the DSN makes every transaction BEGIN IMMEDIATE.
+	// SQLite: the caller opened the pool so that every transaction is
+	// BEGIN IMMEDIATE (see NewSQLStore).
 	tx, err := s.sqlDB.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err

@@ -86,7 +86,7 @@ func (s *SQLStore) Migrate(ctx context.Context, createTables bool) error {
 	if err != nil {
 		return err
 	}
-	if current == 0 && s.hasTables(s.db.WithContext(ctx)) {
+	if current == 0 && hasTables(s.db.WithContext(ctx)) {
 		return nil // created by hand from the script, without the version table
 	}
 	err = s.migrate(ctx, set, createTables)
@@ -156,7 +156,7 @@ func schemaVersion(tx *gorm.DB) (int, error) {
 	return *v, nil
 }
 
-func (s *SQLStore) hasTables(tx *gorm.DB) bool {
+func hasTables(tx *gorm.DB) bool {
 	for _, t := range tables {
 		if !tx.Migrator().HasTable(t) {
 			return false

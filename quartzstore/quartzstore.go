@@ -1,6 +1,6 @@
 // Package quartzstore is a Quartz-style scheduler with a pluggable job store.
 //
-// A Job is a durable unit of work (one per task OID); Triggers say when it runs
+// A Job is a durable unit of work (Cadre keeps one per task); Triggers say when it runs
 // (once, every interval, or by a cron expression with seconds). A Scheduler claims
 // due triggers from a Store, records each claim as a FiredTrigger row owned by its
 // instance, runs the job on a bounded pool and deletes the row when the job returns.
@@ -31,7 +31,7 @@ var (
 
 // Job is a durable unit of work, kept until deleted.
 type Job struct {
-	// Key identifies the job (the task OID).
+	// Key identifies the job (Cadre uses the task OID).
 	Key string
 	// Group is the execution group; "" is the unnamed group. Triggers copy it.
 	Group string
