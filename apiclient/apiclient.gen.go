@@ -335,15 +335,30 @@ type Archetype struct {
 
 // Bucket defines model for Bucket.
 type Bucket struct {
+	// Attempts Finished attempts (failed or completed); an attempt cut short by a dead node is not one.
+	Attempts   *int64      `json:"attempts,omitempty"`
+	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
+
 	// Epoch Incremented at every delegation; a completion from an older epoch is refused.
 	Epoch int64 `json:"epoch"`
 
 	// From Interval start (number) or OID prefix (string); for an explicit bucket, its value.
-	From           Bucket_From `json:"from"`
-	ItemsProcessed int64       `json:"itemsProcessed"`
-	Node           string      `json:"node"`
-	Seq            int64       `json:"seq"`
-	State          BucketState `json:"state"`
+	From Bucket_From `json:"from"`
+
+	// ItemsProcessed Final count once COMPLETE; while the bucket runs or waits, the items up to its checkpoint.
+	ItemsProcessed int64 `json:"itemsProcessed"`
+
+	// LastError The error of the last failed attempt.
+	LastError *string `json:"lastError,omitempty"`
+	Node      string  `json:"node"`
+
+	// ResumedFrom The checkpoint the bucket's current (or last) holder started from; null when it started from the beginning.
+	ResumedFrom *Checkpoint `json:"resumedFrom,omitempty"`
+
+	// RetryAt When a failed bucket may be claimed again; null unless it waits for a retry.
+	RetryAt *time.Time  `json:"retryAt,omitempty"`
+	Seq     int64       `json:"seq"`
+	State   BucketState `json:"state"`
 
 	// To Interval end, exclusive; for an explicit bucket, its value.
 	To Bucket_To `json:"to"`
@@ -451,6 +466,15 @@ type CasesOpened struct {
 	// archetype and an object template have the same shape, and a partial
 	// object in a PATCH may fit several types.
 	Object AnyObject `json:"object"`
+}
+
+// Checkpoint A handler's position inside its bucket (or run) and the items and errors done up to it.
+type Checkpoint struct {
+	Errors int64 `json:"errors"`
+	Items  int64 `json:"items"`
+
+	// Position The handler's own notation: an item or row index, an OID, `row:N`, `user:OID`.
+	Position string `json:"position"`
 }
 
 // ExecutionLimit defines model for ExecutionLimit.
@@ -622,6 +646,16 @@ type Report struct {
 	Version *int64  `json:"version,omitempty"`
 }
 
+// Retry How often a failed run, or a failed bucket of a bucketed task, is tried before its
+// failure counts. The wait before attempt n+1 is backoffMs doubled n-1 times, plus up to
+// a fifth more at random. Absent: one attempt.
+type Retry struct {
+	BackoffMs *int64 `json:"backoffMs,omitempty"`
+
+	// MaxAttempts Attempts in all.
+	MaxAttempts int `json:"maxAttempts"`
+}
+
 // Role defines model for Role.
 type Role struct {
 	// Approvers Users (OIDs; a name is accepted on write and stored as the
@@ -690,16 +724,22 @@ type SystemConfiguration struct {
 
 // Task defines model for Task.
 type Task struct {
+	// Attempts Finished attempts of the current (or last) run of a standalone task.
+	Attempts *int64 `json:"attempts,omitempty"`
+
 	// Bucketing Exactly one segmentation.
 	Bucketing      *Bucketing     `json:"bucketing,omitempty"`
 	ExecutionGroup *string        `json:"executionGroup,omitempty"`
 	ExecutionState ExecutionState `json:"executionState"`
 	Handler        string         `json:"handler"`
-	LastRunFinish  *time.Time     `json:"lastRunFinish"`
-	LastRunStart   *time.Time     `json:"lastRunStart"`
-	Message        *string        `json:"message,omitempty"`
-	Name           string         `json:"name"`
-	NextRunTime    *time.Time     `json:"nextRunTime"`
+
+	// LastError The error of the last failed attempt.
+	LastError     *string    `json:"lastError,omitempty"`
+	LastRunFinish *time.Time `json:"lastRunFinish"`
+	LastRunStart  *time.Time `json:"lastRunStart"`
+	Message       *string    `json:"message,omitempty"`
+	Name          string     `json:"name"`
+	NextRunTime   *time.Time `json:"nextRunTime"`
 
 	// Node The node running it; empty when not running.
 	Node string `json:"node"`
@@ -715,8 +755,13 @@ type Task struct {
 
 	// ResultStatus Empty before the first run.
 	ResultStatus TaskResultStatus `json:"resultStatus"`
-	Role         TaskRole         `json:"role"`
-	RunCount     int64            `json:"runCount"`
+
+	// Retry How often a failed run, or a failed bucket of a bucketed task, is tried before its
+	// failure counts. The wait before attempt n+1 is backoffMs doubled n-1 times, plus up to
+	// a fifth more at random. Absent: one attempt.
+	Retry    *Retry   `json:"retry,omitempty"`
+	Role     TaskRole `json:"role"`
+	RunCount int64    `json:"runCount"`
 
 	// Schedule Absent or empty runs the task once, now. `cron` and `interval` exclude each other.
 	Schedule *Schedule `json:"schedule,omitempty"`
@@ -769,8 +814,16 @@ type TaskCreate struct {
 	Name    string `json:"name"`
 
 	// Params Handler parameters. `noop`: `itemsPerBucket` (default 10),
-	// `delayMs` per item (default 0); without bucketing, `items`.
+	// `delayMs` per item (default 0); without bucketing, `items`;
+	// `failFirstAttempts` (each bucket, or the run, fails its first N
+	// attempts, default 0); `checkpointEvery` (items between
+	// checkpoints, default 10, 0 for none).
 	Params *map[string]interface{} `json:"params,omitempty"`
+
+	// Retry How often a failed run, or a failed bucket of a bucketed task, is tried before its
+	// failure counts. The wait before attempt n+1 is backoffMs doubled n-1 times, plus up to
+	// a fifth more at random. Absent: one attempt.
+	Retry *Retry `json:"retry,omitempty"`
 
 	// Schedule Absent or empty runs the task once, now. `cron` and `interval` exclude each other.
 	Schedule *Schedule `json:"schedule,omitempty"`

@@ -38,9 +38,14 @@ type TaskJSON struct {
 	Parent         string          `json:"parent"`
 	Role           string          `json:"role"`
 	Progress       task.Progress   `json:"progress"`
-	LastRunStart   *time.Time      `json:"lastRunStart"`
-	LastRunFinish  *time.Time      `json:"lastRunFinish"`
-	NextRunTime    *time.Time      `json:"nextRunTime"`
+	// Retry is the task's retry spec; Attempts and LastError are of its
+	// current (or last) run.
+	Retry         *task.Retry `json:"retry,omitempty"`
+	Attempts      int64       `json:"attempts"`
+	LastError     string      `json:"lastError,omitempty"`
+	LastRunStart  *time.Time  `json:"lastRunStart"`
+	LastRunFinish *time.Time  `json:"lastRunFinish"`
+	NextRunTime   *time.Time  `json:"nextRunTime"`
 	// StalledSince is when a RUNNING task's progress last moved, once it has
 	// not moved for stalledTasksThreshold; null otherwise.
 	StalledSince *time.Time `json:"stalledSince"`
@@ -59,6 +64,7 @@ func TaskToJSON(t *task.Task) TaskJSON {
 		Message: t.Message, Node: t.Node, Parent: t.Parent, Role: string(t.Role), Progress: t.Progress,
 		LastRunStart: t.LastRunStart, LastRunFinish: t.LastRunFinish, NextRunTime: t.NextRunTime, RunCount: t.RunCount, Version: t.Version,
 		StalledSince: t.StalledSince}
+	j.Retry, j.Attempts, j.LastError = t.Retry, t.Attempts, t.LastError
 	j.ThreadStopAction, j.UniqueKey = t.ThreadStopAction.OrDefault(), t.UniqueKey
 	if !t.Schedule.IsZero() {
 		s := t.Schedule
@@ -77,10 +83,20 @@ type BucketJSON struct {
 	From           any              `json:"from"`
 	To             any              `json:"to"`
 	ItemsProcessed int64            `json:"itemsProcessed"`
+	Attempts       int64            `json:"attempts"`
+	LastError      string           `json:"lastError,omitempty"`
+	// Checkpoint is the handler's last recorded position, ResumedFrom the
+	// one the current (or last) holder started from; null for none.
+	Checkpoint  *task.Checkpoint `json:"checkpoint"`
+	ResumedFrom *task.Checkpoint `json:"resumedFrom"`
+	// RetryAt is when a failed bucket may be claimed again; null unless it waits.
+	RetryAt *time.Time `json:"retryAt"`
 }
 
-func bucketToJSON(b task.Bucket) BucketJSON {
-	j := BucketJSON{Seq: b.Seq, State: b.State, WorkerTask: b.Worker, Node: b.Node, Epoch: b.Epoch, ItemsProcessed: b.ItemsProcessed}
+// BucketToJSON converts a bucket for the API and the web UI.
+func BucketToJSON(b task.Bucket) BucketJSON {
+	j := BucketJSON{Seq: b.Seq, State: b.State, WorkerTask: b.Worker, Node: b.Node, Epoch: b.Epoch, ItemsProcessed: b.ItemsProcessed,
+		Attempts: b.Attempts, LastError: b.LastError, Checkpoint: b.Checkpoint, ResumedFrom: b.ResumedFrom, RetryAt: b.NotBefore}
 	switch {
 	case b.Content.From != nil:
 		j.From, j.To = *b.Content.From, *b.Content.To
@@ -101,6 +117,7 @@ type createTaskRequest struct {
 	Workers        *task.Workers   `json:"workers"`
 	ExecutionGroup string          `json:"executionGroup"`
 	Suspended      bool            `json:"suspended"`
+	Retry          *task.Retry     `json:"retry"`
 
 	// ThreadStopAction and UniqueKey are validated by the task manager.
 	ThreadStopAction string `json:"threadStopAction"`
@@ -179,7 +196,8 @@ func (a *API) createTask(c *gin.Context) {
 	}
 	p, _ := PrincipalOf(c)
 	in := taskmanager.CreateTask{Name: req.Name, Handler: req.Handler, Owner: p.UserOID, Params: req.Params,
-		Bucketing: req.Bucketing, Workers: req.Workers, ExecutionGroup: req.ExecutionGroup, Suspended: req.Suspended}
+		Bucketing: req.Bucketing, Workers: req.Workers, ExecutionGroup: req.ExecutionGroup, Suspended: req.Suspended,
+		Retry: req.Retry}
 	in.ThreadStopAction, in.UniqueKey = req.ThreadStopAction, req.UniqueKey
 	if req.Schedule != nil {
 		in.Schedule = *req.Schedule
@@ -254,7 +272,7 @@ func (a *API) listBuckets(c *gin.Context) {
 	}
 	items := make([]BucketJSON, 0, len(bs))
 	for _, b := range bs {
-		items = append(items, bucketToJSON(b))
+		items = append(items, BucketToJSON(b))
 	}
 	c.JSON(http.StatusOK, gin.H{"items": items, "total": len(items)})
 }

@@ -177,7 +177,14 @@ type bucketSummary struct {
 	Chart *rateChart
 	// Label describes the bar for screen readers.
 	Label string
+	// Eventful are the buckets that were retried, failed or resumed from a
+	// checkpoint, or hold one now (at most maxEventful): the rest of the
+	// buckets ran once, from the start.
+	Eventful []httpapi.BucketJSON
 }
+
+// maxEventful bounds the bucket rows a task page lists.
+const maxEventful = 50
 
 type barSegment struct {
 	Class string
@@ -287,6 +294,9 @@ func (h *Handlers) bucketSummary(ctx context.Context, t *task.Task, progress []t
 			case task.BucketComplete:
 				s.Complete++
 			}
+			if eventful(b) && len(s.Eventful) < maxEventful {
+				s.Eventful = append(s.Eventful, httpapi.BucketToJSON(b))
+			}
 		}
 		s.Chart = bucketRateChart(bs, time.Now(), t.State != task.Closed && t.State != task.Suspended)
 	}
@@ -324,6 +334,12 @@ func (h *Handlers) bucketSummary(ctx context.Context, t *task.Task, progress []t
 		s.Label = fmt.Sprintf("%d of %d buckets complete", s.Complete, s.Total)
 	}
 	return s, nil
+}
+
+// eventful reports whether a bucket's row tells more than its state: it
+// failed, was retried, resumed from a checkpoint or is running past one.
+func eventful(b task.Bucket) bool {
+	return b.Attempts > 1 || b.LastError != "" || b.ResumedFrom != nil || (b.Checkpoint != nil && b.State != task.BucketComplete)
 }
 
 // taskAction runs a state change and goes back to the task page; an illegal
