@@ -18,6 +18,9 @@ import (
 // HandlerName is the task handler that gives the role of an approved case.
 const HandlerName = "approval"
 
+// ParamCase is the approval task's parameter naming its case (an OID).
+const ParamCase = "case"
+
 // Tasks is the part of the task manager a decision uses.
 type Tasks interface {
 	Create(ctx context.Context, in taskmanager.CreateTask) (*task.Task, error)

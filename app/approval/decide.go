@@ -132,6 +132,3 @@ func (s *Service) dropTask(ctx context.Context, oid string) {
 		s.log.WarnContext(ctx, "delete the task of a decision that lost", "task", oid, "err", err)
 	}
 }
-
-// ParamCase is the approval task's parameter naming its case.
-const ParamCase = "case"
