@@ -16,7 +16,6 @@ import (
 	"time"
 
 	appcluster "cadre/app/cluster"
-	"cadre/db"
 	"cadre/domain/cluster"
 	"cadre/domain/object"
 	"cadre/infrastructure/peer"
@@ -110,7 +109,7 @@ func (n *Node) buildCluster(port int) {
 	schema, _ := n.DB.SchemaVersion(context.Background(), n.migrations)
 	var lockKey int64
 	sqlDB, err := n.DB.DB.DB()
-	crashDetection := err == nil && n.DB.Dialect == db.Postgres && cfg.TaskManager.Clustered
+	crashDetection := err == nil && n.Store.SessionLocks() && cfg.TaskManager.Clustered
 	if crashDetection {
 		lockKey = cluster.LivenessLockKey(cfg.NodeID)
 		n.livenessLock = pglock.NewHolder(n.DB.DSN, lockKey, n.Log)

@@ -9,7 +9,6 @@ import (
 	"gorm.io/gorm"
 
 	"cadre/app/taskmanager"
-	"cadre/db"
 	"cadre/domain/task"
 )
 
@@ -76,7 +75,7 @@ func (r *Repo) BucketsCreate(ctx context.Context, taskOID string, contents []tas
 func (r *Repo) BucketsClaim(ctx context.Context, p taskmanager.BucketsClaimParams) ([]task.Bucket, error) {
 	for {
 		bs, err := r.hot.claim(ctx, p)
-		if err != nil || len(bs) > 0 || r.db.Dialect != db.Postgres {
+		if err != nil || len(bs) > 0 || !r.drv.claimSkipsLocked() {
 			return bs, err
 		}
 		// SKIP LOCKED may have skipped READY rows that a concurrent claimer

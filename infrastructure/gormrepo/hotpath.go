@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"cadre/app/taskmanager"
@@ -17,34 +16,29 @@ import (
 
 // hotPath runs the statements every bucket pays for — claims and
 // completions — as explicit SQL on database/sql, without gorm's reflection.
-// The dialect differences of these statements live here and nowhere else.
+// The dialect differences of these statements are the driver's.
 type hotPath struct {
-	sql     *sql.DB
-	dialect db.Dialect
-	count   func() // counts one statement sent
+	sql   *sql.DB
+	drv   driver
+	count func() // counts one statement sent
 }
 
-func newHotPath(d *db.DB) *hotPath {
+func newHotPath(d *db.DB, drv driver) *hotPath {
 	sqlDB, err := d.DB.DB()
 	if err != nil {
 		panic(fmt.Sprintf("gormrepo: gorm without a *sql.DB: %v", err)) // gorm always has one after Open
 	}
-	return &hotPath{sql: sqlDB, dialect: d.Dialect, count: d.CountStatement}
+	return &hotPath{sql: sqlDB, drv: drv, count: d.CountStatement}
 }
 
 // ph returns the i-th (1-based) bind placeholder of the dialect.
-func (h *hotPath) ph(i int) string {
-	if h.dialect == db.Postgres {
-		return fmt.Sprintf("$%d", i)
-	}
-	return "?"
-}
+func (h *hotPath) ph(i int) string { return h.drv.placeholder(i) }
 
 // claim delegates up to p.Limit READY buckets of a task, lowest seq first,
 // in one statement; each claimed bucket's epoch goes up by one.
 func (h *hotPath) claim(ctx context.Context, p taskmanager.BucketsClaimParams) ([]task.Bucket, error) {
 	limit := max(p.Limit, 1)
-	q, args := h.claimSQL(p, limit)
+	q, args := h.drv.claimSQL(p, limit)
 	h.count()
 	rows, err := h.sql.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -77,30 +71,6 @@ func (h *hotPath) claim(ctx context.Context, p taskmanager.BucketsClaimParams) (
 	return out, nil
 }
 
-// claimSQL is the claim statement of the dialect. PostgreSQL picks the rows
-// in an InitPlan (ARRAY(SELECT … FOR UPDATE SKIP LOCKED)), so the update is an
-// index lookup of exactly those keys rather than a join over the task's
-// buckets; SQLite, one writer at a time, uses a plain IN. Both walk the READY
-// partial index in seq order and pass over the few rows still waiting for a
-// retry (not_before after now). The claim records the checkpoint a bucket
-// resumes from as resumed_from.
-func (h *hotPath) claimSQL(p taskmanager.BucketsClaimParams, limit int) (string, []any) {
-	if h.dialect == db.Postgres {
-		return `UPDATE buckets SET state = 'DELEGATED', worker_oid = $1, node_id = $2, epoch = epoch + 1, claimed_at = $3,
-  resumed_from = checkpoint, not_before = NULL
-WHERE task_oid = $4 AND state = 'READY' AND seq = ANY (ARRAY(
-  SELECT seq FROM buckets WHERE task_oid = $4 AND state = 'READY' AND (not_before IS NULL OR not_before <= $3)
-  ORDER BY seq LIMIT $5 FOR UPDATE SKIP LOCKED))
-RETURNING seq, epoch, content, items_processed, attempts, checkpoint`, []any{p.Worker, p.Node, p.Now.UTC(), p.TaskOID, limit}
-	}
-	return `UPDATE buckets SET state = 'DELEGATED', worker_oid = ?, node_id = ?, epoch = epoch + 1, claimed_at = ?,
-  resumed_from = checkpoint, not_before = NULL
-WHERE task_oid = ? AND state = 'READY' AND seq IN (
-  SELECT seq FROM buckets WHERE task_oid = ? AND state = 'READY' AND (not_before IS NULL OR not_before <= ?)
-  ORDER BY seq LIMIT ?)
-RETURNING seq, epoch, content, items_processed, attempts, checkpoint`, []any{p.Worker, p.Node, p.Now.UTC(), p.TaskOID, p.TaskOID, p.Now.UTC(), limit}
-}
-
 // anyReady reports whether a task has a READY bucket that may be claimed at
 // now, locked or not.
 func (h *hotPath) anyReady(ctx context.Context, taskOID string, now time.Time) (bool, error) {
@@ -120,42 +90,10 @@ func (h *hotPath) complete(ctx context.Context, cs []taskmanager.BucketCompletio
 	if len(cs) == 0 {
 		return nil, nil
 	}
-	var (
-		q    string
-		args []any
-	)
 	// Items are the bucket's final counts, a resumed bucket's checkpoint
 	// included, so they replace what a checkpoint wrote. A completion is a
 	// finished attempt; a failed last attempt leaves its error.
-	if h.dialect == db.Postgres {
-		oids, seqs, epochs, items, errs := make([]string, len(cs)), make([]int64, len(cs)), make([]int64, len(cs)), make([]int64, len(cs)), make([]int64, len(cs))
-		failures := make([]string, len(cs))
-		for i, c := range cs {
-			oids[i], seqs[i], epochs[i], items[i], errs[i], failures[i] = c.TaskOID, c.Seq, c.Epoch, c.Items, c.Errors, c.Error
-		}
-		q = `UPDATE buckets b SET state = 'COMPLETE', items_processed = v.items, errors = v.errs, completed_at = $7, completions = b.completions + 1,
-  attempts = b.attempts + 1, last_error = CASE WHEN v.failure <> '' THEN v.failure ELSE b.last_error END
-FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[]) AS v(task_oid, seq, epoch, items, errs, failure)
-WHERE b.task_oid = v.task_oid AND b.seq = v.seq AND b.epoch = v.epoch AND b.state = 'DELEGATED'
-RETURNING b.task_oid, b.seq, b.epoch`
-		args = []any{oids, seqs, epochs, items, errs, failures, now.UTC()}
-	} else {
-		var values strings.Builder
-		args = make([]any, 0, len(cs)*6+1)
-		args = append(args, now.UTC())
-		for i, c := range cs {
-			if i > 0 {
-				values.WriteString(", ")
-			}
-			values.WriteString("(?, ?, ?, ?, ?, ?)")
-			args = append(args, c.TaskOID, c.Seq, c.Epoch, c.Items, c.Errors, c.Error)
-		}
-		q = `UPDATE buckets SET state = 'COMPLETE', items_processed = v.items, errors = v.errs, completed_at = ?, completions = buckets.completions + 1,
-  attempts = buckets.attempts + 1, last_error = CASE WHEN v.failure <> '' THEN v.failure ELSE buckets.last_error END
-FROM (SELECT column1 AS task_oid, column2 AS seq, column3 AS epoch, column4 AS items, column5 AS errs, column6 AS failure FROM (VALUES ` + values.String() + `)) AS v
-WHERE buckets.task_oid = v.task_oid AND buckets.seq = v.seq AND buckets.epoch = v.epoch AND buckets.state = 'DELEGATED'
-RETURNING buckets.task_oid, buckets.seq, buckets.epoch`
-	}
+	q, args := h.drv.completeSQL(cs, now)
 	h.count()
 	rows, err := h.sql.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -227,21 +165,14 @@ func decodeCheckpoint(s string) (*task.Checkpoint, error) {
 }
 
 // writeObjects updates objects at the versions they carry (version+1) and
-// reports which were written. PostgreSQL takes them all in one UPDATE … FROM
-// unnest; SQLite runs one UPDATE per object inside one transaction.
+// reports which were written: all in the driver's one statement (PostgreSQL:
+// UPDATE … FROM unnest), or one UPDATE per object inside one transaction
+// (SQLite).
 func (h *hotPath) writeObjects(ctx context.Context, rows []objectRow, now time.Time) ([]bool, error) {
 	written := make([]bool, len(rows))
-	if h.dialect == db.Postgres {
-		oids, types, names, norms, datas := make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
-		versions := make([]int64, len(rows))
-		for i, r := range rows {
-			oids[i], types[i], names[i], norms[i], datas[i], versions[i] = r.OID, r.Type, r.Name, r.NameNorm, r.Data, r.Version
-		}
+	if q, args, ok := h.drv.writeObjectsSQL(rows, now); ok {
 		h.count()
-		res, err := h.sql.QueryContext(ctx, `UPDATE objects o SET name = v.name, name_norm = v.norm, data = v.data, version = o.version + 1, modified_at = $7
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS v(oid, type, name, norm, data, version)
-WHERE o.oid = v.oid AND o.type = v.type AND o.version = v.version
-RETURNING o.oid`, oids, types, names, norms, datas, versions, now.UTC())
+		res, err := h.sql.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("write %d objects: %w", len(rows), err)
 		}

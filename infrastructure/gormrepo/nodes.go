@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
-	"cadre/db"
 	"cadre/domain/cluster"
 	"cadre/domain/task"
 )
@@ -124,22 +122,15 @@ func (r *Repo) NodesGet(ctx context.Context, id string) (*cluster.Node, error) {
 // NodesRegister judges and writes a starting node under a lock on its row.
 func (r *Repo) NodesRegister(ctx context.Context, n *cluster.Node, judge func(existing *cluster.Node, others []*cluster.Node, now time.Time) error) error {
 	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if r.db.Dialect == db.Postgres {
-			// Serialise registrations so two nodes starting at once judge each other.
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(4243)").Error; err != nil {
-				return err
-			}
+		if err := r.drv.lockRegistrations(tx); err != nil {
+			return err
 		}
-		now, err := txNow(tx, r.db.Dialect)
+		now, err := r.drv.now(tx)
 		if err != nil {
 			return err
 		}
 		var rows []nodeRow
-		q := tx.Order("node_id")
-		if r.db.Dialect == db.Postgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		if err := q.Find(&rows).Error; err != nil {
+		if err := r.drv.lockForUpdate(tx.Order("node_id")).Find(&rows).Error; err != nil {
 			return err
 		}
 		var existing *cluster.Node
@@ -168,19 +159,9 @@ func (r *Repo) NodesRegister(ctx context.Context, n *cluster.Node, judge func(ex
 	})
 }
 
-func txNow(tx *gorm.DB, d db.Dialect) (time.Time, error) {
-	if d == db.SQLite {
-		return time.Now().UTC(), nil
-	}
-	var t time.Time
-	err := tx.Raw("SELECT clock_timestamp()").Scan(&t).Error
-	return t.UTC(), err
-}
-
 // NodesCheckIn writes the node's state with last check-in = database now,
-// through explicit SQL: on PostgreSQL one statement that also reads whether
-// peers had marked the node DOWN; on SQLite a read and a write in one
-// transaction.
+// through the driver's explicit SQL, and reads whether peers had marked the
+// node DOWN.
 func (r *Repo) NodesCheckIn(ctx context.Context, n *cluster.Node) (bool, error) {
 	sqlDB, err := r.db.DB.DB()
 	if err != nil {
@@ -188,19 +169,7 @@ func (r *Repo) NodesCheckIn(ctx context.Context, n *cluster.Node) (bool, error) 
 	}
 	args := []any{string(cluster.Up), string(n.SchedulerState), n.ErrorReason, n.URL, n.Hostname, n.HTTPPort,
 		n.Timeout.Milliseconds(), n.LivenessLock, encodeSettings(n.Settings), n.ID, n.InternalID}
-	var previous string
-	var now time.Time
-	if r.db.Dialect == db.Postgres {
-		err = sqlDB.QueryRowContext(ctx, `WITH old AS (
-    SELECT operational_state FROM nodes WHERE node_id = $10 AND internal_id = $11 FOR UPDATE)
-UPDATE nodes SET last_check_in = clock_timestamp(), operational_state = $1, scheduler_state = $2,
-    error_reason = $3, url = $4, hostname = $5, http_port = $6, node_timeout_ms = $7,
-    liveness_lock = $8, shared_settings = $9
-FROM old WHERE node_id = $10 AND internal_id = $11
-RETURNING old.operational_state, nodes.last_check_in`, args...).Scan(&previous, &now)
-	} else {
-		err = sqliteCheckIn(ctx, sqlDB, args, &previous, &now)
-	}
+	previous, now, err := r.drv.checkIn(ctx, sqlDB, args)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, cluster.ErrTakenOver // the row is gone or belongs to another instance
 	}
@@ -209,25 +178,6 @@ RETURNING old.operational_state, nodes.last_check_in`, args...).Scan(&previous, 
 	}
 	n.LastCheckIn, n.OperationalState = now.UTC(), cluster.Up
 	return previous == string(cluster.Down), nil
-}
-
-func sqliteCheckIn(ctx context.Context, sqlDB *sql.DB, args []any, previous *string, now *time.Time) error {
-	tx, err := sqlDB.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	id, internalID := args[9], args[10]
-	if err := tx.QueryRowContext(ctx, "SELECT operational_state FROM nodes WHERE node_id = ? AND internal_id = ?", id, internalID).Scan(previous); err != nil {
-		return err
-	}
-	*now = time.Now().UTC()
-	if _, err := tx.ExecContext(ctx, `UPDATE nodes SET last_check_in = ?, operational_state = ?, scheduler_state = ?,
-    error_reason = ?, url = ?, hostname = ?, http_port = ?, node_timeout_ms = ?, liveness_lock = ?, shared_settings = ?
-WHERE node_id = ? AND internal_id = ?`, append([]any{*now}, args...)...); err != nil {
-		return err
-	}
-	return tx.Commit()
 }
 
 // NodesMarkDown flips a silent node to DOWN; only one caller wins.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"cadre/db"
 	"cadre/domain/object"
@@ -19,11 +18,20 @@ import (
 // Repo stores repository objects in the objects table.
 type Repo struct {
 	db  *db.DB
+	drv driver // what differs between the databases
 	hot *hotPath
 }
 
 // New returns a repository on an opened, migrated database.
-func New(d *db.DB) *Repo { return &Repo{db: d, hot: newHotPath(d)} }
+func New(d *db.DB) *Repo {
+	drv := newDriver(d)
+	return &Repo{db: d, drv: drv, hot: newHotPath(d, drv)}
+}
+
+// SessionLocks reports whether the database offers session-level locks that
+// it releases the moment the holding connection dies (PostgreSQL advisory
+// locks): a node's crash detection holds one while it lives (DESIGN §3).
+func (r *Repo) SessionLocks() bool { return r.drv.sessionLocks() }
 
 type objectRow struct {
 	OID        string `gorm:"primaryKey;column:oid"`
@@ -119,10 +127,7 @@ func (r *Repo) GetByName(ctx context.Context, t object.Type, name string) (objec
 func (r *Repo) Modify(ctx context.Context, t object.Type, oid string, expectedVersion int64, now time.Time, change func(object.Object) error) (object.Object, error) {
 	var result object.Object
 	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		q := tx.Where("oid = ? AND type = ?", oid, string(t))
-		if r.db.Dialect == db.Postgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
+		q := r.drv.lockForUpdate(tx.Where("oid = ? AND type = ?", oid, string(t)))
 		var row objectRow
 		if err := q.Take(&row).Error; err != nil {
 			return translate(err)
@@ -283,16 +288,7 @@ func (r *Repo) GetByNames(ctx context.Context, t object.Type, names []string) (m
 		norms[i] = object.NormalizeName(n)
 	}
 	var rows []objectRow
-	q := r.db.WithContext(ctx)
-	if r.db.Dialect == db.Postgres {
-		// One array parameter, not an IN list of hundreds: PostgreSQL's
-		// generic plan for a long IN list of parameters can turn into a
-		// sequential scan that reads every object once per call.
-		q = q.Where("type = ? AND name_norm = ANY(?::text[])", string(t), pgTextArray(norms))
-	} else {
-		q = q.Where("type = ? AND name_norm IN ?", string(t), norms)
-	}
-	if err := q.Find(&rows).Error; err != nil {
+	if err := r.drv.whereNames(r.db.WithContext(ctx), string(t), norms).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("read %d %s by name: %w", len(names), t, translate(err))
 	}
 	for _, row := range rows {
@@ -324,20 +320,4 @@ func (r *Repo) AddMany(ctx context.Context, objs []object.Object) error {
 		return fmt.Errorf("add %d %s: %w", len(objs), objs[0].Type(), translate(err))
 	}
 	return nil
-}
-
-// pgTextArray writes strings as a PostgreSQL text[] literal, one bind value.
-func pgTextArray(ss []string) string {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, s := range ss {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('"')
-		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s))
-		b.WriteByte('"')
-	}
-	b.WriteByte('}')
-	return b.String()
 }

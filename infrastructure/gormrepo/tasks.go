@@ -8,10 +8,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"cadre/app/taskmanager"
-	"cadre/db"
 	"cadre/domain/task"
 )
 
@@ -225,10 +223,7 @@ func (r *Repo) TasksUpdate(ctx context.Context, oid string, change func(*task.Ta
 func (r *Repo) updateTask(ctx context.Context, oid string, change func(*task.Task) error) (*task.Task, error) {
 	var out *task.Task
 	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		q := tx.Where("oid = ?", oid)
-		if r.db.Dialect == db.Postgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
+		q := r.drv.lockForUpdate(tx.Where("oid = ?", oid))
 		var row taskRow
 		if err := q.Take(&row).Error; err != nil {
 			return translateTask(err)

@@ -1,0 +1,77 @@
+package gormrepo
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"cadre/app/taskmanager"
+	"cadre/db"
+)
+
+// driver is everything in which the repository's databases differ, behind
+// one interface as River's drivers are: the row lock of a read-modify-write,
+// the database clock, session locks, and the forms of the statements that
+// batch or return rows. The rest of the package is written once, against it.
+//
+// newDriver picks a database's driver, in this one place. A new backend is a
+// new driver (driver_<name>.go) with its migrations (db/migrations/<name>/),
+// proved by the conformance suites (docs/adding-a-repository-backend.md).
+type driver interface {
+	// lockForUpdate makes q's read hold its rows until the transaction ends,
+	// so a read-modify-write has one winner.
+	lockForUpdate(q *gorm.DB) *gorm.DB
+	// lockRegistrations serialises node registrations for the rest of tx,
+	// so two nodes starting at once judge each other.
+	lockRegistrations(tx *gorm.DB) error
+	// now reads the database clock inside tx.
+	now(tx *gorm.DB) (time.Time, error)
+	// checkIn writes a node's check-in (the args NodesCheckIn builds),
+	// stamped with the database clock, and returns the row's operational
+	// state before it and that time; sql.ErrNoRows when the row is not this
+	// instance's.
+	checkIn(ctx context.Context, sqlDB *sql.DB, args []any) (previous string, now time.Time, err error)
+	// whereNames restricts q to objects of type t whose normalized name is
+	// one of norms.
+	whereNames(q *gorm.DB, t string, norms []string) *gorm.DB
+	// claimSkipsLocked reports whether a bucket claim passes over rows that
+	// other claimers hold: an empty claim then needs a second look.
+	claimSkipsLocked() bool
+	// sessionLocks reports whether the database offers session-level locks
+	// that it releases the moment the holding connection dies.
+	sessionLocks() bool
+
+	// The hot path's statements (hotpath.go), written on database/sql.
+
+	// placeholder is the i-th (1-based) bind placeholder.
+	placeholder(i int) string
+	// claimSQL delegates up to limit READY buckets of p.TaskOID, lowest seq
+	// first, passing over buckets waiting for a retry (not_before after
+	// p.Now) and recording the checkpoint a bucket resumes from as
+	// resumed_from; it returns seq, epoch, content, items_processed,
+	// attempts, checkpoint of each.
+	claimSQL(p taskmanager.BucketsClaimParams, limit int) (string, []any)
+	// completeSQL completes every bucket of cs still DELEGATED at its epoch,
+	// its items being the final counts, and returns task_oid, seq, epoch of
+	// each one it completed.
+	completeSQL(cs []taskmanager.BucketCompletion, now time.Time) (string, []any)
+	// writeObjectsSQL is one statement that writes rows at the versions they
+	// carry and returns the oid of each written, or false when the database
+	// is better served by one statement per row.
+	writeObjectsSQL(rows []objectRow, now time.Time) (string, []any, bool)
+}
+
+// newDriver is the driver of d's database.
+func newDriver(d *db.DB) driver {
+	switch d.Dialect {
+	case db.Postgres:
+		return postgresDriver{}
+	case db.SQLite:
+		return sqliteDriver{}
+	}
+	// db.Open yields no other dialect; a new one needs its driver here.
+	panic(fmt.Sprintf("gormrepo: no driver for database dialect %q", d.Dialect))
+}

@@ -1,0 +1,119 @@
+package gormrepo
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"cadre/app/taskmanager"
+)
+
+// postgresDriver: row locks with FOR UPDATE, clock_timestamp() as the
+// clock, advisory locks, arrays as single parameters.
+type postgresDriver struct{}
+
+func (postgresDriver) lockForUpdate(q *gorm.DB) *gorm.DB {
+	return q.Clauses(clause.Locking{Strength: "UPDATE"})
+}
+
+// lockRegistrations takes a transaction-level advisory lock (key 4243).
+func (postgresDriver) lockRegistrations(tx *gorm.DB) error {
+	return tx.Exec("SELECT pg_advisory_xact_lock(4243)").Error
+}
+
+func (postgresDriver) now(tx *gorm.DB) (time.Time, error) {
+	var t time.Time
+	err := tx.Raw("SELECT clock_timestamp()").Scan(&t).Error
+	return t.UTC(), err
+}
+
+// checkIn is one statement that also reads whether peers had marked the
+// node DOWN.
+func (postgresDriver) checkIn(ctx context.Context, sqlDB *sql.DB, args []any) (string, time.Time, error) {
+	var previous string
+	var now time.Time
+	err := sqlDB.QueryRowContext(ctx, `WITH old AS (
+    SELECT operational_state FROM nodes WHERE node_id = $10 AND internal_id = $11 FOR UPDATE)
+UPDATE nodes SET last_check_in = clock_timestamp(), operational_state = $1, scheduler_state = $2,
+    error_reason = $3, url = $4, hostname = $5, http_port = $6, node_timeout_ms = $7,
+    liveness_lock = $8, shared_settings = $9
+FROM old WHERE node_id = $10 AND internal_id = $11
+RETURNING old.operational_state, nodes.last_check_in`, args...).Scan(&previous, &now)
+	return previous, now, err
+}
+
+// whereNames takes one array parameter, not an IN list of hundreds:
+// PostgreSQL's generic plan for a long IN list of parameters can turn into a
+// sequential scan that reads every object once per call.
+func (postgresDriver) whereNames(q *gorm.DB, t string, norms []string) *gorm.DB {
+	return q.Where("type = ? AND name_norm = ANY(?::text[])", t, pgTextArray(norms))
+}
+
+// claimSkipsLocked: claims use FOR UPDATE SKIP LOCKED.
+func (postgresDriver) claimSkipsLocked() bool { return true }
+
+// sessionLocks: session-level advisory locks (pg_try_advisory_lock).
+func (postgresDriver) sessionLocks() bool { return true }
+
+// pgTextArray writes strings as a PostgreSQL text[] literal, one bind value.
+func pgTextArray(ss []string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, s := range ss {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s))
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+func (postgresDriver) placeholder(i int) string { return fmt.Sprintf("$%d", i) }
+
+// claimSQL picks the rows in an InitPlan (ARRAY(SELECT … FOR UPDATE SKIP
+// LOCKED)), so the update is an index lookup of exactly those keys rather
+// than a join over the task's buckets.
+func (postgresDriver) claimSQL(p taskmanager.BucketsClaimParams, limit int) (string, []any) {
+	return `UPDATE buckets SET state = 'DELEGATED', worker_oid = $1, node_id = $2, epoch = epoch + 1, claimed_at = $3,
+  resumed_from = checkpoint, not_before = NULL
+WHERE task_oid = $4 AND state = 'READY' AND seq = ANY (ARRAY(
+  SELECT seq FROM buckets WHERE task_oid = $4 AND state = 'READY' AND (not_before IS NULL OR not_before <= $3)
+  ORDER BY seq LIMIT $5 FOR UPDATE SKIP LOCKED))
+RETURNING seq, epoch, content, items_processed, attempts, checkpoint`, []any{p.Worker, p.Node, p.Now.UTC(), p.TaskOID, limit}
+}
+
+// completeSQL passes the completions as arrays, unnested into rows.
+func (postgresDriver) completeSQL(cs []taskmanager.BucketCompletion, now time.Time) (string, []any) {
+	oids, seqs, epochs, items, errs := make([]string, len(cs)), make([]int64, len(cs)), make([]int64, len(cs)), make([]int64, len(cs)), make([]int64, len(cs))
+	failures := make([]string, len(cs))
+	for i, c := range cs {
+		oids[i], seqs[i], epochs[i], items[i], errs[i], failures[i] = c.TaskOID, c.Seq, c.Epoch, c.Items, c.Errors, c.Error
+	}
+	q := `UPDATE buckets b SET state = 'COMPLETE', items_processed = v.items, errors = v.errs, completed_at = $7, completions = b.completions + 1,
+  attempts = b.attempts + 1, last_error = CASE WHEN v.failure <> '' THEN v.failure ELSE b.last_error END
+FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[]) AS v(task_oid, seq, epoch, items, errs, failure)
+WHERE b.task_oid = v.task_oid AND b.seq = v.seq AND b.epoch = v.epoch AND b.state = 'DELEGATED'
+RETURNING b.task_oid, b.seq, b.epoch`
+	return q, []any{oids, seqs, epochs, items, errs, failures, now.UTC()}
+}
+
+// writeObjectsSQL writes every row in one UPDATE … FROM unnest.
+func (postgresDriver) writeObjectsSQL(rows []objectRow, now time.Time) (string, []any, bool) {
+	oids, types, names, norms, datas := make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
+	versions := make([]int64, len(rows))
+	for i, r := range rows {
+		oids[i], types[i], names[i], norms[i], datas[i], versions[i] = r.OID, r.Type, r.Name, r.NameNorm, r.Data, r.Version
+	}
+	return `UPDATE objects o SET name = v.name, name_norm = v.norm, data = v.data, version = o.version + 1, modified_at = $7
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS v(oid, type, name, norm, data, version)
+WHERE o.oid = v.oid AND o.type = v.type AND o.version = v.version
+RETURNING o.oid`, []any{oids, types, names, norms, datas, versions, now.UTC()}, true
+}
