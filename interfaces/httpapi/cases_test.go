@@ -125,6 +125,20 @@ func TestApprovalCases(t *testing.T) {
 				}
 			})
 
+			t.Run("several held roles open a case each, in the order given", func(t *testing.T) {
+				vault := admin.do("POST", "/api/v1/objects/roles", map[string]any{"name": "Vault", "approvers": []string{bob}}).expect(t, http.StatusCreated).str("oid")
+				ivy := admin.do("POST", "/api/v1/objects/users", map[string]any{"name": "ivy", "roles": []string{"Vault", readerRole, role}}).expect(t, http.StatusAccepted)
+				cases := stringList(ivy.body["cases"])
+				if len(cases) != 2 || ivy.str("case") != cases[0] || !slices.Equal(stringList(ivy.body["object"].(map[string]any)["roles"]), []string{readerRole}) {
+					t.Fatalf("two held roles: %s", ivy.raw)
+				}
+				for i, want := range []string{vault, role} {
+					if got := admin.do("GET", "/api/v1/objects/cases/"+cases[i], nil).expect(t, http.StatusOK).str("role"); got != want {
+						t.Errorf("case %d is for role %s, want %s", i, got, want)
+					}
+				}
+			})
+
 			t.Run("a superuser withdraws a case by deleting it", func(t *testing.T) {
 				hal := admin.do("POST", "/api/v1/objects/users", map[string]any{"name": "hal", "roles": []string{role}}).expect(t, http.StatusAccepted)
 				admin.do("DELETE", "/api/v1/objects/cases/"+hal.str("case"), nil).expect(t, http.StatusNoContent)
