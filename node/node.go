@@ -164,7 +164,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 	webui.Register(n.engine, webui.Deps{
 		NodeID: id, Repo: n.Repo, Auth: n.Auth, Log: log, Tasks: n.Tasks, Approvals: n.Approvals,
 		Nodes:             n.clusterView.Nodes,
-		Reachability:      n.Peers.Reachability,
+		Reachability:      n.peerReach,
 		SchedulerStop:     n.clusterView.SchedulerStop,
 		SchedulerStart:    n.clusterView.SchedulerStart,
 		SetURLOverride:    n.clusterView.SetURLOverride,

@@ -15,6 +15,7 @@ import (
 	"cadre/domain/object"
 	"cadre/infrastructure/peer"
 	peerapi "cadre/interfaces/peer"
+	"cadre/interfaces/webui"
 )
 
 // sessionWait bounds how long a user's request waits for peers to drop a
@@ -112,6 +113,17 @@ func (d *peerDirectory) FetchReport(ctx context.Context, nodeID, reportOID strin
 		return nil, 0, err
 	}
 	return d.n.Peers.Stream(ctx, t, peer.ReportFilePath(reportOID), peer.EndpointReportFile)
+}
+
+// peerReach is, per node id, what the peer client last saw of that node,
+// for the dashboard.
+func (n *Node) peerReach() map[string]webui.PeerReach {
+	seen := n.Peers.Reachability()
+	out := make(map[string]webui.PeerReach, len(seen))
+	for id, r := range seen {
+		out[id] = webui.PeerReach{LastOK: r.LastOK, LastError: r.LastError, LastErrorAt: r.LastErrorAt}
+	}
+	return out
 }
 
 // peerHandlers answers other nodes' calls.

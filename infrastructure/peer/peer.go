@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+
+	nodes "cadre/domain/cluster"
 )
 
 // BasePath prefixes every intra-cluster endpoint on the target node's URL.
@@ -47,10 +49,12 @@ type Metrics interface {
 var (
 	// ErrUnknownNode: no node row has that id.
 	ErrUnknownNode = errors.New("unknown node")
-	// ErrUnauthorized: the target rejected our signature (401).
-	ErrUnauthorized = errors.New("peer rejected the call as unauthorized")
-	// ErrUnreachable: no HTTP answer (no URL, connection refused, timeout).
-	ErrUnreachable = errors.New("node unreachable")
+	// ErrUnauthorized: the target rejected our signature (401); it is the
+	// domain's cluster.ErrUnauthorized.
+	ErrUnauthorized = nodes.ErrUnauthorized
+	// ErrUnreachable: no HTTP answer (no URL, connection refused, timeout);
+	// it is the domain's cluster.ErrUnreachable.
+	ErrUnreachable = nodes.ErrUnreachable
 	// ErrTimeout: no answer within Options.Timeout; it wraps ErrUnreachable.
 	ErrTimeout = fmt.Errorf("%w: timed out", ErrUnreachable)
 )

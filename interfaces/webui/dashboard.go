@@ -16,7 +16,6 @@ import (
 	"cadre/domain/object"
 	"cadre/domain/security"
 	"cadre/domain/task"
-	"cadre/infrastructure/peer"
 	"cadre/interfaces/httpapi"
 )
 
@@ -200,7 +199,7 @@ func (h *Handlers) loadCluster(ctx context.Context) clusterLive {
 		live.Err = "The node list cannot be read right now; this table tries again every few seconds. See this node's log."
 		return live
 	}
-	var reach map[string]peer.Reach
+	var reach map[string]PeerReach
 	if h.reachability != nil {
 		reach = h.reachability()
 	}
@@ -278,7 +277,7 @@ func (h *Handlers) stalledRows(ctx context.Context, now time.Time) []stalledRow 
 
 // reachOf describes what this node last saw of a peer, at local time now
 // (the peer client records its calls by the local clock too).
-func reachOf(r peer.Reach, now time.Time) *reachView {
+func reachOf(r PeerReach, now time.Time) *reachView {
 	v := &reachView{None: r.LastOK.IsZero() && r.LastError == ""}
 	if !r.LastOK.IsZero() {
 		v.OK = formatAge(now.Sub(r.LastOK))
@@ -313,9 +312,9 @@ func (h *Handlers) schedulerAction(start bool) gin.HandlerFunc {
 		switch {
 		case errors.Is(err, cluster.ErrNotFound):
 			status, message = http.StatusNotFound, fmt.Sprintf("There is no node %q; it may have been removed.", id)
-		case errors.Is(err, peer.ErrUnauthorized):
+		case errors.Is(err, cluster.ErrUnauthorized):
 			status, message = http.StatusBadGateway, fmt.Sprintf("Node %s refused this node's call to %s its scheduler as unauthorized; see both nodes' logs.", id, verb)
-		case errors.Is(err, peer.ErrUnreachable):
+		case errors.Is(err, cluster.ErrUnreachable):
 			status, message = http.StatusServiceUnavailable, fmt.Sprintf("Node %s did not answer, so its scheduler was not told to %s; it may be down or unreachable from node %s.", id, verb, h.nodeID)
 		default:
 			status, message = http.StatusInternalServerError, fmt.Sprintf("The scheduler of node %s could not be told to %s; see this node's log.", id, verb)

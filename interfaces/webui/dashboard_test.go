@@ -14,7 +14,6 @@ import (
 
 	appcluster "cadre/app/cluster"
 	"cadre/domain/cluster"
-	"cadre/infrastructure/peer"
 	"cadre/interfaces/webui"
 )
 
@@ -47,9 +46,9 @@ func (f *fakeCluster) nodes(context.Context) ([]appcluster.NodeView, error) {
 	}, nil
 }
 
-func (f *fakeCluster) reachability() map[string]peer.Reach {
+func (f *fakeCluster) reachability() map[string]webui.PeerReach {
 	now := time.Now()
-	return map[string]peer.Reach{
+	return map[string]webui.PeerReach{
 		"node2": {LastOK: now.Add(-3 * time.Second)},
 		"node3": {LastOK: now.Add(-time.Minute), LastError: "peer node3: node unreachable: connection refused", LastErrorAt: now.Add(-2 * time.Second)},
 		"node5": {LastOK: now.Add(-time.Second), LastError: "peer node5: timed out", LastErrorAt: now.Add(-90 * time.Second)},
@@ -62,7 +61,7 @@ func (f *fakeCluster) scheduler(verb string) func(ctx context.Context, nodeID st
 		case "ghost":
 			return fmt.Errorf("%w: %s", cluster.ErrNotFound, nodeID)
 		case "node5":
-			return fmt.Errorf("peer node5: %w", peer.ErrTimeout)
+			return fmt.Errorf("peer node5: %w: timed out", cluster.ErrUnreachable)
 		case "node3":
 			return errors.New("pq: connection reset")
 		}

@@ -30,7 +30,6 @@ import (
 	"cadre/app/repository"
 	"cadre/app/taskmanager"
 	"cadre/domain/cluster"
-	"cadre/infrastructure/peer"
 	"cadre/interfaces/httpapi"
 	"cadre/web"
 )
@@ -54,7 +53,7 @@ type Deps struct {
 	Nodes func(ctx context.Context) ([]appcluster.NodeView, error)
 	// Reachability is, per node id, what this node last saw when it called
 	// that node; nil shows no reachability column.
-	Reachability func() map[string]peer.Reach
+	Reachability func() map[string]PeerReach
 	// SchedulerStop and SchedulerStart pause and resume scheduling on the
 	// named node, which may be another one (the caller forwards the call);
 	// the dashboard offers the buttons only when both are set.
@@ -87,6 +86,13 @@ type ClusterSample struct {
 	Completed, Running map[string]int64
 }
 
+// PeerReach is what this node last saw when it called another node.
+type PeerReach struct {
+	LastOK      time.Time // last successful call; zero if none
+	LastError   string    // text of the last failed call; empty if none
+	LastErrorAt time.Time
+}
+
 // NodeInfo is what the dashboard shows about the node that serves it.
 type NodeInfo struct {
 	NodeID   string
@@ -108,7 +114,7 @@ type Handlers struct {
 	pages  map[string]*template.Template
 
 	nodes          func(ctx context.Context) ([]appcluster.NodeView, error)
-	reachability   func() map[string]peer.Reach
+	reachability   func() map[string]PeerReach
 	schedulerStop  func(ctx context.Context, nodeID string) error
 	schedulerStart func(ctx context.Context, nodeID string) error
 	setURLOverride func(ctx context.Context, nodeID, override string) error

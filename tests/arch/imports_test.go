@@ -9,7 +9,7 @@ import (
 )
 
 // TestImportRules: driven adapters know nothing of the HTTP framework the
-// driving side uses.
+// driving side uses, and the web UI knows no driven adapter.
 func TestImportRules(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -18,6 +18,8 @@ func TestImportRules(t *testing.T) {
 	}{
 		{"driven adapters do not use gin", "cadre/infrastructure/...", []string{"github.com/gin-gonic/"}},
 		{"the job store does not use gin", "cadre/quartzstore/...", []string{"github.com/gin-gonic/"}},
+		{"the web UI reaches peers through ports node/ hands it, not the peer client", "cadre/interfaces/webui",
+			[]string{"cadre/infrastructure/"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
