@@ -70,8 +70,7 @@ func (m *Manager) ensureStallWatch() {
 	m.stalled.mu.Lock()
 	defer m.stalled.mu.Unlock()
 	if !m.stalled.watching {
-		m.stalled.watching = true
-		go m.watchStalled(context.Background())
+		m.stalled.watching = m.cfg.Go(m.watchStalled)
 	}
 }
 
