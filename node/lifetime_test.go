@@ -23,7 +23,8 @@ import (
 // TestStopEndsEveryGoroutine: a clustered node whose peer never answers
 // (its cache invalidations, session invalidations and status probes hang)
 // stops without leaving one goroutine of its own behind: Stop cancels the
-// peer calls in flight and waits for them before it closes the databases.
+// peer calls in flight and waits for them before it closes the databases,
+// and closes the connections it keeps alive to a peer that does answer.
 func TestStopEndsEveryGoroutine(t *testing.T) {
 	url := dbtest.Postgres(t)
 	before := goroutineIDs()
@@ -43,6 +44,12 @@ func TestStopEndsEveryGoroutine(t *testing.T) {
 	}))
 	t.Cleanup(slow.Close)
 	t.Cleanup(func() { close(testDone) }) // runs first: frees a handler the test failed to see abandoned
+	answered := make(chan string, 100)
+	quick := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		answered <- r.URL.Path
+		w.WriteHeader(http.StatusNoContent) // the client keeps the connection alive
+	}))
+	t.Cleanup(quick.Close)
 
 	n := newNode(t, url, "-Dmidpoint.taskManager.clustered=true", "-Dmidpoint.taskManager.localNodeClusteringEnabled=true", "-Dmidpoint.nodeId=node1")
 	ctx := context.Background()
@@ -51,10 +58,12 @@ func TestStopEndsEveryGoroutine(t *testing.T) {
 	}
 	// A live peer row whose URL hangs: it checks in once, with a lease long
 	// enough to stay alive for the whole test.
-	peerRow := &cluster.Node{ID: "slowpeer", InternalID: "slow-instance", URL: slow.URL, Clustered: true, Version: node.Version,
-		OperationalState: cluster.Up, SchedulerState: cluster.SchedulerRunning, Timeout: time.Hour}
-	if err := n.Store.NodesRegister(ctx, peerRow, func(*cluster.Node, []*cluster.Node, time.Time) error { return nil }); err != nil {
-		t.Fatalf("register the slow peer: %v", err)
+	for id, url := range map[string]string{"slowpeer": slow.URL, "quickpeer": quick.URL} {
+		peerRow := &cluster.Node{ID: id, InternalID: id + "-instance", URL: url, Clustered: true, Version: node.Version,
+			OperationalState: cluster.Up, SchedulerState: cluster.SchedulerRunning, Timeout: time.Hour}
+		if err := n.Store.NodesRegister(ctx, peerRow, func(*cluster.Node, []*cluster.Node, time.Time) error { return nil }); err != nil {
+			t.Fatalf("register peer %s: %v", id, err)
+		}
 	}
 	// A cached object changes: its invalidation goes to the peer in the background.
 	if _, err := n.Repo.ModifySystem(ctx, repository.ModifyInput{Type: object.TypeSystemConfiguration, OID: object.SystemConfigurationOID,
@@ -65,6 +74,7 @@ func TestStopEndsEveryGoroutine(t *testing.T) {
 		t.Fatalf("modify system configuration: %v", err)
 	}
 	waitForCall(t, called, "/internal/cluster/cache/invalidate")
+	waitForCall(t, answered, "/internal/cluster/cache/invalidate")
 
 	stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second) // a hang guard only
 	defer cancel()
@@ -79,6 +89,8 @@ func TestStopEndsEveryGoroutine(t *testing.T) {
 		}
 	}
 	waitFor(t, "the node's returning goroutines to end", 10*time.Second, func() bool { return len(nodeGoroutines(before)) == 0 })
+	// Kept-alive client connections would otherwise read on for 90 s.
+	waitFor(t, "the node's connections to its peers to close", 10*time.Second, func() bool { return len(peerConnGoroutines(before)) == 0 })
 	select {
 	case <-abandoned:
 	case <-time.After(30 * time.Second):
@@ -118,9 +130,21 @@ func waitForCall(t *testing.T, called <-chan string, path string) {
 				return
 			}
 		case <-deadline:
-			t.Fatalf("the slow peer never received %s", path)
+			t.Fatalf("the peer never received %s", path)
 		}
 	}
+}
+
+// peerConnGoroutines lists the goroutines, not in before, that serve an
+// HTTP client connection (the test itself makes none).
+func peerConnGoroutines(before map[string]bool) []string {
+	var left []string
+	for id, stack := range goroutineStacks() {
+		if !before[id] && strings.Contains(stack, "net/http.(*persistConn)") {
+			left = append(left, stack)
+		}
+	}
+	return left
 }
 
 var goroutineHeader = regexp.MustCompile(`^goroutine (\d+) `)

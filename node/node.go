@@ -275,6 +275,7 @@ func (n *Node) Stop(ctx context.Context) error {
 		errs = append(errs, n.livenessLock.Stop(ctx))
 	}
 	errs = append(errs, n.life.stop(ctx))
+	n.Peers.CloseIdleConnections()
 	n.closeDBs()
 	return errors.Join(errs...)
 }

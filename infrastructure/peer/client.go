@@ -97,6 +97,10 @@ func NewClient(dir Directory, m Metrics, log *slog.Logger, opt Options) *Client 
 	}, reach: map[string]Reach{}}
 }
 
+// CloseIdleConnections closes the connections kept alive to other nodes;
+// their reading goroutines would otherwise outlive a stopped node.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
 // Budget is the longest a Call can take: Timeout × (Retries+1) plus the backoffs.
 func (c *Client) Budget() time.Duration {
 	d := c.opt.Timeout * time.Duration(c.opt.Retries+1)
