@@ -78,10 +78,10 @@ func (m *Manager) runWorker(ctx context.Context, w *task.Task, r *localRun) erro
 	return m.checkCoordinatorDone(ctx, w.Parent)
 }
 
-// loop runs buckets until none is READY, the run stops (stopped: a handler
-// left its bucket unfinished), or the store fails.
+// loop runs buckets until none is READY (waiting while READY buckets wait
+// for their retry), the run stops (stopped: a handler left its bucket
+// unfinished), or the store fails.
 func (bw *bucketWorker) loop(ctx context.Context) (stopped bool, err error) {
-	m := bw.m
 	for !bw.run.isStopping() {
 		if len(bw.queue) == 0 {
 			if err := bw.claim(ctx); err != nil {
@@ -105,54 +105,59 @@ func (bw *bucketWorker) loop(ctx context.Context) (stopped bool, err error) {
 		}
 		b := bw.queue[0]
 		bw.queue = bw.queue[1:]
-		var items, errs int64
-		started := time.Now()
-		run := *bw.base
-		run.Bucket = &b
-		run.Progress = func(i, e int64) { items += i; errs += e; bw.run.beat.moved(i, e, m.now) }
-		run.Resume = b.Checkpoint
-		var resumed task.Checkpoint
-		if b.Checkpoint != nil {
-			resumed = *b.Checkpoint
-		}
-		run.Checkpoint = func(ctx context.Context, position string) error {
-			return bw.checkpoint(ctx, b, task.Checkpoint{Items: resumed.Items + items, Errors: resumed.Errors + errs, Position: position})
-		}
-		runErr := bw.h.Run(ctx, &run)
-		switch {
-		case errors.Is(runErr, ErrStopped) || errors.Is(runErr, context.Canceled):
-			return true, nil // released with the rest of the queue
-		case errors.Is(runErr, task.ErrFenced):
-			// A checkpoint found the bucket handed to someone else while this
-			// node was away: its work is theirs now.
-			m.metrics.BucketFenced()
-			m.log.Warn("bucket lost to another worker", "task", bw.w.Parent, "bucket", b.Seq, "epoch", b.Epoch)
-			continue
-		}
-		bw.measure(time.Since(started))
-		if runErr != nil && b.Attempts+1 < bw.w.Retry.Attempts() {
-			if err := bw.retryLater(ctx, b, runErr); err != nil {
-				return false, err
-			}
-			continue
-		}
-		// The handler did the whole bucket (or failed its last attempt):
-		// complete it even if a stop came in meanwhile. If the bucket was
-		// reassigned while this node was away, the epoch no longer matches and
-		// the completion is fenced. Its counts include the checkpoint it
-		// resumed from, which Progress did not report again.
-		c := BucketCompletion{TaskOID: bw.w.Parent, Seq: b.Seq, Epoch: b.Epoch, Items: resumed.Items + items, Errors: resumed.Errors + errs}
-		if runErr != nil {
-			c.Errors++
-			c.Error = runErr.Error()
-			m.log.Warn("bucket failed", "task", bw.w.Parent, "bucket", b.Seq, "attempts", b.Attempts+1, "err", runErr)
-		}
-		bw.complete(c)
-		if err := bw.collect(false); err != nil {
-			return false, err
+		if stopped, err := bw.runBucket(ctx, b); stopped || err != nil {
+			return stopped, err
 		}
 	}
 	return true, nil
+}
+
+// runBucket runs one bucket from its checkpoint, if it has one, and then
+// completes it, or puts it back for a retry when it failed with attempts
+// left. stopped means the handler left it unfinished.
+func (bw *bucketWorker) runBucket(ctx context.Context, b task.Bucket) (stopped bool, err error) {
+	m := bw.m
+	var items, errs int64
+	started := time.Now()
+	run := *bw.base
+	run.Bucket = &b
+	run.Progress = func(i, e int64) { items += i; errs += e; bw.run.beat.moved(i, e, m.now) }
+	run.Resume = b.Checkpoint
+	var resumed task.Checkpoint
+	if b.Checkpoint != nil {
+		resumed = *b.Checkpoint
+	}
+	run.Checkpoint = func(ctx context.Context, position string) error {
+		return bw.checkpoint(ctx, b, task.Checkpoint{Items: resumed.Items + items, Errors: resumed.Errors + errs, Position: position})
+	}
+	runErr := bw.h.Run(ctx, &run)
+	switch {
+	case errors.Is(runErr, ErrStopped) || errors.Is(runErr, context.Canceled):
+		return true, nil // released with the rest of the queue
+	case errors.Is(runErr, task.ErrFenced):
+		// A checkpoint found the bucket handed to someone else while this
+		// node was away: its work is theirs now.
+		m.metrics.BucketFenced()
+		m.log.Warn("bucket lost to another worker", "task", bw.w.Parent, "bucket", b.Seq, "epoch", b.Epoch)
+		return false, nil
+	}
+	bw.measure(time.Since(started))
+	if runErr != nil && b.Attempts+1 < bw.w.Retry.Attempts() {
+		return false, bw.retryLater(ctx, b, runErr)
+	}
+	// The handler did the whole bucket (or failed its last attempt):
+	// complete it even if a stop came in meanwhile. If the bucket was
+	// reassigned while this node was away, the epoch no longer matches and
+	// the completion is fenced. Its counts include the checkpoint it resumed
+	// from, which Progress did not report again.
+	c := BucketCompletion{TaskOID: bw.w.Parent, Seq: b.Seq, Epoch: b.Epoch, Items: resumed.Items + items, Errors: resumed.Errors + errs}
+	if runErr != nil {
+		c.Errors++
+		c.Error = runErr.Error()
+		m.log.Warn("bucket failed", "task", bw.w.Parent, "bucket", b.Seq, "attempts", b.Attempts+1, "err", runErr)
+	}
+	bw.complete(c)
+	return false, bw.collect(false)
 }
 
 // claim fills the queue with as many buckets as the claim budget covers.
