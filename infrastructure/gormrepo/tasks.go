@@ -93,7 +93,7 @@ func (r taskRow) toDomain() (*task.Task, error) {
 		Progress:     task.Progress{ItemsProcessed: r.ItemsProcessed, Errors: r.Errors},
 		LastRunStart: utcPtr(r.LastRunStart), LastRunFinish: utcPtr(r.LastRunFinish), NextRunTime: utcPtr(r.NextRunTime),
 		StalledSince: utcPtr(r.StalledSince),
-		CreatedAt: r.CreatedAt.UTC(), ModifiedAt: r.ModifiedAt.UTC(),
+		CreatedAt:    r.CreatedAt.UTC(), ModifiedAt: r.ModifiedAt.UTC(),
 	}
 	if err := json.Unmarshal([]byte(r.Params), &t.Params); err != nil {
 		return nil, fmt.Errorf("decode params of task %s: %w", r.OID, err)
