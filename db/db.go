@@ -37,6 +37,10 @@ type Options struct {
 	Password string
 	// MaxPoolSize bounds open connections; default 20.
 	MaxPoolSize int
+	// ApplicationName names the connections in PostgreSQL's
+	// pg_stat_activity (unless the URL sets application_name itself), so an
+	// operator can tell which node sent a statement; ignored for SQLite.
+	ApplicationName string
 }
 
 // DB is an open database with its dialect.
@@ -163,6 +167,9 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if dialect == Postgres && o.ApplicationName != "" {
+		dsn = withApplicationName(dsn, o.ApplicationName)
+	}
 	cfg := &gorm.Config{Logger: logger.Discard, TranslateError: true, NowFunc: func() time.Time { return time.Now().UTC() }}
 	var gdb *gorm.DB
 	switch dialect {
@@ -208,6 +215,22 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		return nil, err
 	}
 	return &DB{DB: gdb, Dialect: dialect, DSN: dsn, statements: statements}, nil
+}
+
+// withApplicationName adds application_name to a PostgreSQL URL made by
+// postgresDSN, unless the user's URL already names one.
+func withApplicationName(dsn, name string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn
+	}
+	q := u.Query()
+	if q.Get("application_name") != "" {
+		return dsn
+	}
+	q.Set("application_name", name)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // sqlitePath is the file of a SQLite DSN made by sqliteDSN ("" for memory).

@@ -106,7 +106,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 		return nil, fmt.Errorf("create midpoint.home %s: %w", cfg.Home, err)
 	}
 	d, err := db.Open(ctx, db.Options{URL: cfg.Repository.JDBCURL, Username: cfg.Repository.JDBCUsername,
-		Password: cfg.Repository.JDBCPassword, MaxPoolSize: cfg.Repository.MaxPoolSize})
+		Password: cfg.Repository.JDBCPassword, MaxPoolSize: cfg.Repository.MaxPoolSize, ApplicationName: applicationName(cfg.NodeID)})
 	if err != nil {
 		return nil, fmt.Errorf("repository: %w", dbError("repository/jdbcUrl", err))
 	}

@@ -223,6 +223,9 @@ func (p *Proc) Term(timeout time.Duration) error {
 // process is alive).
 func (p *Proc) Alive() bool { return !p.current().exited() }
 
+// Pid is the process id of the node's current process (it changes on Restart).
+func (p *Proc) Pid() int { return p.current().cmd.Process.Pid }
+
 // Exited returns a channel closed when the current run exits. After Restart
 // it is a new channel.
 func (p *Proc) Exited() <-chan struct{} { return p.current().done }

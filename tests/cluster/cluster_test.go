@@ -30,6 +30,7 @@ type cluster struct {
 	t     *testing.T
 	url   string
 	repo  *gormrepo.Repo
+	db    *db.DB
 	nodes []*proctest.Proc
 	args  []string
 }
@@ -45,7 +46,7 @@ func startCluster(t *testing.T, n int, extra ...string) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	c := &cluster{t: t, url: url, repo: gormrepo.New(d), args: append(clusterArgs(url), extra...)}
+	c := &cluster{t: t, url: url, repo: gormrepo.New(d), db: d, args: append(clusterArgs(url), extra...)}
 	for i := 1; i <= n; i++ {
 		c.nodes = append(c.nodes, proctest.Start(t, fmt.Sprintf("node%d", i), c.args...))
 	}

@@ -44,7 +44,7 @@ func startClusterWith(t *testing.T, args ...func(url string) []string) *cluster 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	c := &cluster{t: t, url: url, repo: gormrepo.New(d), args: defaultTimingArgs(url)}
+	c := &cluster{t: t, url: url, repo: gormrepo.New(d), db: d, args: defaultTimingArgs(url)}
 	for i, a := range args {
 		c.nodes = append(c.nodes, proctest.Start(t, fmt.Sprintf("node%d", i+1), a(url)...))
 	}
