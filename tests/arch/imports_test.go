@@ -8,14 +8,22 @@ import (
 	"testing"
 )
 
-// TestImportRules: driven adapters know nothing of the HTTP framework the
-// driving side uses, and the web UI knows no driven adapter.
+// TestImportRules: the domain depends on no I/O, use cases on no adapter,
+// driven adapters know nothing of the HTTP framework the driving side uses,
+// and the web UI knows no driven adapter.
 func TestImportRules(t *testing.T) {
 	tests := []struct {
-		name      string
-		packages  string   // a go list pattern, relative to the module root
-		forbidden []string // import path prefixes none of them may depend on, even indirectly
+		name     string
+		packages string // a go list pattern, relative to the module root
+		// forbidden are packages none of them may depend on, even indirectly:
+		// a path ending in "/" stands for every package below it.
+		forbidden []string
 	}{
+		{"the domain is pure Go", "cadre/domain/...", []string{"cadre/app/", "cadre/infrastructure/", "cadre/interfaces/",
+			"cadre/quartzstore", "cadre/quartzstore/", "cadre/db", "cadre/db/", "github.com/gin-gonic/", "gorm.io/", "net/http", "database/sql",
+			"github.com/robfig/cron/v3"}},
+		{"use cases know only the domain and their ports", "cadre/app/...", []string{"cadre/infrastructure/", "cadre/interfaces/",
+			"cadre/quartzstore", "cadre/quartzstore/", "cadre/node", "cadre/node/", "github.com/gin-gonic/", "gorm.io/", "database/sql"}},
 		{"driven adapters do not use gin", "cadre/infrastructure/...", []string{"github.com/gin-gonic/"}},
 		{"the job store does not use gin", "cadre/quartzstore/...", []string{"github.com/gin-gonic/"}},
 		{"the web UI reaches peers through ports node/ hands it, not the peer client", "cadre/interfaces/webui",
@@ -26,7 +34,7 @@ func TestImportRules(t *testing.T) {
 			for pkg, deps := range depsOf(t, tc.packages) {
 				for _, dep := range deps {
 					for _, f := range tc.forbidden {
-						if dep == strings.TrimSuffix(f, "/") || strings.HasPrefix(dep, f) {
+						if dep == f || strings.HasSuffix(f, "/") && strings.HasPrefix(dep, f) {
 							t.Errorf("%s depends on %s", pkg, dep)
 						}
 					}
