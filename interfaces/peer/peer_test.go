@@ -240,7 +240,8 @@ func TestBroadcastReachesEveryPeer(t *testing.T) {
 	}
 }
 
-// TestRawRequests covers what the client never sends: bad JSON, no signature.
+// TestRawRequests covers what the client never sends: bad JSON, no signature
+// (401 with a challenge naming the scheme).
 func TestRawRequests(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -269,6 +270,9 @@ func TestRawRequests(t *testing.T) {
 			data, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != tt.wantStatus || !strings.Contains(string(data), `"error":"`+tt.wantSlug+`"`) {
 				t.Fatalf("answer %d %s, want %d %s", resp.StatusCode, data, tt.wantStatus, tt.wantSlug)
+			}
+			if challenge := resp.Header.Get("WWW-Authenticate"); (tt.wantStatus == http.StatusUnauthorized) != (challenge == peerclient.Challenge) {
+				t.Fatalf("answer %d with WWW-Authenticate %q; a 401, and only a 401, carries %q", resp.StatusCode, challenge, peerclient.Challenge)
 			}
 			if got := e.h["n2"].last(); got != "" {
 				t.Fatalf("handler ran: %q", got)
