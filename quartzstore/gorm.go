@@ -207,13 +207,18 @@ func (s *SQLStore) JobsGet(ctx context.Context, key string) (Job, error) {
 // JobsDelete implements Store.
 func (s *SQLStore) JobsDelete(ctx context.Context, key string) error {
 	var n int64
+	// The job row first, then its triggers: the order in which upsertJob
+	// and JobsSchedule lock them. The other order deadlocked with a task
+	// being rescheduled at the moment it was suspended.
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Exec(`DELETE FROM qrtz_triggers WHERE job_key = ?`, key).Error; err != nil {
-			return err
-		}
 		res := tx.Exec(`DELETE FROM qrtz_jobs WHERE job_key = ?`, key)
+		if res.Error != nil {
+			return res.Error
+		}
 		n = res.RowsAffected
-		return res.Error
+		// ON DELETE CASCADE has removed them where foreign keys are enforced
+		// (a SQLite connection may not enforce them).
+		return tx.Exec(`DELETE FROM qrtz_triggers WHERE job_key = ?`, key).Error
 	})
 	if err != nil {
 		return fmt.Errorf("delete job %q: %w", key, err)
@@ -239,7 +244,9 @@ func (s *SQLStore) TriggersUpsert(ctx context.Context, t Trigger) error {
 	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		var groups []string
-		if err := tx.Raw(`SELECT exec_group FROM qrtz_jobs WHERE job_key = ?`, t.JobKey).Scan(&groups).Error; err != nil {
+		// Read under a key-share lock on PostgreSQL, so this transaction
+		// holds the job before its trigger as JobsDelete does (no deadlock).
+		if err := tx.Raw(`SELECT exec_group FROM qrtz_jobs WHERE job_key = ?`+s.keyShare(), t.JobKey).Scan(&groups).Error; err != nil {
 			return err
 		}
 		if len(groups) == 0 {
@@ -251,6 +258,15 @@ func (s *SQLStore) TriggersUpsert(ctx context.Context, t Trigger) error {
 		return fmt.Errorf("upsert trigger %q: %w", t.Key, err)
 	}
 	return nil
+}
+
+// keyShare is the locking clause that holds a job row against deletion
+// while its triggers are written ("" on SQLite, which has one writer).
+func (s *SQLStore) keyShare() string {
+	if s.dialect == Postgres {
+		return " FOR KEY SHARE"
+	}
+	return ""
 }
 
 // upsertTrigger writes a validated trigger in its job's group and, on

@@ -61,6 +61,7 @@ func Run(t *testing.T, newStore func(t *testing.T) quartzstore.Store, opts ...Op
 		{"NextFireTime", testNextFireTime},
 		{"FireIDIdempotent", testFireIDIdempotent},
 		{"ConcurrentAcquireFiresEachOnce", testConcurrentAcquire},
+		{"ConcurrentScheduleAndDelete", testConcurrentScheduleDelete},
 		{"Instances", testInstances},
 		{"RecoverDeadInstance", testRecover},
 		{"RecoverOrphanedFires", testRecoverOrphans},
@@ -569,6 +570,44 @@ func testFireIDIdempotent(t *testing.T, f *fixture) {
 }
 
 // testConcurrentAcquire: 8 acquirers on two handles race over 200 due triggers.
+// testConcurrentScheduleDelete: a task rescheduled (job and trigger
+// together, or its trigger alone) at the moment it is suspended elsewhere
+// (its job deleted) never fails with a deadlock: each call either takes
+// effect or, for a job already gone, reports ErrNotFound.
+func testConcurrentScheduleDelete(t *testing.T, f *fixture) {
+	const rounds = 150
+	stores := []quartzstore.Store{f.s, f.peer()}
+	var wg sync.WaitGroup
+	errs := make(chan error, 3*rounds)
+	for w := range 3 {
+		wg.Go(func() {
+			s := stores[w%len(stores)]
+			for i := range rounds {
+				key := fmt.Sprintf("job%d", i%5)
+				var err error
+				switch w {
+				case 0:
+					err = s.JobsSchedule(f.ctx, quartzstore.Job{Key: key, Group: "g"},
+						quartzstore.Trigger{Key: key, Kind: quartzstore.KindInterval, Interval: time.Hour, NextFireTime: base})
+				case 1:
+					err = s.TriggersUpsert(f.ctx, quartzstore.Trigger{Key: key, JobKey: key, Kind: quartzstore.KindInterval,
+						Interval: time.Hour, NextFireTime: base.Add(time.Minute)})
+				default:
+					err = s.JobsDelete(f.ctx, key)
+				}
+				if err != nil && !errors.Is(err, quartzstore.ErrNotFound) {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("schedule and delete racing: %v", err)
+	}
+}
+
 func testConcurrentAcquire(t *testing.T, f *fixture) {
 	const n, workers = 200, 8
 	for i := range n {
