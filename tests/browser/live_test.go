@@ -43,10 +43,12 @@ func TestLiveOperations(t *testing.T) {
 		}
 	}
 
-	// Work to chart: 400 buckets of 5 items × 10 ms on twelve workers.
+	// Work to chart: 400 buckets of 5 items × 40 ms on twelve workers, about
+	// 7 s of work: the task page must still see it running after the
+	// dashboard's steps, however fast the machine.
 	status, out := node1.Admin().Do(t, http.MethodPost, "/api/v1/tasks", map[string]any{
 		"name": "live noop", "handler": "noop",
-		"params":    map[string]any{"itemsPerBucket": 5, "delayMs": 10},
+		"params":    map[string]any{"itemsPerBucket": 5, "delayMs": 40},
 		"bucketing": map[string]any{"numeric": map[string]any{"from": 0, "to": 400, "bucketSize": 1}},
 		"workers":   map[string]any{"total": 12},
 	})
@@ -73,6 +75,9 @@ func TestLiveOperations(t *testing.T) {
 	eval[bool](b, `(window.cadreNoReload = true)`)
 	b.waitJS("the task's chart", `!!document.querySelector("#task-live svg.rate-chart polyline.chart-line")`, 30*time.Second)
 	first := eval[int](b, `Number(document.querySelector("#task-live .count-complete").textContent)`)
+	if first >= 400 {
+		t.Fatalf("the task had finished before its page was open; the test cannot see the page follow it")
+	}
 	b.waitJS("more buckets complete, without a reload", `Number(document.querySelector("#task-live .count-complete").textContent) > `+strconv.Itoa(first)+` && window.cadreNoReload === true`, 30*time.Second)
 	eval[bool](b, `(document.querySelector("#buckets-heading").scrollIntoView({block: "start"}), true)`)
 	b.screenshot("task-chart.png", true)
