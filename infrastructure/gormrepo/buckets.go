@@ -56,15 +56,15 @@ func (r *Repo) BucketsCreate(ctx context.Context, taskOID string, contents []tas
 		if err := tx.Exec("DELETE FROM buckets WHERE task_oid = ?", taskOID).Error; err != nil {
 			return err
 		}
-		rows := make([]bucketRow, len(contents))
+		data := make([]string, len(contents))
 		for i, c := range contents {
-			data, err := json.Marshal(c)
+			b, err := json.Marshal(c)
 			if err != nil {
 				return err
 			}
-			rows[i] = bucketRow{TaskOID: taskOID, Seq: int64(i + 1), State: string(task.BucketReady), Content: string(data)}
+			data[i] = string(b)
 		}
-		return tx.CreateInBatches(rows, 500).Error
+		return r.drv.insertBuckets(tx, taskOID, data)
 	})
 }
 

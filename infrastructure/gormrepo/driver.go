@@ -46,6 +46,10 @@ type driver interface {
 
 	// The hot path's statements (hotpath.go), written on database/sql.
 
+	// insertBuckets adds READY buckets with the given contents (JSON),
+	// numbered from 1, inside tx.
+	insertBuckets(tx *gorm.DB, taskOID string, contents []string) error
+
 	// placeholder is the i-th (1-based) bind placeholder.
 	placeholder(i int) string
 	// claimSQL delegates up to limit READY buckets of p.TaskOID, lowest seq

@@ -61,6 +61,9 @@ func (postgresDriver) claimSkipsLocked() bool { return true }
 func (postgresDriver) sessionLocks() bool { return true }
 
 // pgTextArray writes strings as a PostgreSQL text[] literal, one bind value.
+// arrayElementEscaper escapes a quoted element of an array literal.
+var arrayElementEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
 func pgTextArray(ss []string) string {
 	var b strings.Builder
 	b.WriteByte('{')
@@ -69,7 +72,7 @@ func pgTextArray(ss []string) string {
 			b.WriteByte(',')
 		}
 		b.WriteByte('"')
-		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s))
+		b.WriteString(arrayElementEscaper.Replace(s))
 		b.WriteByte('"')
 	}
 	b.WriteByte('}')
@@ -88,6 +91,16 @@ WHERE task_oid = $4 AND state = 'READY' AND seq = ANY (ARRAY(
   SELECT seq FROM buckets WHERE task_oid = $4 AND state = 'READY' AND (not_before IS NULL OR not_before <= $3)
   ORDER BY seq LIMIT $5 FOR UPDATE SKIP LOCKED))
 RETURNING seq, epoch, content, items_processed, attempts, checkpoint`, []any{p.Worker, p.Node, p.Now.UTC(), p.TaskOID, limit}
+}
+
+// insertBuckets writes a coordinator's buckets in one statement: their
+// contents as one array parameter, numbered from 1 by WITH ORDINALITY (10,000
+// buckets took 150 ms as batched multi-row inserts, a fifth of such a task's
+// whole run).
+func (postgresDriver) insertBuckets(tx *gorm.DB, taskOID string, contents []string) error {
+	return tx.Exec(`INSERT INTO buckets (task_oid, seq, state, content)
+SELECT ?, u.seq, 'READY', u.content FROM unnest(?::text[]) WITH ORDINALITY AS u(content, seq)`,
+		taskOID, pgTextArray(contents)).Error
 }
 
 // completeSQL passes the completions as arrays, unnested into rows.

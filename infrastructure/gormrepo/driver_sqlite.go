@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"cadre/app/taskmanager"
+	"cadre/domain/task"
 )
 
 // sqliteDriver: SQLite runs inside this one process and serialises writers
@@ -83,6 +84,16 @@ FROM (SELECT column1 AS task_oid, column2 AS seq, column3 AS epoch, column4 AS i
 WHERE buckets.task_oid = v.task_oid AND buckets.seq = v.seq AND buckets.epoch = v.epoch AND buckets.state = 'DELEGATED'
 RETURNING buckets.task_oid, buckets.seq, buckets.epoch`
 	return q, args
+}
+
+// insertBuckets writes a coordinator's buckets in multi-row inserts of 500
+// (SQLite runs in this process; a statement costs no round trip).
+func (sqliteDriver) insertBuckets(tx *gorm.DB, taskOID string, contents []string) error {
+	rows := make([]bucketRow, len(contents))
+	for i, c := range contents {
+		rows[i] = bucketRow{TaskOID: taskOID, Seq: int64(i + 1), State: string(task.BucketReady), Content: c}
+	}
+	return tx.CreateInBatches(rows, 500).Error
 }
 
 // writeObjectsSQL: none; SQLite writes one object per statement, in one
