@@ -76,7 +76,7 @@ type tasksPage struct {
 	State, Handler string
 	States         []string
 	Handlers       []string
-	Tasks          []httpapi.TaskJSON
+	Tasks          []taskView
 	Pager          Pager
 	// FirstURL is the first page with the same filters.
 	FirstURL string
@@ -126,7 +126,7 @@ func (h *Handlers) loadTasks(c *gin.Context) (tasksPage, bool) {
 	q.Del("page")
 	data.FirstURL = (&url.URL{Path: "/ui/tasks", RawQuery: q.Encode()}).String()
 	for _, t := range ts {
-		j := httpapi.TaskToJSON(t)
+		j := newTaskView(t)
 		data.Tasks = append(data.Tasks, j)
 		if active(j.ExecutionState) {
 			data.RefreshURL = (&url.URL{Path: "/ui/tasks/fragment", RawQuery: query}).String()
@@ -138,7 +138,7 @@ func (h *Handlers) loadTasks(c *gin.Context) (tasksPage, bool) {
 // taskPage is the data of the "task" template; Live is the part the
 // fragment endpoint serves again.
 type taskPage struct {
-	Task      httpapi.TaskJSON
+	Task      taskView
 	Schedule  string
 	Bucketing string
 	Workers   string
@@ -148,13 +148,13 @@ type taskPage struct {
 
 // taskLive is the part of a task page that changes while the task runs.
 type taskLive struct {
-	Task httpapi.TaskJSON
+	Task taskView
 	// RefreshURL is the fragment, set while the task is active.
 	RefreshURL     string
 	RefreshSeconds int
 	// Buckets is nil for tasks without buckets.
 	Buckets *bucketSummary
-	Workers []httpapi.TaskJSON
+	Workers []taskView
 	// Actions are the buttons that fit the task's state.
 	Suspend, Resume, RunNow bool
 	IsWorker                bool
@@ -180,7 +180,7 @@ type bucketSummary struct {
 	// Eventful are the buckets that were retried, failed or resumed from a
 	// checkpoint, or hold one now (at most maxEventful): the rest of the
 	// buckets ran once, from the start.
-	Eventful []httpapi.BucketJSON
+	Eventful []bucketView
 }
 
 // maxEventful bounds the bucket rows a task page lists.
@@ -221,7 +221,7 @@ func (h *Handlers) loadTask(ctx context.Context, oid string) (taskPage, error) {
 	if err != nil {
 		return taskPage{}, err
 	}
-	j := httpapi.TaskToJSON(t)
+	j := newTaskView(t)
 	data := taskPage{Task: j, Schedule: describeSchedule(t.Schedule), Bucketing: describeBucketing(t.Bucketing),
 		Workers: describeWorkers(t.Workers), Params: prettyJSON(t.Params)}
 	live := taskLive{Task: j, RefreshSeconds: taskRefreshSeconds, IsWorker: t.Role == task.Worker}
@@ -261,11 +261,11 @@ func (h *Handlers) loadTask(ctx context.Context, oid string) (taskPage, error) {
 			done[bp.Worker] = p
 		}
 		for _, w := range ws {
-			j := httpapi.TaskToJSON(w)
+			j := newTaskView(w)
 			j.Progress = done[w.OID] // what it completed, even if its node died since
 			live.Workers = append(live.Workers, j)
 		}
-		slices.SortStableFunc(live.Workers, func(a, b httpapi.TaskJSON) int { return naturalCompare(a.Name, b.Name) })
+		slices.SortStableFunc(live.Workers, func(a, b taskView) int { return naturalCompare(a.Name, b.Name) })
 	}
 	data.Live = live
 	return data, nil
@@ -295,7 +295,7 @@ func (h *Handlers) bucketSummary(ctx context.Context, t *task.Task, progress []t
 				s.Complete++
 			}
 			if eventful(b) && len(s.Eventful) < maxEventful {
-				s.Eventful = append(s.Eventful, httpapi.BucketToJSON(b))
+				s.Eventful = append(s.Eventful, newBucketView(b))
 			}
 		}
 		s.Chart = bucketRateChart(bs, time.Now(), t.State != task.Closed && t.State != task.Suspended)

@@ -3,7 +3,12 @@
 package arch
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -42,6 +47,56 @@ func TestImportRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWebUIUsesNoRESTViewModels: the web UI shares the REST adapter's
+// session and error handling, but renders its own views of tasks and
+// buckets: the REST wire types (httpapi's …JSON) answer to the OpenAPI
+// description, not to the pages.
+func TestWebUIUsesNoRESTViewModels(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.Dir}}", "cadre/interfaces/webui").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	files, err := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Go files in interfaces/webui: %v", err)
+	}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		httpapi := importName(file, "cadre/interfaces/httpapi")
+		if httpapi == "" {
+			continue
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if pkg, ok := sel.X.(*ast.Ident); ok && pkg.Name == httpapi && strings.HasSuffix(sel.Sel.Name, "JSON") {
+					t.Errorf("%s: the web UI uses the REST view model httpapi.%s", fset.Position(sel.Pos()), sel.Sel.Name)
+				}
+			}
+			return true
+		})
+	}
+}
+
+// importName is the name file uses for the package at path, or "".
+func importName(file *ast.File, path string) string {
+	for _, imp := range file.Imports {
+		if p, _ := strconv.Unquote(imp.Path.Value); p == path {
+			if imp.Name != nil {
+				return imp.Name.Name
+			}
+			return filepath.Base(path)
+		}
+	}
+	return ""
 }
 
 // depsOf lists, for every non-test package matching pattern, every package
