@@ -54,7 +54,7 @@ type NodeJSON struct {
 	Warnings        []string    `json:"warnings"`
 }
 
-// NodeToJSON converts a node view for the API and the web UI.
+// NodeToJSON converts a node view for the API.
 func NodeToJSON(v appcluster.NodeView) NodeJSON {
 	j := NodeJSON{NodeID: v.ID, URL: v.URL, URLOverride: v.URLOverride, NodeTimeoutMs: v.Timeout.Milliseconds(), Hostname: v.Hostname, HTTPPort: v.HTTPPort, OperationalState: string(v.OperationalState),
 		SchedulerState: string(v.SchedulerState), Clustered: v.Clustered, Version: v.Version, SchemaVersion: v.SchemaVersion,

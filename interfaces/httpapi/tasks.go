@@ -37,15 +37,15 @@ type TaskJSON struct {
 	Node           string          `json:"node"`
 	Parent         string          `json:"parent"`
 	Role           string          `json:"role"`
-	Progress       task.Progress   `json:"progress"`
+	Progress       ProgressJSON    `json:"progress"`
 	// Retry is the task's retry spec; Attempts and LastError are of its
 	// current (or last) run.
-	Retry         *task.Retry `json:"retry,omitempty"`
-	Attempts      int64       `json:"attempts"`
-	LastError     string      `json:"lastError,omitempty"`
-	LastRunStart  *time.Time  `json:"lastRunStart"`
-	LastRunFinish *time.Time  `json:"lastRunFinish"`
-	NextRunTime   *time.Time  `json:"nextRunTime"`
+	Retry         *RetryJSON `json:"retry,omitempty"`
+	Attempts      int64      `json:"attempts"`
+	LastError     string     `json:"lastError,omitempty"`
+	LastRunStart  *time.Time `json:"lastRunStart"`
+	LastRunFinish *time.Time `json:"lastRunFinish"`
+	NextRunTime   *time.Time `json:"nextRunTime"`
 	// StalledSince is when a RUNNING task's progress last moved, once it has
 	// not moved for stalledTasksThreshold; null otherwise.
 	StalledSince *time.Time `json:"stalledSince"`
@@ -57,14 +57,52 @@ type TaskJSON struct {
 	UniqueKey        string                `json:"uniqueKey,omitempty"`
 }
 
-// TaskToJSON converts a task for the API and the web UI.
+// ProgressJSON is the API form of a task's progress.
+type ProgressJSON struct {
+	ItemsProcessed  int64 `json:"itemsProcessed"`
+	Errors          int64 `json:"errors"`
+	BucketsComplete int64 `json:"bucketsComplete"`
+	BucketsTotal    int64 `json:"bucketsTotal"`
+}
+
+// RetryJSON is the API form of a task's retry spec.
+type RetryJSON struct {
+	MaxAttempts int   `json:"maxAttempts"`
+	BackoffMs   int64 `json:"backoffMs"`
+}
+
+// CheckpointJSON is the API form of a bucket's (or run's) checkpoint.
+type CheckpointJSON struct {
+	Items    int64  `json:"items"`
+	Errors   int64  `json:"errors"`
+	Position string `json:"position"`
+}
+
+func retryToJSON(r *task.Retry) *RetryJSON {
+	if r == nil {
+		return nil
+	}
+	return &RetryJSON{MaxAttempts: r.MaxAttempts, BackoffMs: r.BackoffMs}
+}
+
+func checkpointToJSON(c *task.Checkpoint) *CheckpointJSON {
+	if c == nil {
+		return nil
+	}
+	return &CheckpointJSON{Items: c.Items, Errors: c.Errors, Position: c.Position}
+}
+
+// TaskToJSON converts a task for the API, field by field: the wire form
+// follows the OpenAPI description, and the domain type may change under it.
 func TaskToJSON(t *task.Task) TaskJSON {
 	j := TaskJSON{OID: t.OID, Name: t.Name, Handler: t.Handler, Owner: t.Owner, Params: t.Params, Bucketing: t.Bucketing,
 		Workers: t.Workers, ExecutionGroup: t.ExecutionGroup, ExecutionState: string(t.State), ResultStatus: string(t.Result),
-		Message: t.Message, Node: t.Node, Parent: t.Parent, Role: string(t.Role), Progress: t.Progress,
+		Message: t.Message, Node: t.Node, Parent: t.Parent, Role: string(t.Role),
+		Progress: ProgressJSON{ItemsProcessed: t.Progress.ItemsProcessed, Errors: t.Progress.Errors,
+			BucketsComplete: t.Progress.BucketsComplete, BucketsTotal: t.Progress.BucketsTotal},
 		LastRunStart: t.LastRunStart, LastRunFinish: t.LastRunFinish, NextRunTime: t.NextRunTime, RunCount: t.RunCount, Version: t.Version,
 		StalledSince: t.StalledSince}
-	j.Retry, j.Attempts, j.LastError = t.Retry, t.Attempts, t.LastError
+	j.Retry, j.Attempts, j.LastError = retryToJSON(t.Retry), t.Attempts, t.LastError
 	j.ThreadStopAction, j.UniqueKey = t.ThreadStopAction.OrDefault(), t.UniqueKey
 	if !t.Schedule.IsZero() {
 		s := t.Schedule
@@ -87,16 +125,16 @@ type BucketJSON struct {
 	LastError      string           `json:"lastError,omitempty"`
 	// Checkpoint is the handler's last recorded position, ResumedFrom the
 	// one the current (or last) holder started from; null for none.
-	Checkpoint  *task.Checkpoint `json:"checkpoint"`
-	ResumedFrom *task.Checkpoint `json:"resumedFrom"`
+	Checkpoint  *CheckpointJSON `json:"checkpoint"`
+	ResumedFrom *CheckpointJSON `json:"resumedFrom"`
 	// RetryAt is when a failed bucket may be claimed again; null unless it waits.
 	RetryAt *time.Time `json:"retryAt"`
 }
 
-// BucketToJSON converts a bucket for the API and the web UI.
+// BucketToJSON converts a bucket for the API.
 func BucketToJSON(b task.Bucket) BucketJSON {
 	j := BucketJSON{Seq: b.Seq, State: b.State, WorkerTask: b.Worker, Node: b.Node, Epoch: b.Epoch, ItemsProcessed: b.ItemsProcessed,
-		Attempts: b.Attempts, LastError: b.LastError, Checkpoint: b.Checkpoint, ResumedFrom: b.ResumedFrom, RetryAt: b.NotBefore}
+		Attempts: b.Attempts, LastError: b.LastError, Checkpoint: checkpointToJSON(b.Checkpoint), ResumedFrom: checkpointToJSON(b.ResumedFrom), RetryAt: b.NotBefore}
 	switch {
 	case b.Content.From != nil:
 		j.From, j.To = *b.Content.From, *b.Content.To
