@@ -27,6 +27,9 @@ type completer struct {
 	now    func() time.Time
 	window time.Duration
 	batch  int
+	// start runs the flushing goroutine on the node's lifetime (Config.Go),
+	// so Node.Stop waits for it; false once the node is stopping.
+	start func(func(context.Context)) bool
 
 	mu      sync.Mutex
 	pending []pendingCompletion
@@ -47,14 +50,14 @@ type completionResult struct {
 	err     error
 }
 
-func newCompleter(store TaskStore, now func() time.Time, window time.Duration, batch int) *completer {
+func newCompleter(store TaskStore, now func() time.Time, window time.Duration, batch int, start func(func(context.Context)) bool) *completer {
 	if window <= 0 {
 		window = DefaultCompletionWindow
 	}
 	if batch <= 0 {
 		batch = DefaultCompletionBatch
 	}
-	return &completer{store: store, now: now, window: window, batch: batch, kick: make(chan struct{}, 1)}
+	return &completer{store: store, now: now, window: window, batch: batch, start: start, kick: make(chan struct{}, 1)}
 }
 
 // submit queues a completion; its result arrives on done (which must have
@@ -63,13 +66,35 @@ func (c *completer) submit(bc BucketCompletion, done chan<- completionResult) {
 	c.mu.Lock()
 	c.pending = append(c.pending, pendingCompletion{bc, done})
 	full := len(c.pending) >= c.batch
+	started := true
 	if !c.running {
 		c.running = true
-		go c.run()
+		if started = c.start(c.run); !started {
+			c.running = false
+		}
 	}
 	c.mu.Unlock()
+	if !started {
+		// The node is stopping and starts no more goroutines: write on
+		// the worker's own, so its finished bucket still counts.
+		c.writePending()
+		return
+	}
 	if full {
 		c.flushSoon()
+	}
+}
+
+// writePending writes what is pending now, on the caller's goroutine.
+func (c *completer) writePending() {
+	c.mu.Lock()
+	group := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	for len(group) > 0 {
+		n := min(len(group), c.batch)
+		c.write(group[:n])
+		group = group[n:]
 	}
 }
 
@@ -83,7 +108,9 @@ func (c *completer) flushSoon() {
 
 // run writes a group at the end of every window until nothing is pending;
 // the next submit starts it again, so an idle node runs no goroutine for it.
-func (c *completer) run() {
+// It ignores the node's context: what it holds are finished buckets, and
+// a node drains its workers, so these are written, before it stops.
+func (c *completer) run(context.Context) {
 	timer := time.NewTimer(c.window)
 	defer timer.Stop()
 	for {

@@ -126,7 +126,7 @@ func New(cfg Config, store TaskStore, sched Scheduler, cluster Cluster, handlers
 	}
 	return &Manager{cfg: cfg, store: store, sched: sched, cluster: cluster, handlers: handlers, metrics: metrics,
 		now: now, log: log, running: map[string]*localRun{},
-		completer: newCompleter(store, now, cfg.CompletionWindow, cfg.CompletionBatch),
+		completer: newCompleter(store, now, cfg.CompletionWindow, cfg.CompletionBatch, cfg.Go),
 		limits:    newLimiter(cfg.NodeID, cfg.Limits)}
 }
 
