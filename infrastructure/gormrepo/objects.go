@@ -3,7 +3,6 @@ package gormrepo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -48,7 +47,7 @@ func (objectRow) TableName() string { return "objects" }
 
 func fromDomain(o object.Object) (objectRow, error) {
 	m := o.ObjectMeta()
-	data, err := json.Marshal(o)
+	data, err := encodeObject(o)
 	if err != nil {
 		return objectRow{}, fmt.Errorf("encode %s %s: %w", o.Type(), m.OID, err)
 	}
@@ -59,11 +58,8 @@ func fromDomain(o object.Object) (objectRow, error) {
 }
 
 func (r objectRow) toDomain() (object.Object, error) {
-	o := object.New(object.Type(r.Type))
-	if o == nil {
-		return nil, fmt.Errorf("object %s has unknown type %q", r.OID, r.Type)
-	}
-	if err := json.Unmarshal([]byte(r.Data), o); err != nil {
+	o, err := decodeObject(object.Type(r.Type), []byte(r.Data))
+	if err != nil {
 		return nil, fmt.Errorf("decode %s %s: %w", r.Type, r.OID, err)
 	}
 	m := o.ObjectMeta()
