@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) taskmanager.TaskStore) {
 		{"checkpoints are written only at the epoch that holds the bucket", checkpointFenced},
 		{"a reclaimed bucket resumes from its checkpoint, counted once", checkpointReclaim},
 		{"a standalone checkpoint is fenced by the run and moves progress", taskCheckpoint},
+		{"completions count exactly when Bucket.Complete accepts them", completeAsDomain},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
