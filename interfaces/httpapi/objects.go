@@ -14,15 +14,6 @@ import (
 	"cadre/domain/object"
 )
 
-// ObjectJSON is the API form of an object: its fields without the password hash.
-func ObjectJSON(o object.Object) map[string]any {
-	data, _ := json.Marshal(o)
-	var m map[string]any
-	_ = json.Unmarshal(data, &m)
-	delete(m, "passwordHash")
-	return m
-}
-
 func (a *API) objectType(c *gin.Context) (object.Type, bool) {
 	t, err := object.ParseType(c.Param("type"))
 	if err != nil {
@@ -53,7 +44,7 @@ func (a *API) searchObjects(c *gin.Context) {
 		Fail(c, a.log, err)
 		return
 	}
-	items := make([]map[string]any, 0, len(page.Items))
+	items := make([]any, 0, len(page.Items))
 	for _, o := range page.Items {
 		items = append(items, ObjectJSON(o))
 	}
@@ -126,7 +117,7 @@ func (a *API) addObject(c *gin.Context) {
 		return
 	}
 	o := object.New(t)
-	if err := DecodeStrict(fields, o); err != nil {
+	if err := decodeObjectInput(fields, o); err != nil {
 		Abort(c, http.StatusBadRequest, "bad-json", err.Error())
 		return
 	}
@@ -181,7 +172,7 @@ func (a *API) modifyObject(c *gin.Context) {
 	w, err := a.d.Repo.ModifyWithApproval(c.Request.Context(), p, repository.ModifyInput{
 		Type: t, OID: oid, ExpectedVersion: version, Password: password,
 		Apply: func(o object.Object) error {
-			if err := DecodeStrict(fields, o); err != nil {
+			if err := decodeObjectInput(fields, o); err != nil {
 				badJSON = err
 				return err
 			}

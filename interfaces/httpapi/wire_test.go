@@ -29,15 +29,22 @@ func TestWireTypesMatchOpenAPI(t *testing.T) {
 		{"Checkpoint", httpapi.CheckpointJSON{}},
 		{"Node", httpapi.NodeJSON{}},
 		{"ExecutionLimit", httpapi.LimitJSON{}},
+		{"User", httpapi.UserJSON{}},
+		{"Role", httpapi.RoleJSON{}},
+		{"Archetype", httpapi.DescribedJSON{}},
+		{"ObjectTemplate", httpapi.DescribedJSON{}},
+		{"Report", httpapi.ReportJSON{}},
+		{"SystemConfiguration", httpapi.SystemConfigurationJSON{}},
+		{"Case", httpapi.CaseJSON{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.schema, func(t *testing.T) {
-			s, ok := schemas[tc.schema]
-			if !ok {
-				t.Fatalf("openapi.yaml has no schema %s", tc.schema)
-			}
+			s := resolveSchema(t, schemas, tc.schema)
 			fields := jsonFields(reflect.TypeOf(tc.wire))
 			for _, p := range sortedKeys(s.Properties) {
+				if writeOnly(s.Properties[p]) {
+					continue
+				}
 				if _, ok := fields[p]; !ok {
 					t.Errorf("schema %s has property %q that %T does not send", tc.schema, p, tc.wire)
 				}
@@ -56,10 +63,71 @@ func TestWireTypesMatchOpenAPI(t *testing.T) {
 	}
 }
 
+// TestObjectInputsMatchOpenAPI: every field a client may set on an object
+// in a POST or PATCH body is one the OpenAPI schema of its type describes.
+func TestObjectInputsMatchOpenAPI(t *testing.T) {
+	schemas := openAPISchemas(t)
+	tests := []struct {
+		schema string
+		input  any
+	}{
+		{"User", httpapi.UserInput{}},
+		{"Role", httpapi.RoleInput{}},
+		{"Archetype", httpapi.DescribedInput{}},
+		{"ObjectTemplate", httpapi.DescribedInput{}},
+		{"Report", httpapi.ReportInput{}},
+		{"SystemConfiguration", httpapi.SystemConfigurationInput{}},
+		{"Case", httpapi.CaseInput{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.schema, func(t *testing.T) {
+			s := resolveSchema(t, schemas, tc.schema)
+			for _, name := range sortedKeys(jsonFields(reflect.TypeOf(tc.input))) {
+				if _, ok := s.Properties[name]; !ok {
+					t.Errorf("%T accepts %q that schema %s does not describe", tc.input, name, tc.schema)
+				}
+			}
+		})
+	}
+}
+
 // schema is the part of an OpenAPI schema the test compares.
 type schema struct {
+	Ref        string         `yaml:"$ref"`
+	AllOf      []schema       `yaml:"allOf"`
 	Required   []string       `yaml:"required"`
 	Properties map[string]any `yaml:"properties"`
+}
+
+// resolveSchema returns the named schema with the properties and required
+// members of its allOf parts (references followed) merged in.
+func resolveSchema(t *testing.T, schemas map[string]schema, name string) schema {
+	t.Helper()
+	s, ok := schemas[name]
+	if !ok {
+		t.Fatalf("openapi.yaml has no schema %s", name)
+	}
+	out := schema{Required: slices.Clone(s.Required), Properties: map[string]any{}}
+	for k, v := range s.Properties {
+		out.Properties[k] = v
+	}
+	for _, part := range s.AllOf {
+		if part.Ref != "" {
+			part = resolveSchema(t, schemas, strings.TrimPrefix(part.Ref, "#/components/schemas/"))
+		}
+		out.Required = append(out.Required, part.Required...)
+		for k, v := range part.Properties {
+			out.Properties[k] = v
+		}
+	}
+	return out
+}
+
+// writeOnly tells whether a property is only ever sent by clients (a
+// password), so no response carries it.
+func writeOnly(property any) bool {
+	p, ok := property.(map[string]any)
+	return ok && p["writeOnly"] == true
 }
 
 func openAPISchemas(t *testing.T) map[string]schema {
