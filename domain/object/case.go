@@ -33,20 +33,20 @@ var ErrCaseReadOnly = fmt.Errorf("%w: approval cases are opened by assigning a r
 // the Meta's (when the request was made).
 type Case struct {
 	Meta
-	State CaseState `json:"state"`
+	State CaseState
 	// Requester is the OID of the user who assigned the role.
-	Requester string `json:"requester"`
+	Requester string
 	// User and Role are the OIDs of the user who is to get the role and of the role.
-	User string `json:"user"`
-	Role string `json:"role"`
+	User string
+	Role string
 	// DecidedBy is the OID of the user who approved or rejected; "" while open.
-	DecidedBy string     `json:"decidedBy"`
-	Comment   string     `json:"comment"`
-	DecidedAt *time.Time `json:"decidedAt"`
+	DecidedBy string
+	Comment   string
+	DecidedAt *time.Time
 	// Task is the OID of the approval task that gives the role (approved cases).
-	Task string `json:"task"`
+	Task string
 	// AppliedAt is when the approval task gave the user the role; nil until then.
-	AppliedAt *time.Time `json:"appliedAt"`
+	AppliedAt *time.Time
 }
 
 // NewCase opens a case; name is what lists show (it must be unique among cases).

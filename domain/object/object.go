@@ -1,4 +1,7 @@
-// Package object holds the repository's object types and their rules.
+// Package object holds the repository's object types and their rules. The
+// structs are no wire or storage format: the REST adapter and the stores map
+// them to types of their own, so renaming a field here changes neither the
+// API nor the stored data.
 package object
 
 import (
@@ -55,11 +58,11 @@ func (e *ConflictError) Error() string {
 
 // Meta is what every object has.
 type Meta struct {
-	OID        string    `json:"oid"`
-	Name       string    `json:"name"`
-	Version    int64     `json:"version"`
-	CreatedAt  time.Time `json:"createdAt"`
-	ModifiedAt time.Time `json:"modifiedAt"`
+	OID        string
+	Name       string
+	Version    int64
+	CreatedAt  time.Time
+	ModifiedAt time.Time
 }
 
 // Object is any repository object.

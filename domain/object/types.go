@@ -1,7 +1,6 @@
 package object
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/mail"
 	"slices"
@@ -20,31 +19,21 @@ var KnownAuthorizations = []string{AuthSuperuser, AuthReader}
 // User is a person who can log in.
 type User struct {
 	Meta
-	FullName     string   `json:"fullName"`
-	EmailAddress string   `json:"emailAddress"`
-	Enabled      bool     `json:"enabled"`
-	Roles        []string `json:"roles"`
+	FullName     string
+	EmailAddress string
+	Enabled      bool
+	Roles        []string
 	// PasswordHash is a bcrypt hash; never sent over the API.
-	PasswordHash string `json:"passwordHash,omitempty"`
+	PasswordHash string
 	// GivenName and FamilyName are derived by recompute from FullName.
-	GivenName  string `json:"givenName,omitempty"`
-	FamilyName string `json:"familyName,omitempty"`
+	GivenName  string
+	FamilyName string
 	// EffectiveAuthorizations are derived by recompute from Roles.
-	EffectiveAuthorizations []string `json:"effectiveAuthorizations,omitempty"`
+	EffectiveAuthorizations []string
 }
 
 // Type implements Object.
 func (*User) Type() Type { return TypeUser }
-
-// MarshalJSON writes a user without roles as "roles": [], never null.
-func (u User) MarshalJSON() ([]byte, error) {
-	type plain User
-	p := plain(u)
-	if p.Roles == nil {
-		p.Roles = []string{}
-	}
-	return json.Marshal(p)
-}
 
 // Validate implements Object.
 func (u *User) Validate() error {
@@ -62,11 +51,11 @@ func (u *User) Validate() error {
 // Role grants authorizations to the users who have it.
 type Role struct {
 	Meta
-	Description    string   `json:"description"`
-	Authorizations []string `json:"authorizations"`
+	Description    string
+	Authorizations []string
 	// Approvers are the OIDs of the users who must agree before anyone else
 	// gives a user this role (an approval case); empty means no approval.
-	Approvers []string `json:"approvers"`
+	Approvers []string
 }
 
 // NeedsApproval tells whether giving this role, done by the user requester
@@ -81,19 +70,6 @@ func (r *Role) IsApprover(user string) bool { return user != "" && slices.Contai
 
 // Type implements Object.
 func (*Role) Type() Type { return TypeRole }
-
-// MarshalJSON writes a role without authorizations or approvers as [], never null.
-func (r Role) MarshalJSON() ([]byte, error) {
-	type plain Role
-	p := plain(r)
-	if p.Authorizations == nil {
-		p.Authorizations = []string{}
-	}
-	if p.Approvers == nil {
-		p.Approvers = []string{}
-	}
-	return json.Marshal(p)
-}
 
 // Validate implements Object.
 func (r *Role) Validate() error {
@@ -116,7 +92,7 @@ func (r *Role) Validate() error {
 // Archetype is a globally cached object type.
 type Archetype struct {
 	Meta
-	Description string `json:"description"`
+	Description string
 }
 
 // Type implements Object.
@@ -128,7 +104,7 @@ func (a *Archetype) Validate() error { return a.validateName() }
 // ObjectTemplate is a globally cached object type.
 type ObjectTemplate struct {
 	Meta
-	Description string `json:"description"`
+	Description string
 }
 
 // Type implements Object.
@@ -140,10 +116,10 @@ func (o *ObjectTemplate) Validate() error { return o.validateName() }
 // Report records a report file written on one node's disk.
 type Report struct {
 	Meta
-	Node      string    `json:"node"`
-	FileName  string    `json:"fileName"`
-	Task      string    `json:"task"`
-	CreatedAt time.Time `json:"createdAt"`
+	Node      string
+	FileName  string
+	Task      string
+	CreatedAt time.Time
 }
 
 // Type implements Object.
@@ -155,19 +131,19 @@ func (r *Report) Validate() error { return r.validateName() }
 // SystemConfiguration is the singleton holding cluster-wide settings.
 type SystemConfiguration struct {
 	Meta
-	Infrastructure        Infrastructure        `json:"infrastructure"`
-	DeploymentInformation DeploymentInformation `json:"deploymentInformation"`
+	Infrastructure        Infrastructure
+	DeploymentInformation DeploymentInformation
 }
 
 // Infrastructure settings.
 type Infrastructure struct {
 	// IntraClusterHTTPURLPattern builds node URLs from $host, $port and $path.
-	IntraClusterHTTPURLPattern string `json:"intraClusterHttpUrlPattern"`
+	IntraClusterHTTPURLPattern string
 }
 
 // DeploymentInformation describes the deployment.
 type DeploymentInformation struct {
-	SubscriptionIdentifier string `json:"subscriptionIdentifier"`
+	SubscriptionIdentifier string
 }
 
 // Type implements Object.
