@@ -1,6 +1,7 @@
 package proctest
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,6 +60,7 @@ type Proc struct {
 	args     []string
 	waitPath string       // /readyz, or /healthz for StartServing
 	hc       *http.Client // trusts -Dserver.ssl.trust-certificate, if any
+	tls      *tls.Config  // hc's TLS settings, nil for plain HTTP
 
 	mu       sync.Mutex
 	cur      *run
@@ -123,7 +125,7 @@ func start(t testing.TB, waitPath, nodeID string, args []string) *Proc {
 	if err != nil {
 		t.Fatalf("start %s: %v", p.name(), err)
 	}
-	p.hc = clientFor(tlsConfig)
+	p.hc, p.tls = clientFor(tlsConfig), tlsConfig
 
 	for attempt := 1; ; attempt++ {
 		port, err := freePort()
@@ -299,10 +301,9 @@ func (p *Proc) launch() error {
 // exits, or ReadyTimeout passes.
 func (p *Proc) waitReady() error {
 	r := p.current()
-	tr := &http.Transport{DisableKeepAlives: true}
-	if t, ok := p.hc.Transport.(*http.Transport); ok {
-		tr.TLSClientConfig = t.TLSClientConfig
-	}
+	// p.tls, not p.hc's transport: the shared plain-HTTP transport is in
+	// use by other tests, and its first request writes its TLS settings.
+	tr := &http.Transport{DisableKeepAlives: true, TLSClientConfig: p.tls}
 	client := &http.Client{Timeout: time.Second, Transport: tr}
 	deadline := time.NewTimer(ReadyTimeout)
 	defer deadline.Stop()
