@@ -11,7 +11,6 @@ import (
 	"cadre/app/taskmanager/taskstoretest"
 	"cadre/db"
 	"cadre/db/dbtest"
-	"cadre/infrastructure/gormrepo"
 )
 
 func TestRepositoryContract(t *testing.T) {
@@ -41,9 +40,9 @@ func openMigrated(t *testing.T, dialect string) *db.DB {
 func TestTaskStoreContract(t *testing.T) {
 	for _, dialect := range dbtest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
-			taskstoretest.Run(t, func(t *testing.T) taskmanager.TaskStore {
-				return gormrepo.New(openMigrated(t, dialect))
-			})
+			dbs := newDatabases(dialect)
+			taskstoretest.Run(t, func(t *testing.T) taskmanager.TaskStore { return dbs.fresh(t) },
+				taskstoretest.WithPeer(func(t *testing.T, s taskmanager.TaskStore) taskmanager.TaskStore { return dbs.peer(t, s) }))
 		})
 	}
 }

@@ -13,7 +13,7 @@ import (
 // COMPLETE, a completion at a stale, the current and a future epoch counts
 // exactly when task.Bucket.Complete accepts it, and leaves the bucket in the
 // state the domain's Complete leaves it in.
-func completeAsDomain(t *testing.T, s taskmanager.TaskStore) {
+func completeAsDomain(t *testing.T, s, _ taskmanager.TaskStore) {
 	ctx := context.Background()
 	oid := coordinator(t, s, 4)
 	first := claim(t, s, oid, "w1", "gone", 3) // seqs 1-3 at epoch 1; seq 4 stays READY

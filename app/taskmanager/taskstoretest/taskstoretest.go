@@ -15,16 +15,36 @@ import (
 	"cadre/domain/task"
 )
 
+// Option configures Run.
+type Option func(*options)
+
+type options struct {
+	peer func(t *testing.T, s taskmanager.TaskStore) taskmanager.TaskStore
+}
+
+// WithPeer gives the suite a second store on the same database as s, with
+// its own connections, as another node has: concurrent claims and fencing
+// after a reclaim are then proved between the two. Without it, the suite
+// uses s for both.
+func WithPeer(peer func(t *testing.T, s taskmanager.TaskStore) taskmanager.TaskStore) Option {
+	return func(o *options) { o.peer = peer }
+}
+
 // Run runs the suite; newStore returns an empty, ready store per test.
-func Run(t *testing.T, newStore func(t *testing.T) taskmanager.TaskStore) {
+func Run(t *testing.T, newStore func(t *testing.T) taskmanager.TaskStore, opts ...Option) {
+	o := options{peer: func(_ *testing.T, s taskmanager.TaskStore) taskmanager.TaskStore { return s }}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	tests := []struct {
 		name string
-		run  func(t *testing.T, s taskmanager.TaskStore)
+		run  func(t *testing.T, s, peer taskmanager.TaskStore)
 	}{
 		{"a claim takes up to its limit in seq order at epoch+1", claimBatch},
 		{"concurrent claimers never share a bucket", claimConcurrent},
 		{"no READY bucket claims nothing", claimNone},
 		{"completions count only at the epoch that holds the bucket", completeFenced},
+		{"after another node reclaims, the first holder's completions are fenced", fencedAfterReclaim},
 		{"a released bucket is claimed again at a higher epoch", releaseReclaim},
 		{"counts sum items and errors of every state", counts},
 		{"a retry release counts only at the epoch that holds the bucket", retryFenced},
@@ -35,7 +55,10 @@ func Run(t *testing.T, newStore func(t *testing.T) taskmanager.TaskStore) {
 		{"completions count exactly when Bucket.Complete accepts them", completeAsDomain},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			tc.run(t, s, o.peer(t, s))
+		})
 	}
 }
 
@@ -71,7 +94,7 @@ func claim(t *testing.T, s taskmanager.TaskStore, oid, worker, node string, limi
 	return bs
 }
 
-func claimBatch(t *testing.T, s taskmanager.TaskStore) {
+func claimBatch(t *testing.T, s, _ taskmanager.TaskStore) {
 	oid := coordinator(t, s, 10)
 	first := claim(t, s, oid, "w1", "n1", 4)
 	second := claim(t, s, oid, "w2", "n2", 0) // 0 means one
@@ -98,7 +121,8 @@ func claimBatch(t *testing.T, s taskmanager.TaskStore) {
 	}
 }
 
-func claimConcurrent(t *testing.T, s taskmanager.TaskStore) {
+func claimConcurrent(t *testing.T, s, peer taskmanager.TaskStore) {
+	stores := []taskmanager.TaskStore{s, peer}
 	const buckets, claimers = 300, 6
 	oid := coordinator(t, s, buckets)
 	var (
@@ -113,7 +137,7 @@ func claimConcurrent(t *testing.T, s taskmanager.TaskStore) {
 			defer wg.Done()
 			worker := fmt.Sprintf("w%d", i)
 			for {
-				bs, err := s.BucketsClaim(context.Background(), taskmanager.BucketsClaimParams{TaskOID: oid, Worker: worker, Node: "n", Now: t0, Limit: 7})
+				bs, err := stores[i%2].BucketsClaim(context.Background(), taskmanager.BucketsClaimParams{TaskOID: oid, Worker: worker, Node: "n", Now: t0, Limit: 7})
 				if err != nil {
 					errs <- err
 					return
@@ -142,7 +166,7 @@ func claimConcurrent(t *testing.T, s taskmanager.TaskStore) {
 	}
 }
 
-func claimNone(t *testing.T, s taskmanager.TaskStore) {
+func claimNone(t *testing.T, s, _ taskmanager.TaskStore) {
 	oid := coordinator(t, s, 2)
 	claim(t, s, oid, "w1", "n1", 10)
 	if bs := claim(t, s, oid, "w2", "n1", 10); len(bs) != 0 {
@@ -150,7 +174,7 @@ func claimNone(t *testing.T, s taskmanager.TaskStore) {
 	}
 }
 
-func completeFenced(t *testing.T, s taskmanager.TaskStore) {
+func completeFenced(t *testing.T, s, _ taskmanager.TaskStore) {
 	ctx := context.Background()
 	oid := coordinator(t, s, 3)
 	bs := claim(t, s, oid, "w1", "n1", 3)
@@ -186,7 +210,7 @@ func completeFenced(t *testing.T, s taskmanager.TaskStore) {
 	}
 }
 
-func releaseReclaim(t *testing.T, s taskmanager.TaskStore) {
+func releaseReclaim(t *testing.T, s, _ taskmanager.TaskStore) {
 	ctx := context.Background()
 	oid := coordinator(t, s, 4)
 	old := claim(t, s, oid, "w1", "dead", 2)
@@ -235,7 +259,7 @@ func releaseReclaim(t *testing.T, s taskmanager.TaskStore) {
 	}
 }
 
-func counts(t *testing.T, s taskmanager.TaskStore) {
+func counts(t *testing.T, s, _ taskmanager.TaskStore) {
 	ctx := context.Background()
 	oid := coordinator(t, s, 5)
 	bs := claim(t, s, oid, "w", "n", 2)
@@ -270,7 +294,7 @@ func bucket(t *testing.T, s taskmanager.TaskStore, oid string, seq int64) task.B
 	return task.Bucket{}
 }
 
-func retryFenced(t *testing.T, s taskmanager.TaskStore) {
+func retryFenced(t *testing.T, s, _ taskmanager.TaskStore) {
 	ctx := context.Background()
 	oid := coordinator(t, s, 2)
 	bs := claim(t, s, oid, "w1", "n1", 2)
@@ -314,7 +338,7 @@ func retryFenced(t *testing.T, s taskmanager.TaskStore) {
 	}
 }
 
-func retryNotBefore(t *testing.T, s taskmanager.TaskStore) {
+func retryNotBefore(t *testing.T, s, _ taskmanager.TaskStore) {
 	ctx := context.Background()
 	oid := coordinator(t, s, 2)
 	bs := claim(t, s, oid, "w1", "n1", 1)
@@ -345,7 +369,7 @@ func retryNotBefore(t *testing.T, s taskmanager.TaskStore) {
 	}
 }
 
-func checkpointFenced(t *testing.T, s taskmanager.TaskStore) {
+func checkpointFenced(t *testing.T, s, _ taskmanager.TaskStore) {
 	ctx := context.Background()
 	oid := coordinator(t, s, 1)
 	bs := claim(t, s, oid, "w1", "n1", 1)
@@ -369,7 +393,7 @@ func checkpointFenced(t *testing.T, s taskmanager.TaskStore) {
 	}
 }
 
-func checkpointReclaim(t *testing.T, s taskmanager.TaskStore) {
+func checkpointReclaim(t *testing.T, s, _ taskmanager.TaskStore) {
 	ctx := context.Background()
 	oid := coordinator(t, s, 1)
 	old := claim(t, s, oid, "w1", "dead", 1)
@@ -407,7 +431,7 @@ func checkpointReclaim(t *testing.T, s taskmanager.TaskStore) {
 	}
 }
 
-func taskCheckpoint(t *testing.T, s taskmanager.TaskStore) {
+func taskCheckpoint(t *testing.T, s, _ taskmanager.TaskStore) {
 	ctx := context.Background()
 	oid := coordinator(t, s, 1) // any task row will do
 	run, err := s.TasksUpdate(ctx, oid, func(tk *task.Task) error {
@@ -436,5 +460,45 @@ func taskCheckpoint(t *testing.T, s taskmanager.TaskStore) {
 	}
 	if got.Checkpoint == nil || *got.Checkpoint != cp || got.Progress.ItemsProcessed != 20 || got.Progress.Errors != 2 {
 		t.Fatalf("task after checkpoint = checkpoint %+v, progress %+v; want %+v and 20 items, 2 errors", got.Checkpoint, got.Progress, cp)
+	}
+}
+
+// fencedAfterReclaim: node A claims; node B (the peer) releases A's buckets,
+// as when A is declared dead, and claims them again. A's late completions
+// are fenced and B's count, each bucket once.
+func fencedAfterReclaim(t *testing.T, nodeA, nodeB taskmanager.TaskStore) {
+	ctx := context.Background()
+	oid := coordinator(t, nodeA, 3)
+	held := claim(t, nodeA, oid, "wa", "A", 3)
+	if n, err := nodeB.BucketsReleaseNode(ctx, "A"); err != nil || n != 3 {
+		t.Fatalf("B releases %d of A's buckets, %v; want 3", n, err)
+	}
+	again := claim(t, nodeB, oid, "wb", "B", 3)
+	if len(held) != 3 || len(again) != 3 {
+		t.Fatalf("A claimed %d and B reclaimed %d buckets; want 3 and 3", len(held), len(again))
+	}
+	complete := func(s taskmanager.TaskStore, bs []task.Bucket) []bool {
+		cs := make([]taskmanager.BucketCompletion, len(bs))
+		for i, b := range bs {
+			cs[i] = taskmanager.BucketCompletion{TaskOID: oid, Seq: b.Seq, Epoch: b.Epoch, Items: 1}
+		}
+		ok, err := s.BucketsComplete(ctx, cs, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if ok := complete(nodeA, held); fmt.Sprint(ok) != "[false false false]" {
+		t.Fatalf("A's late completions counted %v, want all fenced", ok)
+	}
+	if ok := complete(nodeB, again); fmt.Sprint(ok) != "[true true true]" {
+		t.Fatalf("B's completions counted %v, want all", ok)
+	}
+	c, err := nodeA.BucketsCount(ctx, oid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Complete != 3 || c.Items != 3 {
+		t.Fatalf("counts = %+v, want 3 COMPLETE with 3 items: each bucket counted once", c)
 	}
 }
