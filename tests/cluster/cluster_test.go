@@ -37,8 +37,10 @@ type cluster struct {
 
 func clusterArgs(dbURL string) []string { return proctest.ClusterArgs(dbURL) }
 
-// startCluster starts n clustered nodes (node1…nodeN) on a fresh PostgreSQL database.
-func startCluster(t *testing.T, n int, extra ...string) *cluster {
+// newCluster makes a cluster on a fresh PostgreSQL database, with the
+// test's own connection to it and no node yet; args(url) are the nodes'
+// common arguments.
+func newCluster(t *testing.T, args func(url string) []string) *cluster {
 	t.Helper()
 	url := dbtest.Postgres(t)
 	d, err := db.Open(context.Background(), db.Options{URL: url, MaxPoolSize: 4})
@@ -46,7 +48,13 @@ func startCluster(t *testing.T, n int, extra ...string) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	c := &cluster{t: t, url: url, repo: gormrepo.New(d), db: d, args: append(clusterArgs(url), extra...)}
+	return &cluster{t: t, url: url, repo: gormrepo.New(d), db: d, args: args(url)}
+}
+
+// startCluster starts n clustered nodes (node1…nodeN) on a fresh PostgreSQL database.
+func startCluster(t *testing.T, n int, extra ...string) *cluster {
+	t.Helper()
+	c := newCluster(t, func(url string) []string { return append(clusterArgs(url), extra...) })
 	for i := 1; i <= n; i++ {
 		c.nodes = append(c.nodes, proctest.Start(t, fmt.Sprintf("node%d", i), c.args...))
 	}

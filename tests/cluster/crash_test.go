@@ -12,7 +12,6 @@ import (
 	"cadre/db"
 	"cadre/db/dbtest"
 	"cadre/domain/task"
-	"cadre/infrastructure/gormrepo"
 	"cadre/node/proctest"
 )
 
@@ -38,15 +37,9 @@ func defaultTimingArgs(dbURL string) []string {
 // fresh PostgreSQL database.
 func startClusterWith(t *testing.T, args ...func(url string) []string) *cluster {
 	t.Helper()
-	url := dbtest.Postgres(t)
-	d, err := db.Open(context.Background(), db.Options{URL: url, MaxPoolSize: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	c := &cluster{t: t, url: url, repo: gormrepo.New(d), db: d, args: defaultTimingArgs(url)}
+	c := newCluster(t, defaultTimingArgs)
 	for i, a := range args {
-		c.nodes = append(c.nodes, proctest.Start(t, fmt.Sprintf("node%d", i+1), a(url)...))
+		c.nodes = append(c.nodes, proctest.Start(t, fmt.Sprintf("node%d", i+1), a(c.url)...))
 	}
 	if len(args) > 0 {
 		proctest.WaitFor(t, fmt.Sprintf("%d live nodes", len(args)), 30*time.Second, func() bool { return c.liveNodes() == len(args) })

@@ -6,10 +6,7 @@ import (
 	"time"
 
 	"cadre/apiclient"
-	"cadre/db"
-	"cadre/db/dbtest"
 	"cadre/domain/task"
-	"cadre/infrastructure/gormrepo"
 	"cadre/node/proctest"
 )
 
@@ -18,13 +15,9 @@ import (
 // that execution group) and node2 without limitations, both in "reports".
 func startLimitedCluster(t *testing.T) *cluster {
 	t.Helper()
-	url := dbtest.Postgres(t)
-	d, err := db.Open(context.Background(), db.Options{URL: url, MaxPoolSize: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	c := &cluster{t: t, url: url, repo: gormrepo.New(d), args: append(clusterArgs(url), "-Dmidpoint.taskManager.executionGroups=reports")}
+	c := newCluster(t, func(url string) []string {
+		return append(clusterArgs(url), "-Dmidpoint.taskManager.executionGroups=reports")
+	})
 	c.nodes = append(c.nodes,
 		proctest.Start(t, "node1", append(c.args, "-Dmidpoint.taskManager.taskExecutionLimitations=#:1,reports:0")...),
 		proctest.Start(t, "node2", c.args...))
