@@ -579,12 +579,19 @@ type ObjectMeta struct {
 
 // ObjectPage defines model for ObjectPage.
 type ObjectPage struct {
-	Items  []AnyObject `json:"items"`
-	Limit  int         `json:"limit"`
-	Offset int         `json:"offset"`
+	Items []AnyObject `json:"items"`
+	Limit int         `json:"limit"`
 
-	// Total Matches in all pages.
+	// Next Cursor of the next page (pass it as `after`); absent on the last page.
+	Next   *string `json:"next,omitempty"`
+	Offset int     `json:"offset"`
+
+	// Total Matches in all pages: exact up to 10,000, past that the database's
+	// estimate (`totalEstimated`), so that no page counts a million rows.
 	Total int64 `json:"total"`
+
+	// TotalEstimated `total` is an estimate.
+	TotalEstimated bool `json:"totalEstimated"`
 }
 
 // ObjectTemplate defines model for ObjectTemplate.
@@ -990,11 +997,19 @@ type StopSchedulerParams struct {
 
 // SearchObjectsParams defines parameters for SearchObjects.
 type SearchObjectsParams struct {
-	// Name Case-insensitive substring of the name; empty matches all.
+	// Name The object of exactly this name (case-insensitive); empty matches all.
 	Name *string `form:"name,omitempty" json:"name,omitempty"`
 
+	// NameContains Names containing this, case-insensitively. On PostgreSQL a trigram
+	// index narrows substrings of three characters or more; shorter ones,
+	// and every substring on SQLite, scan the type's names.
+	NameContains *string `form:"nameContains,omitempty" json:"nameContains,omitempty"`
+
 	// Limit Page size; 0 means the default 50, capped at 1000.
-	Limit  *int    `form:"limit,omitempty" json:"limit,omitempty"`
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// After The `next` cursor of the page before; the page starts after it.
+	After  *string `form:"after,omitempty" json:"after,omitempty"`
 	Offset *Offset `form:"offset,omitempty" json:"offset,omitempty"`
 }
 
@@ -1589,7 +1604,10 @@ type ClientInterface interface {
 
 	// SearchObjects Search objects of a type
 	//
-	// Ordered by name, then OID.
+	// Ordered by name (case-insensitive; names are unique per type). Walk the
+	// pages with `after`: each page costs the same however far it is. `offset`
+	// still works, but every skipped object is read, so a page at offset N
+	// costs N rows.
 	//
 	// Corresponds with GET /api/v1/objects/{type} (the `SearchObjects` operationId).
 	SearchObjects(ctx context.Context, pType ObjectType, params *SearchObjectsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2019,7 +2037,10 @@ func (c *Client) StopScheduler(ctx context.Context, id NodeID, params *StopSched
 
 // SearchObjects Search objects of a type
 //
-// Ordered by name, then OID.
+// Ordered by name (case-insensitive; names are unique per type). Walk the
+// pages with `after`: each page costs the same however far it is. `offset`
+// still works, but every skipped object is read, so a page at offset N
+// costs N rows.
 //
 // Corresponds with GET /api/v1/objects/{type} (the `SearchObjects` operationId).
 func (c *Client) SearchObjects(ctx context.Context, pType ObjectType, params *SearchObjectsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2874,9 +2895,33 @@ func NewSearchObjectsRequest(server string, pType ObjectType, params *SearchObje
 
 		}
 
+		if params.NameContains != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "nameContains", *params.NameContains, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -3932,7 +3977,10 @@ type ClientWithResponsesInterface interface {
 
 	// SearchObjectsWithResponse Search objects of a type
 	//
-	// Ordered by name, then OID.
+	// Ordered by name (case-insensitive; names are unique per type). Walk the
+	// pages with `after`: each page costs the same however far it is. `offset`
+	// still works, but every skipped object is read, so a page at offset N
+	// costs N rows.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6965,7 +7013,10 @@ func (c *ClientWithResponses) StopSchedulerWithResponse(ctx context.Context, id 
 
 // SearchObjectsWithResponse Search objects of a type
 //
-// Ordered by name, then OID.
+// Ordered by name (case-insensitive; names are unique per type). Walk the
+// pages with `after`: each page costs the same however far it is. `offset`
+// still works, but every skipped object is read, so a page at offset N
+// costs N rows.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -188,7 +188,9 @@ func apply(tx *gorm.DB, set MigrationSet, current int) error {
 	return nil
 }
 
-// splitSQL splits a script on semicolons that end a line.
+// splitSQL splits a script on semicolons that end a line, except inside a
+// dollar-quoted body ($$ … $$, as a DO block's), whose own statements end
+// lines too.
 func splitSQL(script string) []string {
 	var out []string
 	var cur strings.Builder
@@ -199,7 +201,7 @@ func splitSQL(script string) []string {
 		}
 		cur.WriteString(line)
 		cur.WriteString("\n")
-		if strings.HasSuffix(trimmed, ";") {
+		if strings.HasSuffix(trimmed, ";") && strings.Count(cur.String(), "$$")%2 == 0 {
 			out = append(out, strings.TrimSpace(cur.String()))
 			cur.Reset()
 		}

@@ -121,16 +121,17 @@ func eachUserPage(ctx context.Context, repo *repository.Service, run *taskmanage
 }
 
 // eachUserByName calls fn for every user in name order, a page of pageSize
-// at a time (by offset: for reports, whose readers expect name order).
+// at a time (by keyset on the name, so the last page costs what the first
+// does: for reports, whose readers expect name order).
 // It returns errStopped when the run is stopping, and fn's first error.
 func eachUserByName(ctx context.Context, repo *repository.Service, run *taskmanager.Run, fn func(u *object.User) error) error {
-	for offset := 0; ; offset += pageSize {
+	for after := ""; ; {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		page, err := repo.Store().Search(ctx, object.Query{Type: object.TypeUser, Limit: pageSize, Offset: offset})
+		page, err := repo.Store().Search(ctx, object.Query{Type: object.TypeUser, Limit: pageSize, After: after})
 		if err != nil {
-			return fmt.Errorf("search users at offset %d: %w", offset, err)
+			return fmt.Errorf("search users after %q: %w", after, err)
 		}
 		for _, o := range page.Items {
 			if run.Stopping() {
@@ -144,7 +145,7 @@ func eachUserByName(ctx context.Context, repo *repository.Service, run *taskmana
 				return err
 			}
 		}
-		if len(page.Items) < pageSize {
+		if after = page.Next; after == "" {
 			return nil
 		}
 	}

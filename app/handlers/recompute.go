@@ -146,8 +146,8 @@ func (h *Recompute) recomputeOne(ctx context.Context, repo *repository.Service, 
 // roles maps every role's OID to its authorizations.
 func (h *Recompute) roles(ctx context.Context) (map[string][]string, error) {
 	out := map[string][]string{}
-	for offset := 0; ; offset += pageSize {
-		page, err := h.repo.Store().Search(ctx, object.Query{Type: object.TypeRole, Limit: pageSize, Offset: offset})
+	for after := ""; ; {
+		page, err := h.repo.Store().Search(ctx, object.Query{Type: object.TypeRole, Limit: pageSize, After: after})
 		if err != nil {
 			return nil, fmt.Errorf("search roles: %w", err)
 		}
@@ -156,7 +156,7 @@ func (h *Recompute) roles(ctx context.Context) (map[string][]string, error) {
 				out[r.OID] = r.Authorizations
 			}
 		}
-		if len(page.Items) < pageSize {
+		if after = page.Next; after == "" {
 			return out, nil
 		}
 	}

@@ -144,7 +144,7 @@ func (c *GlobalCache) Search(ctx context.Context, q object.Query) (object.Page, 
 		return c.Store.Search(ctx, q)
 	}
 	q = q.Normalize()
-	key := fmt.Sprintf("%s/%q/%d/%d", q.Type, q.Name, q.Limit, q.Offset)
+	key := queryKey(q)
 	if p, ok := lookup(c, c.queries, key); ok {
 		c.hit(q.Type, true)
 		return clonePage(p), nil
@@ -158,8 +158,13 @@ func (c *GlobalCache) Search(ctx context.Context, q object.Query) (object.Page, 
 	return p, nil
 }
 
+// queryKey names a normalized query in the query caches.
+func queryKey(q object.Query) string {
+	return fmt.Sprintf("%s/%q/%q/%q/%d/%d", q.Type, q.Name, q.NameContains, q.After, q.Limit, q.Offset)
+}
+
 func clonePage(p object.Page) object.Page {
-	out := object.Page{Total: p.Total, Items: make([]object.Object, len(p.Items))}
+	out := object.Page{Total: p.Total, TotalEstimated: p.TotalEstimated, Next: p.Next, Items: make([]object.Object, len(p.Items))}
 	for i, o := range p.Items {
 		out.Items[i] = clone(o)
 	}

@@ -2,7 +2,6 @@ package repository
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -83,7 +82,7 @@ func (c *LocalCache) GetByName(ctx context.Context, t object.Type, name string) 
 // Search implements Store.
 func (c *LocalCache) Search(ctx context.Context, q object.Query) (object.Page, error) {
 	q = q.Normalize()
-	key := fmt.Sprintf("%s/%q/%d/%d", q.Type, q.Name, q.Limit, q.Offset)
+	key := queryKey(q)
 	c.mu.Lock()
 	p, ok := c.queries[key]
 	c.mu.Unlock()

@@ -116,8 +116,8 @@ func (s *Service) superuserRemains(ctx context.Context, t object.Type, oid strin
 // each calls fn for every object of type t, a page at a time, until fn says stop.
 func (s *Service) each(ctx context.Context, t object.Type, fn func(object.Object) (stop bool, err error)) error {
 	const page = 1000
-	for offset := 0; ; offset += page {
-		p, err := s.store.Search(ctx, object.Query{Type: t, Limit: page, Offset: offset})
+	for after := ""; ; {
+		p, err := s.store.Search(ctx, object.Query{Type: t, Limit: page, After: after})
 		if err != nil {
 			return err
 		}
@@ -126,7 +126,7 @@ func (s *Service) each(ctx context.Context, t object.Type, fn func(object.Object
 				return err
 			}
 		}
-		if len(p.Items) < page {
+		if after = p.Next; after == "" {
 			return nil
 		}
 	}

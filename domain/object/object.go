@@ -110,15 +110,29 @@ func New(t Type) Object {
 	return nil
 }
 
-// Query selects objects of one type.
+// Query selects objects of one type, a page at a time in name order.
 type Query struct {
 	Type Type
-	// Name matches names containing it, case-insensitively; empty matches all.
+	// Name matches the one object of that name (case-insensitively, after
+	// normalization); empty matches all.
 	Name string
+	// NameContains matches names containing it, case-insensitively; empty
+	// matches all.
+	NameContains string
+	// After starts the page after this cursor (Page.Next of the page
+	// before): a keyset page costs the same wherever it is.
+	After string
 	// Limit defaults to 50 and is capped at 1000.
-	Limit  int
+	Limit int
+	// Offset skips that many objects first. Each skipped object is read, so
+	// a page at offset N costs N rows: After is the way to walk far.
 	Offset int
 }
+
+// CountCap bounds the objects a search counts exactly. Past it, a page's
+// Total is an estimate (Page.TotalEstimated), so that no page costs a count
+// over every object of a big repository.
+const CountCap = 10_000
 
 // OIDRange selects objects of one type by OID, in OID order, a page at a
 // time by keyset: a bucket of work reads exactly its own objects and no page
@@ -157,8 +171,14 @@ func (q Query) Normalize() Query {
 	return q
 }
 
-// Page is one page of a search, in stable order (name, then OID).
+// Page is one page of a search, in stable order (normalized name; names are
+// unique per type).
 type Page struct {
 	Items []Object
-	Total int64
+	// Total is how many objects match: exact up to CountCap, estimated from
+	// the database's statistics past it (TotalEstimated).
+	Total          int64
+	TotalEstimated bool
+	// Next is the cursor of the next page (Query.After), empty on the last.
+	Next string
 }

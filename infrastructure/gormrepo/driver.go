@@ -37,6 +37,9 @@ type driver interface {
 	// whereNames restricts q to objects of type t whose normalized name is
 	// one of norms.
 	whereNames(q *gorm.DB, t string, norms []string) *gorm.DB
+	// estimateRows returns the planner's estimate of the rows q selects, or
+	// false where the database offers none.
+	estimateRows(q *gorm.DB) (int64, bool)
 	// claimSkipsLocked reports whether a bucket claim passes over rows that
 	// other claimers hold: an empty claim then needs a second look.
 	claimSkipsLocked() bool

@@ -3,6 +3,7 @@ package gormrepo
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -52,6 +53,29 @@ RETURNING old.operational_state, nodes.last_check_in`, args...).Scan(&previous, 
 // sequential scan that reads every object once per call.
 func (postgresDriver) whereNames(q *gorm.DB, t string, norms []string) *gorm.DB {
 	return q.Where("type = ? AND name_norm = ANY(?::text[])", t, pgTextArray(norms))
+}
+
+// estimateRows reads the planner's row estimate of q from EXPLAIN, which
+// costs a plan and no scan.
+func (postgresDriver) estimateRows(q *gorm.DB) (int64, bool) {
+	stmt := q.Session(&gorm.Session{DryRun: true}).Select("1").Find(&[]int{}).Statement
+	sqlDB, err := q.DB()
+	if err != nil {
+		return 0, false
+	}
+	var raw []byte
+	if err := sqlDB.QueryRowContext(stmt.Context, "EXPLAIN (FORMAT JSON) "+stmt.SQL.String(), stmt.Vars...).Scan(&raw); err != nil {
+		return 0, false
+	}
+	var plans []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		} `json:"Plan"`
+	}
+	if err := json.Unmarshal(raw, &plans); err != nil || len(plans) == 0 {
+		return 0, false
+	}
+	return int64(plans[0].Plan.Rows), true
 }
 
 // claimSkipsLocked: claims use FOR UPDATE SKIP LOCKED.

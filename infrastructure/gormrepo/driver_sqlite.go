@@ -51,6 +51,9 @@ func (sqliteDriver) whereNames(q *gorm.DB, t string, norms []string) *gorm.DB {
 // claimSkipsLocked: one writer at a time; a claim sees every READY row.
 func (sqliteDriver) claimSkipsLocked() bool { return false }
 
+// estimateRows: SQLite's planner keeps no row estimates worth reporting.
+func (sqliteDriver) estimateRows(*gorm.DB) (int64, bool) { return 0, false }
+
 // sessionLocks: SQLite has no locks that outlive a statement's transaction.
 func (sqliteDriver) sessionLocks() bool { return false }
 

@@ -177,30 +177,63 @@ func (r *Repo) Delete(ctx context.Context, t object.Type, oid string) error {
 	return nil
 }
 
-// Search returns one page of objects ordered by name, then OID.
+// Search returns one page of objects in name order. Every form is bounded
+// by the page, not the type: an exact name is a lookup in the unique (type,
+// name_norm) index, a page after a cursor starts in that index where the
+// last one ended, and the total is counted only up to object.CountCap (past
+// it, estimated). Only Offset and a substring that the trigram index cannot
+// narrow (under three characters, or SQLite) read more than the page.
 func (r *Repo) Search(ctx context.Context, q object.Query) (object.Page, error) {
 	q = q.Normalize()
 	base := r.db.WithContext(ctx).Model(&objectRow{}).Where("type = ?", string(q.Type))
 	if q.Name != "" {
-		base = base.Where("name_norm LIKE ? ESCAPE '\\'", "%"+escapeLike(object.NormalizeName(q.Name))+"%")
+		base = base.Where("name_norm = ?", object.NormalizeName(q.Name))
 	}
-	var total int64
-	if err := base.Session(&gorm.Session{}).Count(&total).Error; err != nil {
+	if q.NameContains != "" {
+		base = base.Where("name_norm LIKE ? ESCAPE '\\'", "%"+escapeLike(object.NormalizeName(q.NameContains))+"%")
+	}
+	total, estimated, err := r.countCapped(base)
+	if err != nil {
 		return object.Page{}, fmt.Errorf("count %s: %w", q.Type, err)
 	}
+	page := base.Session(&gorm.Session{})
+	if q.After != "" {
+		page = page.Where("name_norm > ?", q.After)
+	}
 	var rows []objectRow
-	if err := base.Session(&gorm.Session{}).Order("name_norm, oid").Limit(q.Limit).Offset(q.Offset).Find(&rows).Error; err != nil {
+	if err := page.Order("name_norm").Limit(q.Limit + 1).Offset(q.Offset).Find(&rows).Error; err != nil {
 		return object.Page{}, fmt.Errorf("search %s: %w", q.Type, err)
 	}
-	page := object.Page{Total: total, Items: make([]object.Object, 0, len(rows))}
+	out := object.Page{Total: total, TotalEstimated: estimated, Items: make([]object.Object, 0, min(len(rows), q.Limit))}
+	if len(rows) > q.Limit {
+		rows = rows[:q.Limit]
+		out.Next = rows[len(rows)-1].NameNorm
+	}
 	for _, row := range rows {
 		o, err := row.toDomain()
 		if err != nil {
 			return object.Page{}, err
 		}
-		page.Items = append(page.Items, o)
+		out.Items = append(out.Items, o)
 	}
-	return page, nil
+	return out, nil
+}
+
+// countCapped counts the rows of q up to object.CountCap; past the cap it
+// returns the planner's estimate on PostgreSQL (the cap on SQLite) and true.
+func (r *Repo) countCapped(q *gorm.DB) (int64, bool, error) {
+	var n int64
+	capped := q.Session(&gorm.Session{}).Select("1").Limit(object.CountCap + 1)
+	if err := r.db.Table("(?) AS capped", capped).Count(&n).Error; err != nil {
+		return 0, false, err
+	}
+	if n <= object.CountCap {
+		return n, false, nil
+	}
+	if est, ok := r.drv.estimateRows(q.Session(&gorm.Session{})); ok && est > object.CountCap {
+		return est, true, nil
+	}
+	return object.CountCap, true, nil
 }
 
 // Count returns how many objects of the type exist.

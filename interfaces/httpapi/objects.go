@@ -28,8 +28,13 @@ func (a *API) searchObjects(c *gin.Context) {
 	if !ok {
 		return
 	}
-	q := object.Query{Type: t, Name: c.Query("name")}
-	var err error
+	q := object.Query{Type: t, Name: c.Query("name"), NameContains: c.Query("nameContains")}
+	after, err := decodeCursor(c.Query("after"))
+	if err != nil {
+		Abort(c, http.StatusBadRequest, "bad-query", "after: "+err.Error())
+		return
+	}
+	q.After = after
 	if q.Limit, err = intQuery(c, "limit", 50); err != nil {
 		Abort(c, http.StatusBadRequest, "bad-query", err.Error())
 		return
@@ -49,7 +54,11 @@ func (a *API) searchObjects(c *gin.Context) {
 		items = append(items, ObjectJSON(o))
 	}
 	q = q.Normalize()
-	c.JSON(http.StatusOK, gin.H{"items": items, "total": page.Total, "limit": q.Limit, "offset": q.Offset})
+	body := gin.H{"items": items, "total": page.Total, "totalEstimated": page.TotalEstimated, "limit": q.Limit, "offset": q.Offset}
+	if page.Next != "" {
+		body["next"] = encodeCursor(page.Next)
+	}
+	c.JSON(http.StatusOK, body)
 }
 
 func intQuery(c *gin.Context, key string, def int) (int, error) {

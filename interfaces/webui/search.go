@@ -16,7 +16,7 @@ func searchList[T object.Object](h *Handlers, c *gin.Context, t object.Type, per
 	p, _ := httpapi.PrincipalOf(c)
 	query = strings.TrimSpace(c.Query("q"))
 	page := pageParam(c)
-	res, err := h.repo.Search(c.Request.Context(), p, object.Query{Type: t, Name: query, Limit: perPage, Offset: (page - 1) * perPage})
+	res, err := h.repo.Search(c.Request.Context(), p, object.Query{Type: t, NameContains: query, Limit: perPage, Offset: (page - 1) * perPage})
 	if err != nil {
 		h.fail(c, err)
 		return "", nil, Pager{}, false

@@ -55,6 +55,8 @@ func Run(t *testing.T, newStore func(t *testing.T) repository.Store, opts ...Opt
 		{"search limits: default, cap and offsets past the end", testSearchLimits},
 		{"add many adds all or none", testAddMany},
 		{"search by name treats wildcards literally", testSearchWildcards},
+		{"search by exact name, by substring and by cursor", testSearchCursor},
+		{"search counts exactly up to the cap, then estimates", testSearchCountCap},
 		{"list by OID reads one range a keyset page at a time", testListByOID},
 		{"write many writes only objects still at their version", testWriteMany},
 		{"get by names finds each name, whatever its characters", testGetByNames},
@@ -261,7 +263,7 @@ func testSearchPaging(t *testing.T, s repository.Store) {
 			t.Fatalf("position %d: want %s, got %s", i, want, name)
 		}
 	}
-	page, err := s.Search(ctx, object.Query{Type: object.TypeUser, Name: "ER1"})
+	page, err := s.Search(ctx, object.Query{Type: object.TypeUser, NameContains: "ER1"})
 	if err != nil || page.Total != 10 {
 		t.Fatalf("name filter ER1: want 10 (user10..user19), got %d (%v)", page.Total, err)
 	}
@@ -277,10 +279,90 @@ func testSearchWildcards(t *testing.T, s repository.Store) {
 		q    string
 		want int64
 	}{{"a_b", 1}, {"_", 1}, {"0%", 1}, {"%", 1}, {"", 4}} {
-		page, err := s.Search(ctx, object.Query{Type: object.TypeUser, Name: tc.q})
+		page, err := s.Search(ctx, object.Query{Type: object.TypeUser, NameContains: tc.q})
 		if err != nil || page.Total != tc.want {
 			t.Errorf("search %q: want %d, got %d (%v)", tc.q, tc.want, page.Total, err)
 		}
+	}
+}
+
+func testSearchCursor(t *testing.T, s repository.Store) {
+	ctx := context.Background()
+	for _, name := range []string{"jack", "blackjack", "Jackie", "jill"} {
+		mustAdd(t, s, newUser(name))
+	}
+	for _, tc := range []struct {
+		q    object.Query
+		want []string
+	}{
+		{object.Query{Name: "JACK"}, []string{"jack"}},
+		{object.Query{Name: "jac"}, nil},
+		{object.Query{NameContains: "jack"}, []string{"blackjack", "jack", "Jackie"}},
+	} {
+		tc.q.Type = object.TypeUser
+		page, err := s.Search(ctx, tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, o := range page.Items {
+			got = append(got, o.ObjectMeta().Name)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) || page.Total != int64(len(tc.want)) || page.Next != "" {
+			t.Errorf("%+v: got %v (total %d, next %q), want %v", tc.q, got, page.Total, page.Next, tc.want)
+		}
+	}
+	// A walk by cursor, two at a time, visits every user once, in name
+	// order, and its last page says there is no next.
+	var walked []string
+	q := object.Query{Type: object.TypeUser, Limit: 2}
+	for pages := 0; ; pages++ {
+		if pages > 3 {
+			t.Fatal("the cursor walk does not end")
+		}
+		page, err := s.Search(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total != 4 {
+			t.Fatalf("total on a cursor page: want 4, got %d", page.Total)
+		}
+		for _, o := range page.Items {
+			walked = append(walked, o.ObjectMeta().Name)
+		}
+		if page.Next == "" {
+			break
+		}
+		q.After = page.Next
+	}
+	if want := "[blackjack jack Jackie jill]"; fmt.Sprint(walked) != want {
+		t.Fatalf("cursor walk: got %v, want %s", walked, want)
+	}
+}
+
+func testSearchCountCap(t *testing.T, s repository.Store) {
+	ctx := context.Background()
+	const n = object.CountCap + 50
+	users := make([]object.Object, n)
+	for i := range users {
+		users[i] = newUser(fmt.Sprintf("cap%05d", i))
+	}
+	if err := s.AddMany(ctx, users); err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.Search(ctx, object.Query{Type: object.TypeUser, Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !page.TotalEstimated || page.Total < object.CountCap {
+		t.Fatalf("%d users: want an estimated total of at least %d, got %d (estimated %v)", n, object.CountCap, page.Total, page.TotalEstimated)
+	}
+	page, err = s.Search(ctx, object.Query{Type: object.TypeUser, NameContains: "cap0000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.TotalEstimated || page.Total != 10 {
+		t.Fatalf("a narrow search: want exactly 10, got %d (estimated %v)", page.Total, page.TotalEstimated)
 	}
 }
 
