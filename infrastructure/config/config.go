@@ -65,7 +65,15 @@ type Repository struct {
 	MissingSchemaAction string
 	// UpgradeableSchemaAction is "upgrade", "warn" or "stop" (default) when migrations are pending.
 	UpgradeableSchemaAction string
+	// InitializationFailTimeout is how long a starting node waits for its
+	// database (HikariCP's setting of that name): default 5 minutes, 0 =
+	// one attempt, negative (WaitForever) = no bound.
+	InitializationFailTimeout time.Duration
 }
+
+// WaitForever is the InitializationFailTimeout of a node that waits for its
+// database without a bound (a negative value, as in HikariCP).
+const WaitForever time.Duration = -1
 
 // TaskManager is the <taskManager> section.
 type TaskManager struct {
@@ -516,11 +524,12 @@ func defaults(home string) *Config {
 		Home:       home,
 		ServerPort: 8080,
 		Repository: Repository{
-			Database:                dbSQLite,
-			JDBCURL:                 strings.ReplaceAll(defaultJDBC, "${midpoint.home}", home),
-			MaxPoolSize:             20,
-			MissingSchemaAction:     "create",
-			UpgradeableSchemaAction: "stop",
+			Database:                  dbSQLite,
+			JDBCURL:                   strings.ReplaceAll(defaultJDBC, "${midpoint.home}", home),
+			MaxPoolSize:               20,
+			MissingSchemaAction:       "create",
+			UpgradeableSchemaAction:   "stop",
+			InitializationFailTimeout: 5 * time.Minute,
 		},
 		TaskManager: TaskManager{
 			Threads:                   10,

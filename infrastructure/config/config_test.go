@@ -85,11 +85,12 @@ func TestLoadDefaults(t *testing.T) {
 		ServerPort: 8080,
 		NodeID:     "DefaultNode",
 		Repository: Repository{
-			Database:                "sqlite",
-			JDBCURL:                 "jdbc:sqlite:" + f.dir + "/cadre.db",
-			MaxPoolSize:             20,
-			MissingSchemaAction:     "create",
-			UpgradeableSchemaAction: "stop",
+			Database:                  "sqlite",
+			JDBCURL:                   "jdbc:sqlite:" + f.dir + "/cadre.db",
+			MaxPoolSize:               20,
+			MissingSchemaAction:       "create",
+			UpgradeableSchemaAction:   "stop",
+			InitializationFailTimeout: 5 * time.Minute,
 		},
 		TaskManager: TaskManager{
 			Threads:                   10,
@@ -381,6 +382,41 @@ func TestLoadDurations(t *testing.T) {
 				t.Errorf("nodeTimeout %s interval %s, want %s and 1s", c.TaskManager.NodeTimeout, c.TaskManager.NodeRegistrationInterval, tt.want)
 			}
 		})
+	}
+}
+
+// TestInitializationFailTimeout: the start-up wait reads as HikariCP's
+// setting of that name: a plain number is milliseconds, zero is a single
+// attempt and any negative value waits without a bound.
+func TestInitializationFailTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		value string
+		want  time.Duration
+	}{
+		{"30000", 30 * time.Second},
+		{"2s", 2 * time.Second},
+		{"0", 0},
+		{"0s", 0},
+		{"-1", WaitForever},
+		{"-5m", WaitForever},
+	} {
+		t.Run(tt.value, func(t *testing.T) {
+			f := setup(t)
+			c := mustLoad(t, []string{"-Dmidpoint.repository.initializationFailTimeout=" + tt.value}, f.env())
+			if got := c.Repository.InitializationFailTimeout; got != tt.want {
+				t.Errorf("initializationFailTimeout %q = %s, want %s", tt.value, got, tt.want)
+			}
+			if hasWarning(c, "initializationFailTimeout") {
+				t.Errorf("the key is used, yet warned about:\n%s", strings.Join(c.Warnings, "\n"))
+			}
+		})
+	}
+	for _, bad := range []string{"soon", "-soon", "5 minutes"} {
+		f := setup(t)
+		_, err := Load([]string{"-Dmidpoint.repository.initializationFailTimeout=" + bad}, f.env())
+		if err == nil || !strings.Contains(err.Error(), "repository/initializationFailTimeout") {
+			t.Errorf("initializationFailTimeout %q: %v, want an error naming the key", bad, err)
+		}
 	}
 }
 

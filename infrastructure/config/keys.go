@@ -39,6 +39,7 @@ var keys = []key{
 	{"repository/maxPoolSize", integer(func(c *Config) *int { return &c.Repository.MaxPoolSize }, 1, 10000)},
 	{"repository/missingSchemaAction", enum(func(c *Config) *string { return &c.Repository.MissingSchemaAction }, "create", "warn", "stop")},
 	{"repository/upgradeableSchemaAction", enum(func(c *Config) *string { return &c.Repository.UpgradeableSchemaAction }, "upgrade", "warn", "stop")},
+	{"repository/initializationFailTimeout", failTimeout(func(c *Config) *time.Duration { return &c.Repository.InitializationFailTimeout })},
 
 	{"taskManager/clustered", boolean(func(c *Config) *bool { return &c.TaskManager.Clustered })},
 	{"taskManager/threads", integer(func(c *Config) *int { return &c.TaskManager.Threads }, 1, 1000)},
@@ -92,7 +93,6 @@ var midPointKeys = map[string]bool{
 	"repository/embedded":                                  true,
 	"repository/dataSource":                                true,
 	"repository/minPoolSize":                               true,
-	"repository/initializationFailTimeout":                 true,
 	"repository/useZip":                                    true,
 	"repository/useZipAudit":                               true,
 	"repository/fullObjectFormat":                          true,
@@ -238,6 +238,40 @@ func duration(field func(*Config) *time.Duration, unit time.Duration) func(*Conf
 		*field(c) = d
 		return nil
 	}
+}
+
+// failTimeout parses a wait bound as HikariCP's initializationFailTimeout
+// reads it: a duration (a plain number is milliseconds), where zero means a
+// single attempt and any negative value means no bound (WaitForever).
+func failTimeout(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if rest, negative := strings.CutPrefix(v, "-"); negative && !isZero(rest) {
+			if _, err := parseDuration(rest, time.Millisecond); err != nil {
+				return err
+			}
+			*field(c) = WaitForever
+			return nil
+		}
+		if isZero(strings.TrimPrefix(v, "-")) {
+			*field(c) = 0
+			return nil
+		}
+		d, err := parseDuration(v, time.Millisecond)
+		if err != nil {
+			return err
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+// isZero tells whether v is a zero duration, as a plain number or in Go syntax.
+func isZero(v string) bool {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return n == 0
+	}
+	d, err := time.ParseDuration(v)
+	return err == nil && d == 0
 }
 
 // goDurationRE is Go's duration syntax; a value in it that time.ParseDuration refuses overflowed.
