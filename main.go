@@ -47,8 +47,20 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	n, err := node.New(ctx, cfg, log)
+	// Listen first, so the process answers /healthz (and /readyz 503) while
+	// it waits for its database.
+	front, err := node.Listen(cfg, log)
 	if err != nil {
+		log.Error("start-up failed", "err", err)
+		os.Exit(1)
+	}
+	n, err := front.Open(ctx)
+	if err != nil {
+		_ = front.Close(context.Background())
+		if ctx.Err() != nil { // SIGTERM while waiting: a clean stop
+			log.Info("stopped before the node was ready", "err", err)
+			return
+		}
 		log.Error("start-up failed", "err", err)
 		code := node.ExitStatus(err)
 		if code != node.ExitFailure { // one plain line besides the log, as config.Load prints

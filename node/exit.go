@@ -14,7 +14,8 @@ const (
 	// ExitConfig is a configuration mistake; the message names the key.
 	ExitConfig = 2
 	// ExitDatabaseUnreachable: a database server did not answer or refused
-	// the connection; the configuration may be right and a retry may work.
+	// the connection for all of repository/initializationFailTimeout; the
+	// configuration may be right and a retry may work.
 	ExitDatabaseUnreachable = 3
 )
 

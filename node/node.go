@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -75,9 +74,11 @@ type Node struct {
 	clusterView clusterView
 	Metrics     *metrics.Metrics
 	engine      *gin.Engine
-	server      *http.Server
-	listener    net.Listener
-	ready       atomic.Bool
+	// front serves HTTP: made by Listen before the node, or by Start.
+	front *Front
+	// openDB opens a database: once (New), or waiting for it (Front.Open).
+	openDB opener
+	ready  atomic.Bool
 
 	// samples feed the dashboard's charts.
 	samples sampler
@@ -91,9 +92,14 @@ type Node struct {
 
 // New opens the repository, migrates it, bootstraps an empty one, resolves
 // the node id and builds the application and the HTTP handler. It does not
-// listen or schedule yet.
+// listen or schedule yet. It tries the database once; Listen and Front.Open
+// start a node that waits for it.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, error) {
-	n := &Node{Config: cfg, Log: log, Started: time.Now(), InstanceID: uuid.NewString(), now: time.Now, life: newLifetime()}
+	return build(ctx, cfg, log, uuid.NewString(), openOnce)
+}
+
+func build(ctx context.Context, cfg *config.Config, log *slog.Logger, instanceID string, open opener) (*Node, error) {
+	n := &Node{Config: cfg, Log: log, Started: time.Now(), InstanceID: instanceID, now: time.Now, life: newLifetime(), openDB: open}
 	if skew := os.Getenv(ClockSkewEnv); skew != "" {
 		d, err := time.ParseDuration(skew)
 		if err != nil {
@@ -105,10 +111,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 	if err := os.MkdirAll(cfg.Home, 0o700); err != nil { // holds the SQLite file and reports
 		return nil, fmt.Errorf("create midpoint.home %s: %w", cfg.Home, err)
 	}
-	d, err := db.Open(ctx, db.Options{URL: cfg.Repository.JDBCURL, Username: cfg.Repository.JDBCUsername,
+	d, err := n.openDB(ctx, "repository/jdbcUrl", db.Options{URL: cfg.Repository.JDBCURL, Username: cfg.Repository.JDBCUsername,
 		Password: cfg.Repository.JDBCPassword, MaxPoolSize: cfg.Repository.MaxPoolSize, ApplicationName: applicationName(cfg.NodeID)})
 	if err != nil {
-		return nil, fmt.Errorf("repository: %w", dbError("repository/jdbcUrl", err))
+		return nil, fmt.Errorf("repository: %w", err)
 	}
 	n.DB = d
 	n.migrations = db.RepositoryMigrations(d.Dialect)
@@ -190,33 +196,25 @@ func (n *Node) readyCheck(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := n.DB.Ping(ctx); err != nil {
-		return fmt.Errorf("database unreachable: %w", err)
+	if err := n.DB.Ping(ctx); err != nil { // the cause names hosts and users, not for anonymous callers
+		return errors.New("database unreachable")
 	}
 	return nil
 }
 
-// Start listens on server.port (0 = any free port), registers the node,
-// recovers work left by its previous run and starts scheduling.
+// Start listens on server.port (0 = any free port) unless Listen already
+// does, serves the node's handler there, registers the node, recovers work
+// left by its previous run and starts scheduling.
 func (n *Node) Start(ctx context.Context) error {
-	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", n.Config.ServerPort))
-	if err != nil {
-		return fmt.Errorf("listen on server.port %d: %w", n.Config.ServerPort, err)
-	}
-	n.listener = ln
-	sec := n.Config.Security
-	n.server = &http.Server{Handler: n.httpHandler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
-		ReadTimeout: sec.HTTPReadTimeout, WriteTimeout: sec.HTTPWriteTimeout, IdleTimeout: sec.HTTPIdleTimeout}
-	ln = newLimitListener(ln, sec.MaxConnections)
-	if ln, err = n.wrapTLS(ln); err != nil {
-		return err
-	}
-	n.life.Go(func(context.Context) { // Serve returns once Stop shuts the server down
-		if err := n.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			n.Log.Error("http server", "err", err)
+	if n.front == nil {
+		f, err := listen(n.Config, n.Log, n.InstanceID)
+		if err != nil {
+			return err
 		}
-	})
-	n.buildCluster(ln.Addr().(*net.TCPAddr).Port)
+		n.front = f
+	}
+	n.front.serve(n.engine)
+	n.buildCluster(n.front.Port())
 	if n.Config.TaskManager.Clustered {
 		// Peers learn of this node at their next check-in; until they surely
 		// have, cache nothing they might need to invalidate.
@@ -248,8 +246,8 @@ func (n *Node) Start(ctx context.Context) error {
 // LocalURL is where this node listens.
 func (n *Node) LocalURL() string {
 	port := n.Config.ServerPort
-	if n.listener != nil {
-		port = n.listener.Addr().(*net.TCPAddr).Port
+	if n.front != nil {
+		port = n.front.Port()
 	}
 	return fmt.Sprintf("%s://localhost:%d%s", n.scheme(), port, n.Config.Server.ContextPath)
 }
@@ -262,8 +260,8 @@ func (n *Node) LocalURL() string {
 func (n *Node) Stop(ctx context.Context) error {
 	n.ready.Store(false)
 	var errs []error
-	if n.server != nil {
-		errs = append(errs, n.server.Shutdown(ctx))
+	if n.front != nil {
+		errs = append(errs, n.front.Close(ctx))
 	}
 	if n.Cluster != nil {
 		n.Scheduler.Pause()

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"cadre/infrastructure/config"
 )
 
 // scheme is how this node is reached: https with server.ssl.certificate.
@@ -19,18 +21,8 @@ func (n *Node) scheme() string {
 	return "http"
 }
 
-// httpHandler is what the HTTP server serves: the engine, under
-// server.servlet.context-path when one is set.
-func (n *Node) httpHandler() http.Handler {
-	if p := n.Config.Server.ContextPath; p != "" {
-		return contextPath{prefix: p, next: n.engine}
-	}
-	return n.engine
-}
-
 // wrapTLS serves HTTPS on ln when server.ssl.certificate is set.
-func (n *Node) wrapTLS(ln net.Listener) (net.Listener, error) {
-	s := n.Config.Server
+func wrapTLS(s config.Server, ln net.Listener) (net.Listener, error) {
 	if !s.TLS() {
 		return ln, nil
 	}

@@ -20,8 +20,10 @@ func TestStartupErrorsExitStatus(t *testing.T) {
 		status int
 		want   []string
 	}{
-		{"unreachable PostgreSQL", []string{"-Dmidpoint.repository.jdbcUrl=jdbc:postgresql://127.0.0.1:1/cadre"}, 3,
-			[]string{"database unreachable"}},
+		// A node waits for its database (TestWaitsForDatabase); with no wait
+		// at all, the first refusal ends it.
+		{"unreachable PostgreSQL", []string{"-Dmidpoint.repository.jdbcUrl=jdbc:postgresql://127.0.0.1:1/cadre", "-Dmidpoint.repository.initializationFailTimeout=0"}, 3,
+			[]string{"database unreachable", "repository/jdbcUrl", "initializationFailTimeout"}},
 		{"SQLite in a missing directory", []string{"-Dmidpoint.repository.jdbcUrl=jdbc:sqlite:/nonexistent-cadre-dir/sub/cadre.db"}, 2,
 			[]string{"repository/jdbcUrl", "SQLite"}},
 		{"sequence backwards", []string{"-Dmidpoint.nodeId=${sequence:9:1:node%d}"}, 2, []string{"nodeId"}},

@@ -103,10 +103,10 @@ func (n *Node) openJobStore(ctx context.Context) (quartzstore.Store, error) {
 	}
 	d := n.DB
 	if tm.JDBCURL != "" {
-		sep, err := db.Open(ctx, db.Options{URL: tm.JDBCURL, Username: tm.JDBCUser, Password: tm.JDBCPassword, MaxPoolSize: n.Config.Repository.MaxPoolSize,
+		sep, err := n.openDB(ctx, "taskManager/jdbcUrl", db.Options{URL: tm.JDBCURL, Username: tm.JDBCUser, Password: tm.JDBCPassword, MaxPoolSize: n.Config.Repository.MaxPoolSize,
 			ApplicationName: applicationName(n.Config.NodeID)})
 		if err != nil {
-			return nil, fmt.Errorf("job store database (taskManager/jdbcUrl): %w", dbError("taskManager/jdbcUrl", err))
+			return nil, fmt.Errorf("job store database (taskManager/jdbcUrl): %w", err)
 		}
 		n.jobDB = sep
 		d = sep

@@ -137,5 +137,7 @@ Where configuration comes from, weakest first:
 
 Every key, its default and meaning: docs/configuration.md and config.example.xml.
 Exit status: 0 after a clean stop, 1 when start-up fails, 2 for a bad command
-line or configuration.
+line or configuration, 3 when the database is still unreachable after
+repository/initializationFailTimeout (default 5m; meanwhile /healthz answers
+and /readyz says 503).
 `

@@ -1,0 +1,99 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"cadre/db"
+	"cadre/infrastructure/config"
+)
+
+// opener opens the database of key (repository/jdbcUrl or taskManager/jdbcUrl).
+type opener func(ctx context.Context, key string, o db.Options) (*db.DB, error)
+
+// openOnce tries once. A configuration mistake (a bad URL or SQLite path)
+// comes back as a *config.KeyError naming key.
+func openOnce(ctx context.Context, key string, o db.Options) (*db.DB, error) {
+	d, err := db.Open(ctx, o)
+	if err != nil {
+		return nil, dbError(key, err)
+	}
+	return d, nil
+}
+
+// Backoff between attempts to reach a database at start-up: doubling from
+// the first delay up to the cap, so a node is ready within about a second
+// of its database accepting connections again.
+const (
+	firstRetryDelay = 100 * time.Millisecond
+	maxRetryDelay   = time.Second
+)
+
+// waitingOpener retries a database that does not answer until it does, for
+// at most bound (repository/initializationFailTimeout: 0 = one attempt,
+// config.WaitForever = no bound), logging every attempt. waiting is called
+// while it retries and reached once the database answers. A configuration
+// mistake is not retried, and cancelling ctx (SIGTERM) ends the wait.
+func waitingOpener(bound time.Duration, log *slog.Logger, waiting, reached func()) opener {
+	return func(ctx context.Context, key string, o db.Options) (*db.DB, error) {
+		start := time.Now()
+		deadline := start.Add(bound)
+		delay := firstRetryDelay
+		for attempt := 1; ; attempt++ {
+			actx, cancel := ctx, context.CancelFunc(func() {})
+			if bound > 0 { // one attempt (0) or no bound: db.Open's own ping timeout
+				actx, cancel = context.WithDeadline(ctx, deadline)
+			}
+			d, err := db.Open(actx, o)
+			cancel()
+			if err == nil {
+				if attempt > 1 {
+					log.Info("database reachable", "key", key, "database", dbLocation(o.URL), "attempts", attempt, "waited", time.Since(start).Round(time.Millisecond))
+				}
+				reached()
+				return d, nil
+			}
+			if !errors.Is(err, db.ErrUnreachable) {
+				return nil, dbError(key, err)
+			}
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("stopped while waiting for %s: %w", key, ctx.Err())
+			}
+			remaining := time.Until(deadline)
+			if bound != config.WaitForever && remaining <= 0 {
+				return nil, fmt.Errorf("%s %s unreachable; gave up after %d attempts in %s (repository/initializationFailTimeout=%s): %w",
+					key, dbLocation(o.URL), attempt, time.Since(start).Round(time.Millisecond), bound, err)
+			}
+			next := delay
+			if bound != config.WaitForever {
+				next = min(delay, remaining)
+			}
+			waiting()
+			log.Warn("database unreachable; waiting for it", "key", key, "database", dbLocation(o.URL), "attempt", attempt,
+				"waited", time.Since(start).Round(time.Millisecond), "retryIn", next.Round(time.Millisecond), "err", err)
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("stopped while waiting for %s: %w", key, ctx.Err())
+			case <-time.After(next):
+			}
+			delay = min(2*delay, maxRetryDelay)
+		}
+	}
+}
+
+// Open builds the node on this front as New does, except that it waits for
+// each database up to repository/initializationFailTimeout, while /readyz
+// says so. Start then serves the node here.
+func (f *Front) Open(ctx context.Context) (*Node, error) {
+	open := waitingOpener(f.cfg.Repository.InitializationFailTimeout, f.log,
+		func() { f.setReason(reasonWaiting) }, func() { f.setReason(reasonStarting) })
+	n, err := build(ctx, f.cfg, f.log, f.instanceID, open)
+	if err != nil {
+		return nil, err
+	}
+	n.front = f
+	return n, nil
+}
