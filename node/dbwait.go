@@ -25,16 +25,20 @@ func openOnce(ctx context.Context, key string, o db.Options) (*db.DB, error) {
 }
 
 // Backoff between attempts to reach a database at start-up: doubling from
-// the first delay up to the cap, so a node is ready within about a second
-// of its database accepting connections again.
+// the first delay up to the cap, so that a node notices within half a second
+// that its database accepts connections (and is ready within about two on a
+// fresh database, which it must migrate first). Attempts are logged at
+// warning level at most once a second, the others at debug level; each line
+// carries the attempt's number.
 const (
 	firstRetryDelay = 100 * time.Millisecond
-	maxRetryDelay   = time.Second
+	maxRetryDelay   = 500 * time.Millisecond
+	retryLogEvery   = time.Second
 )
 
 // waitingOpener retries a database that does not answer until it does, for
 // at most bound (repository/initializationFailTimeout: 0 = one attempt,
-// config.WaitForever = no bound), logging every attempt. waiting is called
+// config.WaitForever = no bound), logging the attempts. waiting is called
 // while it retries and reached once the database answers. A configuration
 // mistake is not retried, and cancelling ctx (SIGTERM) ends the wait.
 func waitingOpener(bound time.Duration, log *slog.Logger, waiting, reached func()) opener {
@@ -42,6 +46,7 @@ func waitingOpener(bound time.Duration, log *slog.Logger, waiting, reached func(
 		start := time.Now()
 		deadline := start.Add(bound)
 		delay := firstRetryDelay
+		var logged time.Time // when an attempt was last logged as a warning
 		for attempt := 1; ; attempt++ {
 			actx, cancel := ctx, context.CancelFunc(func() {})
 			if bound > 0 { // one attempt (0) or no bound: db.Open's own ping timeout
@@ -72,7 +77,11 @@ func waitingOpener(bound time.Duration, log *slog.Logger, waiting, reached func(
 				next = min(delay, remaining)
 			}
 			waiting()
-			log.Warn("database unreachable; waiting for it", "key", key, "database", dbLocation(o.URL), "attempt", attempt,
+			level := slog.LevelDebug
+			if time.Since(logged) >= retryLogEvery {
+				level, logged = slog.LevelWarn, time.Now()
+			}
+			log.Log(ctx, level, "database unreachable; waiting for it", "key", key, "database", dbLocation(o.URL), "attempt", attempt,
 				"waited", time.Since(start).Round(time.Millisecond), "retryIn", next.Round(time.Millisecond), "err", err)
 			select {
 			case <-ctx.Done():

@@ -94,15 +94,15 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reason := *f.reason.Load()
+	node := f.cfg.NodeID
+	if strings.Contains(node, "${") { // an expression, resolved against the database later
+		node = ""
+	}
 	switch r.URL.Path {
 	case "/healthz":
-		body := map[string]string{"status": "ok", "instance": f.instanceID}
-		if id := f.cfg.NodeID; id != "" && !strings.Contains(id, "${") { // an expression is resolved against the database
-			body["node"] = id
-		}
-		writeJSON(w, http.StatusOK, body)
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "node": node, "instance": f.instanceID})
 	case "/readyz":
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": reason})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "node": node, "reason": reason})
 	default:
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "unavailable", "message": "this node is not ready yet: " + reason})
