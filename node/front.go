@@ -98,6 +98,9 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.Contains(node, "${") { // an expression, resolved against the database later
 		node = ""
 	}
+	if node != "" {
+		w.Header().Set("X-Served-By", node)
+	}
 	switch r.URL.Path {
 	case "/healthz":
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "node": node, "instance": f.instanceID})
