@@ -175,3 +175,17 @@ func TestSurvivesDatabaseOutage(t *testing.T) {
 		t.Fatal("the node exited")
 	}
 }
+
+// TestStopsWhileWaiting: SIGTERM ends a node that waits for its database at
+// once, with status 0, as a supervisor stopping it expects.
+func TestStopsWhileWaiting(t *testing.T) {
+	proxy, dbURL := behindProxy(t)
+	proxy.Refuse()
+	p := proctest.StartServing(t, "node1", waitArgs(dbURL)...)
+	time.Sleep(500 * time.Millisecond)
+	started := time.Now()
+	if err := p.Term(5 * time.Second); err != nil {
+		t.Fatalf("SIGTERM while waiting: %v, want exit status 0\n%s", err, p.Log())
+	}
+	t.Logf("exited %v after SIGTERM", time.Since(started).Round(time.Millisecond))
+}
