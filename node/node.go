@@ -98,6 +98,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 	return build(ctx, cfg, log, uuid.NewString(), openOnce)
 }
 
+// build is New with the given instance id (a Front's, which /healthz has
+// shown already) and a way to open the databases.
 func build(ctx context.Context, cfg *config.Config, log *slog.Logger, instanceID string, open opener) (*Node, error) {
 	n := &Node{Config: cfg, Log: log, Started: time.Now(), InstanceID: instanceID, now: time.Now, life: newLifetime(), openDB: open}
 	if skew := os.Getenv(ClockSkewEnv); skew != "" {
