@@ -67,8 +67,9 @@ type Cluster struct {
 	JobProxy *faultproxy.Proxy
 	// Replica is the primary and standby of Options.Replica.
 	Replica *Replicated
-	// Repo reads the repository directly (not through the proxy).
+	// Repo and DB read the repository directly (not through the proxy).
 	Repo  *gormrepo.Repo
+	DB    *db.DB
 	Nodes []*proctest.Proc
 	// Resources is a directory the nodes may read CSV resources from.
 	Resources string
@@ -99,7 +100,7 @@ func Start(tb testing.TB, o Options) *Cluster {
 		tb.Fatalf("open %s: %v", direct, err)
 	}
 	tb.Cleanup(func() { d.Close() })
-	c.Repo = gormrepo.New(d)
+	c.Repo, c.DB = gormrepo.New(d), d
 
 	args := proctest.ClusterArgs(nodeURL)
 	if o.DefaultTimings {

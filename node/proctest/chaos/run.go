@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -98,10 +99,13 @@ type Result struct {
 	Buckets, Lost, Doubled    int
 	ItemsProcessed, ItemsWant int64
 	Users, UsersWant          int64 // import only
-	Exited                    []string
-	LiveAgain                 bool // every node live and scheduling again after the fault
-	Repairs                   map[string]float64
-	RepairsMissing            []string // nodes whose /metrics has no cadre_repairs_total family
+	// MissingUsers names, for an import, the buckets whose rows have no
+	// user, with the bucket's state: "17 COMPLETE (20 rows)".
+	MissingUsers   []string
+	Exited         []string
+	LiveAgain      bool // every node live and scheduling again after the fault
+	Repairs        map[string]float64
+	RepairsMissing []string // nodes whose /metrics has no cadre_repairs_total family
 }
 
 // Recovery is the chaos benchmark's recovery time: from the end of the
@@ -122,6 +126,11 @@ func (r Result) Recovery() time.Duration {
 func Run(tb testing.TB, k Case) Result {
 	tb.Helper()
 	c := Start(tb, k.Fault.Options)
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			c.logProblems(tb)
+		}
+	})
 	oid := c.Create(k.Workload)
 	proctest.WaitFor(tb, fmt.Sprintf("%d complete buckets before the fault", k.InjectAt), 2*time.Minute, func() bool {
 		return c.Complete(oid) >= k.InjectAt
@@ -161,8 +170,79 @@ func Run(tb testing.TB, k Case) Result {
 		if n, err := c.Repo.Count(context.Background(), object.TypeUser); err == nil {
 			r.Users = n
 		}
+		if r.Users != r.UsersWant {
+			r.MissingUsers = c.missingUsers(oid)
+		}
 	}
 	return r
+}
+
+// Ids, addresses and times that make otherwise equal log lines differ.
+var (
+	logTime  = regexp.MustCompile(`^time=\S+ `)
+	logNoise = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(@\d+)?|127\.0\.0\.1:\d+|cadre_t_[0-9a-f]+|\d{4}-\d\d-\d\dT[0-9:.]+Z|\b\d+(\.\d+)?(ms|s)\b|\bline=\d+|imp\d{6}`)
+)
+
+// maxProblems bounds the kinds of warnings logProblems shows per node.
+const maxProblems = 40
+
+// logProblems logs every node's warnings and errors over the whole run,
+// equal ones counted once: the tail proctest shows misses the fault.
+func (c *Cluster) logProblems(tb testing.TB) {
+	for _, p := range c.Nodes {
+		counts := map[string]int{}
+		var order []string
+		for _, line := range strings.Split(p.Log(), "\n") {
+			if !strings.Contains(line, "level=WARN") && !strings.Contains(line, "level=ERROR") {
+				continue
+			}
+			line = logNoise.ReplaceAllString(logTime.ReplaceAllString(line, ""), "…")
+			if len(line) > 400 {
+				line = line[:400] + "…"
+			}
+			if counts[line] == 0 {
+				order = append(order, line)
+			}
+			counts[line]++
+		}
+		var b strings.Builder
+		for i, line := range order {
+			if i == maxProblems {
+				fmt.Fprintf(&b, "(%d more kinds)\n", len(order)-i)
+				break
+			}
+			fmt.Fprintf(&b, "%5d× %s\n", counts[line], line)
+		}
+		tb.Logf("--- %s: warnings and errors of the whole run (ids and times elided) ---\n%s", p.NodeID, b.String())
+	}
+}
+
+// missingUsers lists the buckets of an import whose rows have no user.
+func (c *Cluster) missingUsers(oid string) []string {
+	var names []string
+	if err := c.DB.Raw("SELECT name FROM objects WHERE type = ? AND name LIKE 'imp%'", string(object.TypeUser)).Scan(&names).Error; err != nil {
+		return []string{fmt.Sprintf("(read users: %v)", err)}
+	}
+	have := make(map[string]bool, len(names))
+	for _, n := range names {
+		have[n] = true
+	}
+	var out []string
+	for _, b := range c.Buckets(oid) {
+		if b.Content.From == nil || b.Content.To == nil {
+			continue
+		}
+		missing := 0
+		for i := *b.Content.From; i < *b.Content.To; i++ {
+			if !have[fmt.Sprintf("imp%06d", i)] {
+				missing++
+			}
+		}
+		if missing > 0 {
+			out = append(out, fmt.Sprintf("%d %s (%d rows)", b.Seq, b.State, missing))
+		}
+	}
+	return out
 }
 
 // count fills in the bucket figures of r.
