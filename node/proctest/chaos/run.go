@@ -300,27 +300,8 @@ func (c *Cluster) repairs(tb testing.TB) (map[string]float64, []string) {
 			missing = append(missing, p.NodeID)
 			continue
 		}
-		found := false
-		sc := bufio.NewScanner(bytes.NewReader(resp.Body))
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			if strings.HasPrefix(line, "# TYPE cadre_repairs_total ") {
-				found = true
-			}
-			if !strings.HasPrefix(line, "cadre_repairs_total") {
-				continue
-			}
-			found = true
-			name, value, ok := strings.Cut(line, " ")
-			v, err := strconv.ParseFloat(value, 64)
-			if !ok || err != nil {
-				continue
-			}
-			kind := "?"
-			if _, rest, ok := strings.Cut(name, `kind="`); ok {
-				kind, _, _ = strings.Cut(rest, `"`)
-			}
+		counts, found := ParseRepairs(resp.Body)
+		for kind, v := range counts {
 			total[kind] += v
 		}
 		if !found {
@@ -328,6 +309,36 @@ func (c *Cluster) repairs(tb testing.TB) (map[string]float64, []string) {
 		}
 	}
 	return total, missing
+}
+
+// ParseRepairs reads cadre_repairs_total{kind} from a Prometheus text
+// exposition, by kind; found says whether the family is there at all (a
+// TYPE line or a sample).
+func ParseRepairs(body []byte) (byKind map[string]float64, found bool) {
+	byKind = map[string]float64{}
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "# TYPE cadre_repairs_total ") {
+			found = true
+		}
+		name, value, ok := strings.Cut(line, " ")
+		if !ok || (name != "cadre_repairs_total" && !strings.HasPrefix(name, "cadre_repairs_total{")) {
+			continue
+		}
+		found = true
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			continue
+		}
+		kind := "?"
+		if _, rest, ok := strings.Cut(name, `kind="`); ok {
+			kind, _, _ = strings.Cut(rest, `"`)
+		}
+		byKind[kind] += v
+	}
+	return byKind, found
 }
 
 // RepairString is the repairs as kind=n pairs, sorted; "0" when none.
