@@ -56,6 +56,7 @@ func NewReplicated(tb testing.TB) *Replicated {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	dropLeftovers(tb, version)
 	suffix := randomHex(4)
 	r := &Replicated{Version: version, Database: "cadre",
 		Primary: PGCluster{Name: "cadre_t_" + suffix + "_p"},
@@ -104,6 +105,25 @@ func NewReplicated(tb testing.TB) *Replicated {
 		tb.Fatalf("standby %s: pg_is_in_recovery() = %v, %v; want true", r.Standby.Name, inRecovery, err)
 	}
 	return r
+}
+
+// leftoverAge is how old a cadre_t_ cluster must be before a new test drops
+// it: a test whose process was killed (go test's -timeout) ran no cleanup,
+// and its servers live on. A run of one case takes a minute or two.
+const leftoverAge = time.Hour
+
+// dropLeftovers drops clusters of earlier test runs that outlived them.
+func dropLeftovers(tb testing.TB, version string) {
+	dirs, _ := filepath.Glob(filepath.Join("/etc/postgresql", version, "cadre_t_*"))
+	for _, dir := range dirs {
+		fi, err := os.Stat(filepath.Join(dir, "pg_hba.conf"))
+		if err != nil || time.Since(fi.ModTime()) < leftoverAge {
+			continue
+		}
+		name := filepath.Base(dir)
+		out, err := exec.Command("pg_dropcluster", version, name, "--stop").CombinedOutput()
+		tb.Logf("dropped cluster %s %s left by an earlier test run: %v %s", version, name, err, out)
+	}
 }
 
 // URL is the multi-host URL of the database that leads a client to
