@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -35,7 +37,7 @@ type Options struct {
 	URL      string
 	Username string
 	Password string
-	// MaxPoolSize bounds open connections; default 20.
+	// MaxPoolSize bounds open connections; default DefaultMaxPoolSize.
 	MaxPoolSize int
 	// ApplicationName names the connections in PostgreSQL's
 	// pg_stat_activity (unless the URL sets application_name itself), so an
@@ -88,6 +90,17 @@ func countStatements(gdb *gorm.DB, n *atomic.Int64) error {
 	return nil
 }
 
+// Pool sizes (docs/connections.md).
+const (
+	// DefaultMaxPoolSize is the pool size when Options set none.
+	DefaultMaxPoolSize = 2
+	// maxIdleTime closes a pool's connections unused for that long: after a
+	// burst on a larger pool, an idle node goes back to the one or two its
+	// polls and check-ins use. (A pool keeps all its connections while busy:
+	// closing and reopening them under load costs more than they hold.)
+	maxIdleTime = time.Minute
+)
+
 // Errors of Open.
 var (
 	// ErrBadURL is returned for a URL that names no supported database.
@@ -132,11 +145,27 @@ func sqliteDSN(path string) (Dialect, string, error) {
 }
 
 func postgresDSN(raw, username, password string) (Dialect, string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
+	// net/url reads "h1:5432,h2:5433" as host "h1:5432,h2" with port 5433
+	// and rejects a list of bracketed IPv6 hosts, so the host list (the
+	// multi-host form of pgJDBC and libpq) is cut out first and checked on
+	// its own; url.Parse sees a single placeholder host.
+	rest := strings.TrimPrefix(strings.TrimPrefix(raw, "postgres://"), "postgresql://")
+	authority, tail := rest, ""
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority, tail = rest[:i], rest[i:]
+	}
+	userinfo, hosts := "", authority
+	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
+		userinfo, hosts = authority[:i+1], authority[i+1:]
+	}
+	if err := checkHosts(hosts); err != nil {
+		return "", "", fmt.Errorf("%w: %q: %w", ErrBadURL, raw, err)
+	}
+	const placeholder = "cadre-hosts"
+	u, err := url.Parse("postgres://" + userinfo + placeholder + tail)
+	if err != nil {
 		return "", "", fmt.Errorf("%w: %q", ErrBadURL, raw)
 	}
-	u.Scheme = "postgres"
 	if username != "" {
 		if password != "" {
 			u.User = url.UserPassword(username, password)
@@ -150,15 +179,90 @@ func postgresDSN(raw, username, password string) (Dialect, string, error) {
 	if q.Get("sslmode") == "" {
 		q.Set("sslmode", "disable")
 	}
-	// JDBC-only parameters that pgx does not understand.
-	for _, k := range []string{"currentSchema", "ssl", "loggerLevel"} {
-		if v := q.Get(k); v != "" && k == "currentSchema" {
-			q.Set("search_path", v)
-		}
-		q.Del(k)
+	if err := jdbcParams(q); err != nil {
+		return "", "", fmt.Errorf("%w: %q: %w", ErrBadURL, raw, err)
 	}
 	u.RawQuery = q.Encode()
-	return Postgres, u.String(), nil
+	return Postgres, strings.Replace(u.String(), placeholder, hosts, 1), nil
+}
+
+// checkHosts accepts "host", "host:port" and comma-separated lists of them
+// (IPv6 addresses in brackets).
+func checkHosts(hosts string) error {
+	if hosts == "" {
+		return errors.New("no host")
+	}
+	for _, h := range strings.Split(hosts, ",") {
+		host := h
+		if strings.HasPrefix(h, "[") || strings.Count(h, ":") == 1 {
+			var port string
+			var err error
+			if host, port, err = net.SplitHostPort(h); err != nil {
+				if !strings.HasSuffix(h, "]") {
+					return fmt.Errorf("host %q: %w", h, err)
+				}
+				host, port = strings.Trim(h, "[]"), ""
+			}
+			if p, err := strconv.Atoi(port); port != "" && (err != nil || p < 1 || p > 65535) {
+				return fmt.Errorf("host %q: bad port", h)
+			}
+		}
+		if host == "" || strings.ContainsAny(host, "/@ ") {
+			return fmt.Errorf("bad host %q", h)
+		}
+	}
+	return nil
+}
+
+// targetSessionAttrs maps pgJDBC's targetServerType to pgx's
+// target_session_attrs. pgJDBC tells a primary by transaction_read_only,
+// as pgx's read-write and read-only do. pgx has no "prefer primary": Cadre
+// writes, so a standby is of no use to it, and preferPrimary becomes
+// read-write.
+var targetSessionAttrs = map[string]string{
+	"any":             "any",
+	"primary":         "read-write",
+	"master":          "read-write",
+	"preferPrimary":   "read-write",
+	"secondary":       "read-only",
+	"slave":           "read-only",
+	"standby":         "read-only",
+	"preferSecondary": "prefer-standby",
+	"preferSlave":     "prefer-standby",
+	"preferStandby":   "prefer-standby",
+}
+
+// jdbcParams turns pgJDBC parameters into pgx's and drops those pgx does
+// not understand (PostgreSQL would reject them as unknown settings).
+func jdbcParams(q url.Values) error {
+	if v := q.Get("currentSchema"); v != "" {
+		q.Set("search_path", v)
+	}
+	if v := q.Get("targetServerType"); v != "" {
+		attrs, ok := targetSessionAttrs[v]
+		if !ok {
+			return fmt.Errorf("targetServerType %q is none of any, primary, master, preferPrimary, secondary, slave, standby, preferSecondary, preferSlave, preferStandby", v)
+		}
+		if q.Get("target_session_attrs") == "" {
+			q.Set("target_session_attrs", attrs)
+		}
+	}
+	// prepareThreshold=0 is how pgJDBC users turn server-side prepared
+	// statements off for PgBouncer in transaction mode. pgx's default caches
+	// prepared statements per connection, which PgBouncer hands to other
+	// clients ("prepared statement stmtcache_… already exists"); exec mode
+	// sends every statement unnamed.
+	if v := q.Get("prepareThreshold"); v != "" {
+		if n, err := strconv.Atoi(v); err != nil || n < 0 {
+			return fmt.Errorf("prepareThreshold %q is not a whole number", v)
+		} else if n == 0 && q.Get("default_query_exec_mode") == "" {
+			q.Set("default_query_exec_mode", "exec")
+		}
+	}
+	for _, k := range []string{"currentSchema", "ssl", "loggerLevel", "targetServerType", "prepareThreshold", "loadBalanceHosts", "hostRecheckSeconds"} {
+		q.Del(k)
+	}
+	return nil
 }
 
 // Open connects to the database named by o and checks that it answers.
@@ -194,11 +298,11 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	}
 	pool := o.MaxPoolSize
 	if pool <= 0 {
-		pool = 20
+		pool = DefaultMaxPoolSize
 	}
 	sqlDB.SetMaxOpenConns(pool)
-	sqlDB.SetMaxIdleConns(min(pool, 10))
-	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	sqlDB.SetMaxIdleConns(pool)
+	sqlDB.SetConnMaxIdleTime(maxIdleTime)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := sqlDB.PingContext(pingCtx); err != nil {
@@ -217,20 +321,39 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	return &DB{DB: gdb, Dialect: dialect, DSN: dsn, statements: statements}, nil
 }
 
+// SessionDSN is the pgx URL of a node's session connection on PostgreSQL
+// at raw (a JDBC or native URL), named like the pool's connections.
+func SessionDSN(raw, username, password, applicationName string) (string, error) {
+	dialect, dsn, err := ParseURL(raw, username, password)
+	if err != nil {
+		return "", err
+	}
+	if dialect != Postgres {
+		return "", fmt.Errorf("%w: %q is not PostgreSQL", ErrBadURL, raw)
+	}
+	if applicationName != "" {
+		dsn = withApplicationName(dsn, applicationName)
+	}
+	return dsn, nil
+}
+
 // withApplicationName adds application_name to a PostgreSQL URL made by
 // postgresDSN, unless the user's URL already names one.
 func withApplicationName(dsn, name string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
+	return withParam(dsn, "application_name", name)
+}
+
+// withParam sets parameter k of a PostgreSQL URL made by postgresDSN to v,
+// unless it is set already. Only the query is parsed: net/url misreads a
+// host list.
+func withParam(dsn, k, v string) string {
+	base, query, _ := strings.Cut(dsn, "?")
+	q, err := url.ParseQuery(query)
+	if err != nil || q.Get(k) != "" {
 		return dsn
 	}
-	q := u.Query()
-	if q.Get("application_name") != "" {
-		return dsn
-	}
-	q.Set("application_name", name)
-	u.RawQuery = q.Encode()
-	return u.String()
+	q.Set(k, v)
+	return base + "?" + q.Encode()
 }
 
 // sqlitePath is the file of a SQLite DSN made by sqliteDSN ("" for memory).
