@@ -11,15 +11,18 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	appcluster "cadre/app/cluster"
+	"cadre/db"
 	"cadre/domain/cluster"
 	"cadre/domain/object"
 	"cadre/infrastructure/peer"
 	"cadre/infrastructure/pglock"
+	"cadre/infrastructure/pgsession"
 )
 
 // resolveNodeID turns nodeId / nodeIdSource into this node's id.
@@ -54,15 +57,73 @@ func randomHex(nBytes int) string {
 	return hex.EncodeToString(b)
 }
 
-// urlPattern reads infrastructure/intraClusterHttpUrlPattern from the system configuration.
-type urlPattern struct{ n *Node }
+// openSession prepares the node's session connection on PostgreSQL
+// (docs/connections.md): repository/sessionJdbcUrl, or the repository's own
+// URL. It holds the liveness lock when the node is clustered, carries the
+// job store's LISTEN when the job store is in the repository database, and
+// runs the node's check-ins, which so never wait for the pool.
+func (n *Node) openSession() error {
+	cfg := n.Config
+	if n.DB.Dialect != db.Postgres {
+		return nil
+	}
+	dsn, key := n.DB.DSN, "repository/jdbcUrl"
+	if u := cfg.Repository.SessionJDBCURL; u != "" {
+		var err error
+		if dsn, err = db.SessionDSN(u, cfg.Repository.JDBCUsername, cfg.Repository.JDBCPassword, applicationName(cfg.NodeID)); err != nil {
+			return fmt.Errorf("session connection: %w", dbError("repository/sessionJdbcUrl", err))
+		}
+		key = "repository/sessionJdbcUrl"
+	}
+	if n.Store.SessionLocks() && cfg.TaskManager.Clustered {
+		n.lockKey = cluster.LivenessLockKey(cfg.NodeID)
+	}
+	n.session = pgsession.New(dsn, n.lockKey, n.Log)
+	n.Store.CheckInOn(n.session)
+	n.Metrics.RegisterDBSession("session", n.session.Connected)
+	n.Log.Debug("session connection", "from", key)
+	return nil
+}
 
-func (u urlPattern) IntraClusterURLPattern(ctx context.Context) string {
+// urlPattern reads infrastructure/intraClusterHttpUrlPattern from the
+// system configuration for the check-in. Only the first read waits for the
+// database; later ones answer the last value read and refresh it in the
+// background, so a check-in never waits for a pool busy with bulk work (a
+// changed pattern shows one check-in later).
+type urlPattern struct {
+	n          *Node
+	mu         sync.Mutex
+	value      string
+	loaded     bool
+	refreshing atomic.Bool
+}
+
+func (u *urlPattern) IntraClusterURLPattern(ctx context.Context) string {
+	u.mu.Lock()
+	value, loaded := u.value, u.loaded
+	u.mu.Unlock()
+	if !loaded {
+		u.refresh(ctx)
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		return u.value
+	}
+	if u.refreshing.CompareAndSwap(false, true) {
+		if !u.n.life.Go(func(ctx context.Context) { defer u.refreshing.Store(false); u.refresh(ctx) }) {
+			u.refreshing.Store(false)
+		}
+	}
+	return value
+}
+
+func (u *urlPattern) refresh(ctx context.Context) {
 	o, err := u.n.Store.Get(ctx, object.TypeSystemConfiguration, object.SystemConfigurationOID)
 	if err != nil {
-		return ""
+		return // keep the last value: a database hiccup must not change the node's URL
 	}
-	return o.(*object.SystemConfiguration).Infrastructure.IntraClusterHTTPURLPattern
+	u.mu.Lock()
+	u.value, u.loaded = o.(*object.SystemConfiguration).Infrastructure.IntraClusterHTTPURLPattern, true
+	u.mu.Unlock()
 }
 
 // httpProber asks a node URL's /healthz which instance answers there.
@@ -107,19 +168,15 @@ func (n *Node) buildCluster(port int) {
 		httpPort = port
 	}
 	schema, _ := n.DB.SchemaVersion(context.Background(), n.migrations)
-	var lockKey int64
+	lockKey := n.lockKey
 	sqlDB, err := n.DB.DB.DB()
-	crashDetection := err == nil && n.Store.SessionLocks() && cfg.TaskManager.Clustered
-	if crashDetection {
-		lockKey = cluster.LivenessLockKey(cfg.NodeID)
-		n.livenessLock = pglock.NewHolder(n.DB.DSN, lockKey, n.Log)
-	}
+	crashDetection := err == nil && lockKey != 0
 	n.Cluster = appcluster.New(appcluster.Config{
 		Clustered: cfg.TaskManager.Clustered, Hostname: n.hostname(), HTTPPort: httpPort, Scheme: n.scheme(), Path: cfg.Server.ContextPath, ConfigURL: cfg.URL,
 		Version: Version, SchemaVersion: schema, Interval: cfg.TaskManager.NodeRegistrationInterval, Timeout: cfg.TaskManager.NodeTimeout,
 		LocalNodeClusteringEnabled: cfg.TaskManager.LocalNodeClusteringEnabled, ExecutionGroups: groups, ExecutionLimits: n.Tasks.Limits(), LivenessLock: lockKey,
 		Settings: n.sharedSettings(),
-	}, cfg.NodeID, n.InstanceID, n.Store, n.Tasks, n.Scheduler, urlPattern{n}, httpProber{client: &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: n.peerTLS()}}}, n.Log)
+	}, cfg.NodeID, n.InstanceID, n.Store, n.Tasks, n.Scheduler, &urlPattern{n: n}, httpProber{client: &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: n.peerTLS()}}}, n.Log)
 	if crashDetection {
 		n.Cluster.SetCrashDetection(pglock.NewProbe(sqlDB), statusProbe{peer.NewClient(n.peerDir, nil, n.Log, peer.Options{Timeout: time.Second, Retries: -1, TLS: n.peerTLS()})})
 	}

@@ -27,7 +27,7 @@ import (
 	"cadre/infrastructure/gormrepo"
 	"cadre/infrastructure/metrics"
 	"cadre/infrastructure/peer"
-	"cadre/infrastructure/pglock"
+	"cadre/infrastructure/pgsession"
 	"cadre/infrastructure/reportfiles"
 	"cadre/interfaces/httpapi"
 	"cadre/interfaces/webui"
@@ -82,8 +82,11 @@ type Node struct {
 
 	// samples feed the dashboard's charts.
 	samples sampler
-	// livenessLock is held while the node lives (clustered, PostgreSQL).
-	livenessLock *pglock.Holder
+	// session is the node's one connection outside the pool on PostgreSQL
+	// (liveness lock, LISTEN, check-ins); nil on SQLite.
+	session *pgsession.Session
+	// lockKey is the liveness lock the session holds (0: none).
+	lockKey int64
 	// nodeSeries tracks the cadre_node_up series per node row.
 	nodeSeries nodeSeries
 	// life owns every background goroutine of the node; Stop ends them.
@@ -141,6 +144,10 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, instanceID
 		n.Metrics.RegisterDBPool("repository", sqlDB.Stats)
 	}
 	n.Metrics.RegisterDBStatements("repository", d.Statements)
+	if err := n.openSession(); err != nil {
+		d.Close()
+		return nil, err
+	}
 	n.Cache = repository.NewGlobalCache(n.Store, repository.DefaultCacheTTL, n.now, n.Metrics)
 	n.Repo = repository.NewService(n.Cache, auth.BcryptHasher{}, n.now, log)
 	n.Auth = auth.NewService(n.Store, n.Store, id, n.now)
@@ -225,8 +232,8 @@ func (n *Node) Start(ctx context.Context) error {
 		n.Auth.HoldOff(warm)
 	}
 	n.Scheduler.Pause() // the cluster manager resumes it once the node may schedule
-	if n.livenessLock != nil {
-		_ = n.livenessLock.Start(ctx)
+	if n.session != nil {
+		_ = n.session.Start(ctx)
 	}
 	if err := n.Cluster.Start(ctx); err != nil {
 		return err
@@ -271,8 +278,8 @@ func (n *Node) Stop(ctx context.Context) error {
 		errs = append(errs, n.Scheduler.Stop(ctx))
 		errs = append(errs, n.Cluster.Stop(ctx))
 	}
-	if n.livenessLock != nil { // after the node is DOWN, so no peer mistakes the stop for a crash
-		errs = append(errs, n.livenessLock.Stop(ctx))
+	if n.session != nil { // after the node is DOWN, so no peer mistakes the stop for a crash
+		errs = append(errs, n.session.Stop(ctx))
 	}
 	errs = append(errs, n.life.stop(ctx))
 	n.Peers.CloseIdleConnections()

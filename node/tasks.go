@@ -111,8 +111,11 @@ func (n *Node) openJobStore(ctx context.Context) (quartzstore.Store, error) {
 		n.jobDB = sep
 		d = sep
 		n.Metrics.RegisterDBStatements("jobstore", sep.Statements)
+		if sqlDB, err := sep.DB.DB(); err == nil {
+			n.Metrics.RegisterDBPool("jobstore", sqlDB.Stats)
+		}
 	}
-	s, err := newSQLJobStore(d)
+	s, err := n.newSQLJobStore(d)
 	if err != nil {
 		return nil, err
 	}
@@ -123,8 +126,10 @@ func (n *Node) openJobStore(ctx context.Context) (quartzstore.Store, error) {
 }
 
 // newSQLJobStore builds the job store on d's pool; it counts its statements
-// with d's and listens for trigger changes on d's PostgreSQL server.
-func newSQLJobStore(d *db.DB) (*quartzstore.SQLStore, error) {
+// with d's and listens for trigger changes on d's PostgreSQL server: on the
+// node's session connection when d is the repository database, else on a
+// connection of its own (notifications stay inside one database).
+func (n *Node) newSQLJobStore(d *db.DB) (*quartzstore.SQLStore, error) {
 	pool, err := d.DB.DB()
 	if err != nil {
 		return nil, fmt.Errorf("job store pool: %w", err)
@@ -132,6 +137,9 @@ func newSQLJobStore(d *db.DB) (*quartzstore.SQLStore, error) {
 	o := quartzstore.SQLOptions{Dialect: quartzstore.SQLite, OnStatement: d.CountStatement}
 	if d.Dialect == db.Postgres {
 		o.Dialect, o.ListenDSN = quartzstore.Postgres, d.DSN
+		if d == n.DB && n.session != nil {
+			o.Listen = n.session.Listen
+		}
 	}
 	return quartzstore.NewSQLStore(pool, o)
 }

@@ -23,6 +23,8 @@ type SQLStore struct {
 	dialect Dialect
 	// listenDSN is the PostgreSQL connection string TriggersListen dials.
 	listenDSN string
+	// listen subscribes on a connection the caller owns (SQLOptions.Listen).
+	listen func(ctx context.Context, channel string, notify func(payload string)) error
 	// count is called once per statement sent; never nil.
 	count func()
 }

@@ -15,7 +15,7 @@ const NotifyChannel = "cadre_qrtz_triggers"
 
 // ErrListenUnsupported is returned by TriggersListen on a database without
 // notifications (SQLite, which has one process anyway) or on a store built
-// without SQLOptions.ListenDSN; the scheduler then
+// without SQLOptions.ListenDSN or Listen; the scheduler then
 // relies on its polling and on in-process wakes.
 var ErrListenUnsupported = errors.New("quartzstore: trigger notifications are not supported by this database")
 
@@ -42,11 +42,14 @@ func (s *SQLStore) notifySQL() string {
 	return ""
 }
 
-// TriggersListen implements Listener on PostgreSQL with LISTEN on a
-// dedicated connection.
+// TriggersListen implements Listener on PostgreSQL with LISTEN on the
+// caller's connection (SQLOptions.Listen) or on a dedicated one.
 func (s *SQLStore) TriggersListen(ctx context.Context, notify func(group string)) error {
-	if s.dialect != Postgres || s.listenDSN == "" {
+	if s.dialect != Postgres || (s.listenDSN == "" && s.listen == nil) {
 		return ErrListenUnsupported
+	}
+	if s.listen != nil {
+		return s.listen(ctx, NotifyChannel, notify)
 	}
 	conn, err := pgx.Connect(ctx, s.listenDSN)
 	if err != nil {

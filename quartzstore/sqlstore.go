@@ -1,6 +1,7 @@
 package quartzstore
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -34,6 +35,12 @@ type SQLOptions struct {
 	// TriggersListen dials for its dedicated LISTEN connection; "" makes
 	// TriggersListen return ErrListenUnsupported, and schedulers rely on polling.
 	ListenDSN string
+	// Listen, when set, wins over ListenDSN: it subscribes to a PostgreSQL
+	// notification channel on a connection the caller owns (Cadre shares a
+	// node's session connection between LISTEN and its liveness lock), calls
+	// notify with every payload and with "" after every (re)connect, and
+	// returns when ctx ends.
+	Listen func(ctx context.Context, channel string, notify func(payload string)) error
 	// OnStatement is called once for every statement the store sends, for
 	// metrics; nil counts nothing.
 	OnStatement func()
@@ -69,7 +76,7 @@ func NewSQLStore(sqlDB *sql.DB, o SQLOptions) (*SQLStore, error) {
 	if err := countStatements(gdb, count); err != nil {
 		return nil, err
 	}
-	return &SQLStore{db: gdb, sqlDB: sqlDB, dialect: o.Dialect, listenDSN: o.ListenDSN, count: count}, nil
+	return &SQLStore{db: gdb, sqlDB: sqlDB, dialect: o.Dialect, listenDSN: o.ListenDSN, listen: o.Listen, count: count}, nil
 }
 
 // countStatements calls count after every statement gorm sends; the explicit

@@ -74,8 +74,11 @@ type Manager struct {
 	stop       context.CancelFunc
 	done       chan struct{}
 	watchDone  chan struct{}
-	onChange   []func()
-	events     EventStore // nil: no activity recorded
+	beatDone   chan struct{}
+	// checkedIn is when the last check-in succeeded (local monotonic clock).
+	checkedIn time.Time
+	onChange  []func()
+	events    EventStore // nil: no activity recorded
 
 	locks    LockProbe
 	status   StatusProbe
@@ -148,6 +151,8 @@ func (m *Manager) Start(ctx context.Context) error {
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.stop, m.done = cancel, make(chan struct{})
 	go m.loop(loopCtx)
+	m.beatDone = make(chan struct{})
+	go m.heartbeat(loopCtx)
 	if m.locks != nil && m.status != nil {
 		m.watchDone = make(chan struct{})
 		go m.watch(loopCtx)
@@ -258,6 +263,33 @@ func (m *Manager) loop(ctx context.Context) {
 			if err := m.Tick(ctx); err != nil && ctx.Err() == nil {
 				m.log.Warn("cluster check-in", "err", err)
 			}
+		}
+	}
+}
+
+// heartbeat checks in by itself whenever the loop's round is late: a round
+// also judges peers, recovers their work and maintains tasks, which can
+// take seconds while the database is busy with bulk work (counting a
+// million buckets), and a node must not miss its own check-ins meanwhile.
+func (m *Manager) heartbeat(ctx context.Context) {
+	defer close(m.beatDone)
+	tick := time.NewTicker(m.cfg.Interval / 2)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		// Half an interval of slack: a round on time is never doubled.
+		m.mu.Lock()
+		due := m.registered && time.Since(m.checkedIn) >= m.cfg.Interval*3/2
+		m.mu.Unlock()
+		if !due {
+			continue
+		}
+		if err := m.checkIn(ctx); err != nil && ctx.Err() == nil {
+			m.log.Warn("cluster check-in (heartbeat)", "err", err)
 		}
 	}
 }
@@ -399,6 +431,9 @@ func (m *Manager) checkIn(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.mu.Lock()
+	m.checkedIn = time.Now()
+	m.mu.Unlock()
 	if wasDown {
 		m.log.Warn("this node was declared dead by the cluster while it was away; its work was recovered elsewhere and any late completion is fenced")
 		m.emit(ctx, cluster.EventNodeReturned, me.ID, "checked in again after it was declared dead; late completions of its old buckets are fenced", 0)
@@ -411,6 +446,7 @@ func (m *Manager) Stop(ctx context.Context) error {
 	if m.stop != nil {
 		m.stop()
 		<-m.done
+		<-m.beatDone
 		if m.watchDone != nil {
 			<-m.watchDone
 		}

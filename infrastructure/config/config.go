@@ -59,7 +59,13 @@ type Repository struct {
 	// JDBCUsername and JDBCPassword are the credentials; jdbcPasswordFile reads the password
 	// from a file (trailing newline trimmed).
 	JDBCUsername, JDBCPassword string
-	// MaxPoolSize bounds open connections; default 20.
+	// SessionJDBCURL is where the node's one session connection (liveness
+	// lock, LISTEN, check-ins) goes when the pool goes elsewhere, e.g. the
+	// pool through PgBouncer in transaction mode and the session straight to
+	// PostgreSQL; "" = JDBCURL. PostgreSQL only, same credentials.
+	SessionJDBCURL string
+	// MaxPoolSize bounds the open connections of the pool (and of a separate
+	// job store's pool); default 2, so that 30 nodes fit max_connections 100.
 	MaxPoolSize int
 	// MissingSchemaAction is "create" (default), "warn" or "stop" when the schema is absent.
 	MissingSchemaAction string
@@ -197,6 +203,11 @@ type Server struct {
 
 // TLS reports whether the node serves HTTPS.
 func (s Server) TLS() bool { return s.Certificate != "" }
+
+// DefaultMaxPoolSize is repository/maxPoolSize's default: with the node's
+// session connection, 3 connections per node, so 30 nodes fit PostgreSQL's
+// default max_connections 100 less its 3 reserved ones (docs/connections.md).
+const DefaultMaxPoolSize = 2
 
 // DefaultNodeID is the node id of a non-clustered node that sets neither nodeId nor nodeIdSource.
 const DefaultNodeID = "DefaultNode"
@@ -526,7 +537,7 @@ func defaults(home string) *Config {
 		Repository: Repository{
 			Database:                  dbSQLite,
 			JDBCURL:                   strings.ReplaceAll(defaultJDBC, "${midpoint.home}", home),
-			MaxPoolSize:               20,
+			MaxPoolSize:               DefaultMaxPoolSize,
 			MissingSchemaAction:       "create",
 			UpgradeableSchemaAction:   "stop",
 			InitializationFailTimeout: 5 * time.Minute,
@@ -613,6 +624,15 @@ func (l *loader) validate(c *Config) {
 				"%q does not match repository/jdbcUrl %s, which is %s", c.Repository.Database, redactURL(c.Repository.JDBCURL), dialect)
 		default:
 			c.Repository.Database = dialect
+		}
+	}
+
+	if u := c.Repository.SessionJDBCURL; u != "" {
+		if dialect, err := urlDialect(u); err != nil {
+			l.fail("repository/sessionJdbcUrl", l.from("repository/sessionJdbcUrl"), "%v", err)
+		} else if dialect != dbPostgres || c.Repository.Database != dbPostgres {
+			l.fail("repository/sessionJdbcUrl", l.from("repository/sessionJdbcUrl"),
+				"a session connection exists only on PostgreSQL; %s is %s and repository/jdbcUrl is %s", redactURL(u), dialect, c.Repository.Database)
 		}
 	}
 

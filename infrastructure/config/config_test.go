@@ -87,7 +87,7 @@ func TestLoadDefaults(t *testing.T) {
 		Repository: Repository{
 			Database:                  "sqlite",
 			JDBCURL:                   "jdbc:sqlite:" + f.dir + "/cadre.db",
-			MaxPoolSize:               20,
+			MaxPoolSize:               DefaultMaxPoolSize,
 			MissingSchemaAction:       "create",
 			UpgradeableSchemaAction:   "stop",
 			InitializationFailTimeout: 5 * time.Minute,

@@ -36,6 +36,7 @@ var keys = []key{
 	{"repository/jdbcUrl", text(func(c *Config) *string { return &c.Repository.JDBCURL })},
 	{"repository/jdbcUsername", text(func(c *Config) *string { return &c.Repository.JDBCUsername })},
 	{"repository/jdbcPassword", text(func(c *Config) *string { return &c.Repository.JDBCPassword })},
+	{"repository/sessionJdbcUrl", text(func(c *Config) *string { return &c.Repository.SessionJDBCURL })},
 	{"repository/maxPoolSize", integer(func(c *Config) *int { return &c.Repository.MaxPoolSize }, 1, 10000)},
 	{"repository/missingSchemaAction", enum(func(c *Config) *string { return &c.Repository.MissingSchemaAction }, "create", "warn", "stop")},
 	{"repository/upgradeableSchemaAction", enum(func(c *Config) *string { return &c.Repository.UpgradeableSchemaAction }, "upgrade", "warn", "stop")},

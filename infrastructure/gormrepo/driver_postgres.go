@@ -38,15 +38,19 @@ func (postgresDriver) now(tx *gorm.DB) (time.Time, error) {
 func (postgresDriver) checkIn(ctx context.Context, sqlDB *sql.DB, args []any) (string, time.Time, error) {
 	var previous string
 	var now time.Time
-	err := sqlDB.QueryRowContext(ctx, `WITH old AS (
+	err := sqlDB.QueryRowContext(ctx, pgCheckInSQL, args...).Scan(&previous, &now)
+	return previous, now, err
+}
+
+// pgCheckInSQL is the check-in statement, on the pool or on a node's
+// session connection (Repo.CheckInOn).
+const pgCheckInSQL = `WITH old AS (
     SELECT operational_state FROM nodes WHERE node_id = $10 AND internal_id = $11 FOR UPDATE)
 UPDATE nodes SET last_check_in = clock_timestamp(), operational_state = $1, scheduler_state = $2,
     error_reason = $3, url = $4, hostname = $5, http_port = $6, node_timeout_ms = $7,
     liveness_lock = $8, shared_settings = $9
 FROM old WHERE node_id = $10 AND internal_id = $11
-RETURNING old.operational_state, nodes.last_check_in`, args...).Scan(&previous, &now)
-	return previous, now, err
-}
+RETURNING old.operational_state, nodes.last_check_in`
 
 // whereNames takes one array parameter, not an IN list of hundreds:
 // PostgreSQL's generic plan for a long IN list of parameters can turn into a

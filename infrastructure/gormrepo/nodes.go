@@ -159,6 +159,25 @@ func (r *Repo) NodesRegister(ctx context.Context, n *cluster.Node, judge func(ex
 	})
 }
 
+// PriorityConn is a connection outside the pool (a node's PostgreSQL
+// session connection) that runs one statement ahead of other work.
+type PriorityConn interface {
+	// QueryRow runs query with args and scans its one row into dest; ok is
+	// false, with nothing run, when the connection is not there right now.
+	QueryRow(ctx context.Context, query string, args []any, dest ...any) (ok bool, err error)
+}
+
+// CheckInOn makes NodesCheckIn run on c (PostgreSQL only) whenever c is
+// connected, so a check-in never queues behind bulk statements in the pool
+// (creating a million buckets holds a pool connection for seconds, and a
+// small pool is often all taken); it falls back to the pool while c is not
+// connected.
+func (r *Repo) CheckInOn(c PriorityConn) {
+	if _, ok := r.drv.(postgresDriver); ok {
+		r.checkInConn = c
+	}
+}
+
 // NodesCheckIn writes the node's state with last check-in = database now,
 // through the driver's explicit SQL, and reads whether peers had marked the
 // node DOWN.
@@ -169,7 +188,15 @@ func (r *Repo) NodesCheckIn(ctx context.Context, n *cluster.Node) (bool, error) 
 	}
 	args := []any{string(cluster.Up), string(n.SchedulerState), n.ErrorReason, n.URL, n.Hostname, n.HTTPPort,
 		n.Timeout.Milliseconds(), n.LivenessLock, encodeSettings(n.Settings), n.ID, n.InternalID}
-	previous, now, err := r.drv.checkIn(ctx, sqlDB, args)
+	var previous string
+	var now time.Time
+	onSession := false
+	if r.checkInConn != nil {
+		onSession, err = r.checkInConn.QueryRow(ctx, pgCheckInSQL, args, &previous, &now)
+	}
+	if !onSession {
+		previous, now, err = r.drv.checkIn(ctx, sqlDB, args)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, cluster.ErrTakenOver // the row is gone or belongs to another instance
 	}

@@ -19,6 +19,8 @@ type Repo struct {
 	db  *db.DB
 	drv driver // what differs between the databases
 	hot *hotPath
+	// checkInConn runs check-ins outside the pool (CheckInOn); nil: the pool.
+	checkInConn PriorityConn
 }
 
 // New returns a repository on an opened, migrated database.

@@ -10,11 +10,12 @@ import (
 
 // dbPoolCollector reads sql.DBStats of every registered pool at scrape time.
 type dbPoolCollector struct {
-	open, inUse, idle, waitCount, waitSeconds, statements *prometheus.Desc
+	open, inUse, idle, waitCount, waitSeconds, statements, connections *prometheus.Desc
 
 	mu         sync.Mutex
 	pools      map[string]func() sql.DBStats
 	statementN map[string]func() int64
+	sessions   map[string]func() bool
 }
 
 func newDBPoolCollector() *dbPoolCollector {
@@ -32,8 +33,12 @@ func newDBPoolCollector() *dbPoolCollector {
 			"Total time callers waited for a connection of the database pool, in seconds.", pool, nil),
 		statements: prometheus.NewDesc("cadre_db_statements_total",
 			"Statements this node sent on the database pool (gorm's and the explicit hot-path SQL).", pool, nil),
+		connections: prometheus.NewDesc("cadre_db_connections",
+			"Database connections this node holds, per pool (repository, jobstore, session: the one connection outside the pools) and state (in_use, idle); the session connection counts as in use while connected.",
+			[]string{"pool", "state"}, nil),
 		pools:      make(map[string]func() sql.DBStats),
 		statementN: make(map[string]func() int64),
+		sessions:   make(map[string]func() bool),
 	}
 }
 
@@ -41,6 +46,12 @@ func (c *dbPoolCollector) addStatements(name string, count func() int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.statementN[name] = count
+}
+
+func (c *dbPoolCollector) addSession(name string, connected func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sessions[name] = connected
 }
 
 func (c *dbPoolCollector) add(name string, stats func() sql.DBStats) {
@@ -57,6 +68,7 @@ func (c *dbPoolCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.waitCount
 	ch <- c.waitSeconds
 	ch <- c.statements
+	ch <- c.connections
 }
 
 // Collect implements prometheus.Collector. Stats functions run outside the
@@ -65,7 +77,17 @@ func (c *dbPoolCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	pools := maps.Clone(c.pools)
 	statements := maps.Clone(c.statementN)
+	sessions := maps.Clone(c.sessions)
 	c.mu.Unlock()
+
+	for name, connected := range sessions {
+		n := 0.0
+		if connected() {
+			n = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, n, name, "in_use")
+		ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, 0, name, "idle")
+	}
 
 	for name, count := range statements {
 		ch <- prometheus.MustNewConstMetric(c.statements, prometheus.CounterValue, float64(count()), name)
@@ -75,6 +97,8 @@ func (c *dbPoolCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.open, prometheus.GaugeValue, float64(s.OpenConnections), name)
 		ch <- prometheus.MustNewConstMetric(c.inUse, prometheus.GaugeValue, float64(s.InUse), name)
 		ch <- prometheus.MustNewConstMetric(c.idle, prometheus.GaugeValue, float64(s.Idle), name)
+		ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, float64(s.InUse), name, "in_use")
+		ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, float64(s.Idle), name, "idle")
 		ch <- prometheus.MustNewConstMetric(c.waitCount, prometheus.CounterValue, float64(s.WaitCount), name)
 		ch <- prometheus.MustNewConstMetric(c.waitSeconds, prometheus.CounterValue, s.WaitDuration.Seconds(), name)
 	}

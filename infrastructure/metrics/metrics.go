@@ -208,6 +208,13 @@ func (m *Metrics) RegisterDBPool(name string, stats func() sql.DBStats) {
 	m.dbPools.add(name, stats)
 }
 
+// RegisterDBSession exports cadre_db_connections{pool=name} of a single
+// connection outside the pools (a node's PostgreSQL session connection):
+// in_use 1 while connected reports true.
+func (m *Metrics) RegisterDBSession(name string, connected func() bool) {
+	m.dbPools.addSession(name, connected)
+}
+
 // RegisterDBStatements exports cadre_db_statements_total{pool=name}: the
 // statements sent on that pool, read from count at every scrape.
 func (m *Metrics) RegisterDBStatements(name string, count func() int64) {

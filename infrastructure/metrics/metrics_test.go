@@ -161,6 +161,7 @@ func TestExposition(t *testing.T) {
 				m.RegisterDBPool("jobstore", func() sql.DBStats { return sql.DBStats{OpenConnections: 1, Idle: 1} })
 				// A second registration replaces the first.
 				m.RegisterDBPool("jobstore", func() sql.DBStats { return sql.DBStats{OpenConnections: 2, Idle: 2} })
+				m.RegisterDBSession("session", func() bool { return true })
 			},
 			want: []string{
 				`cadre_db_open_connections{instance_node="node1",pool="repository"} 5`,
@@ -172,6 +173,13 @@ func TestExposition(t *testing.T) {
 				`cadre_db_idle_connections{instance_node="node1",pool="jobstore"} 2`,
 				"# TYPE cadre_db_wait_count_total counter",
 				"# TYPE cadre_db_open_connections gauge",
+				`cadre_db_connections{instance_node="node1",pool="repository",state="in_use"} 2`,
+				`cadre_db_connections{instance_node="node1",pool="repository",state="idle"} 3`,
+				`cadre_db_connections{instance_node="node1",pool="jobstore",state="in_use"} 0`,
+				`cadre_db_connections{instance_node="node1",pool="jobstore",state="idle"} 2`,
+				`cadre_db_connections{instance_node="node1",pool="session",state="in_use"} 1`,
+				`cadre_db_connections{instance_node="node1",pool="session",state="idle"} 0`,
+				"# TYPE cadre_db_connections gauge",
 			},
 		},
 		{
