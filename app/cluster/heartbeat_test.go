@@ -33,7 +33,7 @@ func (s *beatStore) count() int {
 }
 
 func (s *beatStore) NodesList(context.Context) ([]*cluster.Node, error) { return nil, nil }
-func (s *beatStore) Now(context.Context) (time.Time, error)              { return time.Now(), nil }
+func (s *beatStore) Now(context.Context) (time.Time, error)             { return time.Now(), nil }
 
 // slowRecoverer's Maintain takes as long as bulk work can make it.
 type slowRecoverer struct{ fakeRecoverer }

@@ -218,10 +218,26 @@ func (m *Manager) afterStop(ctx context.Context, oid string, items, errs int64) 
 }
 
 func (m *Manager) finish(ctx context.Context, oid string, result task.ResultStatus, msg string, items, errs int64, token string) error {
+	return m.finishWith(ctx, oid, m.finishChange(result, msg, items, errs, token))
+}
+
+// finishRun closes run number run (task.RunCount) of a task, and leaves a
+// later run alone.
+func (m *Manager) finishRun(ctx context.Context, oid string, run int64, result task.ResultStatus, msg string, items, errs int64) error {
+	change := m.finishChange(result, msg, items, errs, "")
+	return m.finishWith(ctx, oid, func(t *task.Task) error {
+		if t.RunCount != run {
+			return errNotRunnable // a newer run started meanwhile
+		}
+		return change(t)
+	})
+}
+
+func (m *Manager) finishWith(ctx context.Context, oid string, change func(*task.Task) error) error {
 	ctx = context.WithoutCancel(ctx)
 	var t *task.Task
 	err := retry(ctx, func() (err error) {
-		t, err = m.store.TasksUpdate(ctx, oid, m.finishChange(result, msg, items, errs, token))
+		t, err = m.store.TasksUpdate(ctx, oid, change)
 		return err
 	})
 	if errors.Is(err, errNotRunnable) || errors.Is(err, task.ErrNotFound) {
@@ -366,12 +382,15 @@ func (m *Manager) startHere(oid, group string) bool {
 
 // checkCoordinatorDone closes a waiting coordinator whose buckets are all COMPLETE.
 func (m *Manager) checkCoordinatorDone(ctx context.Context, oid string) error {
-	counts, err := m.store.BucketsCount(ctx, oid)
-	if err != nil || counts.Total() == 0 || counts.Complete != counts.Total() {
-		return err
-	}
+	// The run first, then its buckets: a check that started before a
+	// run-now (or a restart) and finishes after it must not close the new
+	// run with the old run's counts, so the close is bound to this run.
 	coord, err := m.store.TasksGet(ctx, oid)
 	if err != nil || coord.State != task.Waiting {
+		return err
+	}
+	counts, err := m.store.BucketsCount(ctx, oid)
+	if err != nil || counts.Total() == 0 || counts.Complete != counts.Total() {
 		return err
 	}
 	result := task.Success
@@ -381,7 +400,7 @@ func (m *Manager) checkCoordinatorDone(ctx context.Context, oid string) error {
 		msg += fmt.Sprintf(", %d items failed", counts.Errors)
 	}
 	// Record the final sums on the coordinator itself too.
-	return m.finish(ctx, oid, result, msg, counts.Items, counts.Errors, "")
+	return m.finishRun(ctx, oid, coord.RunCount, result, msg, counts.Items, counts.Errors)
 }
 
 // ensureWorkers makes sure a waiting coordinator with unfinished buckets has

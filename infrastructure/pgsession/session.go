@@ -170,8 +170,9 @@ func (s *Session) QueryRow(ctx context.Context, query string, args []any, dest .
 }
 
 // Listen calls notify with the payload of every notification on channel
-// until ctx ends, and with "" whenever the session (re)connects, since
-// notifications sent while it was away are lost. It returns when ctx ends.
+// until ctx ends, and with "" whenever the session starts listening on a
+// (new) connection, since notifications sent while nobody listened are
+// lost. It returns when ctx ends.
 func (s *Session) Listen(ctx context.Context, channel string, notify func(payload string)) error {
 	sub := &subscriber{notify: notify}
 	s.mu.Lock()
@@ -185,15 +186,7 @@ func (s *Session) Listen(ctx context.Context, channel string, notify func(payloa
 		delete(s.subs[channel], sub)
 		s.mu.Unlock()
 	}()
-	// Connected already: LISTEN now. Otherwise the next connect does.
-	err := s.Do(ctx, func(ctx context.Context, conn *pgx.Conn) error {
-		_, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize())
-		return err
-	})
-	if err != nil && !errors.Is(err, ErrNotConnected) && ctx.Err() == nil {
-		s.log.Warn("LISTEN on the session connection failed; it is repeated when the session reconnects", "channel", channel, "err", err)
-	}
-	notify("")
+	s.poke() // the session goroutine LISTENs before it waits again
 	<-ctx.Done()
 	return ctx.Err()
 }
@@ -246,14 +239,7 @@ func (s *Session) session(ctx context.Context) (connected bool, err error) {
 	if err := s.takeLock(ctx, conn); err != nil {
 		return false, err
 	}
-	channels := s.channels()
-	for _, ch := range channels {
-		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
-			return false, fmt.Errorf("listen on %s: %w", ch, err)
-		}
-	}
 	s.connected.Store(true)
-	s.notifyAll("") // anything sent while the session was away
 	return true, s.serve(ctx, conn)
 }
 
@@ -294,7 +280,11 @@ func (s *Session) takeLock(ctx context.Context, conn *pgx.Conn) error {
 // serve waits for notifications, runs requests as they come and pings an
 // idle connection, until the connection fails or ctx ends.
 func (s *Session) serve(ctx context.Context, conn *pgx.Conn) error {
+	listening := map[string]bool{} // on this connection
 	for {
+		if err := s.listenNew(ctx, conn, listening); err != nil {
+			return err
+		}
 		// Serve every request waiting before the next wait.
 		for served := true; served; {
 			select {
@@ -342,6 +332,23 @@ func (s *Session) serve(ctx context.Context, conn *pgx.Conn) error {
 	}
 }
 
+// listenNew LISTENs on every channel that has listeners and is not listened
+// on yet on this connection, and then tells those listeners "" (anything
+// may have been sent while nobody listened).
+func (s *Session) listenNew(ctx context.Context, conn *pgx.Conn, listening map[string]bool) error {
+	for _, ch := range s.channels() {
+		if listening[ch] {
+			continue
+		}
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+			return fmt.Errorf("listen on %s: %w", ch, err)
+		}
+		listening[ch] = true
+		s.notifyAll1(ch, "")
+	}
+	return nil
+}
+
 func (s *Session) runRequest(conn *pgx.Conn, req request) (err error) {
 	if err := req.ctx.Err(); err != nil {
 		return err
@@ -359,13 +366,6 @@ func (s *Session) channels() []string {
 		}
 	}
 	return out
-}
-
-// notifyAll tells every listener of every channel.
-func (s *Session) notifyAll(payload string) {
-	for _, ch := range s.channels() {
-		s.notifyAll1(ch, payload)
-	}
 }
 
 // notifyAll1 tells every listener of channel.
