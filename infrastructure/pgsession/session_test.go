@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
+	"net/url"
 	"slices"
 	"sync"
 	"testing"
@@ -178,5 +180,38 @@ func TestSessionLockListenAndDo(t *testing.T) {
 	waitFor(t, "the lock to be free after Stop", func() bool { return slices.Contains(free(), key) })
 	if err := s.Do(ctx, func(context.Context, *pgx.Conn) error { return nil }); !errors.Is(err, pgsession.ErrNotConnected) {
 		t.Errorf("Do after Stop: %v, want ErrNotConnected", err)
+	}
+}
+
+// TestSessionFindsThePrimaryOfSeveralHosts: on a multi-host URL whose first
+// host refuses connections, the session connects to the next one that
+// accepts writes, as it does again after a failover.
+func TestSessionFindsThePrimaryOfSeveralHosts(t *testing.T) {
+	d, _ := setup(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close() // nothing listens there now: refused
+	u, err := url.Parse(d.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	password, _ := u.User.Password()
+	dsn, err := db.SessionDSN("jdbc:postgresql://"+dead+","+u.Host+u.Path+"?targetServerType=primary", u.User.Username(), password, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := pgsession.New(dsn, 4713, slog.New(slog.DiscardHandler))
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop(context.Background())
+	waitFor(t, "the lock on the second host", s.Held)
+	var readOnly string
+	ok, err := s.QueryRow(t.Context(), "SHOW transaction_read_only", nil, &readOnly)
+	if !ok || err != nil || readOnly != "off" {
+		t.Errorf("on the session: transaction_read_only %q, ok %v, err %v; want off", readOnly, ok, err)
 	}
 }
