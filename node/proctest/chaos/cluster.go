@@ -33,14 +33,6 @@ const (
 	DefaultTimeout  = 10 * time.Second
 )
 
-// PoolSize is every node's repository/maxPoolSize in these tests: three
-// nodes (two pools each with a separate job store) share the PostgreSQL
-// server with the rest of the test suite.
-//
-// TODO(issue 19, wt-conn): drop the explicit pool size once the default
-// connection budget fits 30 nodes.
-const PoolSize = 4
-
 // Options describe the cluster of one run.
 type Options struct {
 	Nodes int // default 3
@@ -108,7 +100,6 @@ func Start(tb testing.TB, o Options) *Cluster {
 		c.Interval, c.Timeout = DefaultInterval, DefaultTimeout
 	}
 	args = append(args,
-		fmt.Sprintf("-Dmidpoint.repository.maxPoolSize=%d", PoolSize),
 		"-Dmidpoint.resources.allowedDirectories="+c.Resources)
 	if o.SeparateJobStore {
 		jobDirect := dbtest.Postgres(tb)

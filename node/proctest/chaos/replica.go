@@ -126,14 +126,11 @@ func dropLeftovers(tb testing.TB, version string) {
 	}
 }
 
-// URL is the multi-host URL of the database that leads a client to
-// whichever of the two is the writable primary.
-//
-// TODO(issue 19, wt-conn): once midPoint's JDBC form is mapped, give the
-// nodes jdbc:postgresql://127.0.0.1:P1,127.0.0.1:P2/cadre?targetServerType=primary
-// instead, which is what an operator copies from a midPoint configuration.
+// URL is midPoint's multi-host JDBC form of the database, which leads a
+// client to whichever of the two is the writable primary: what an operator
+// copies from a midPoint configuration.
 func (r *Replicated) URL() string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/%s?sslmode=disable&target_session_attrs=read-write",
+	return fmt.Sprintf("jdbc:postgresql://127.0.0.1:%d,127.0.0.1:%d/%s?targetServerType=primary&user=postgres",
 		r.Primary.Port, r.Standby.Port, r.Database)
 }
 
