@@ -4,7 +4,7 @@ PORT    ?= 8080
 ARGS    ?=
 TESTFLAGS ?=
 
-.PHONY: run build test bench cluster vet fmt clean generate
+.PHONY: run build test bench bench-large cluster vet fmt clean generate
 
 ## run: one node on SQLite under ./var, web UI and API on http://localhost:8080
 run:
@@ -24,6 +24,10 @@ test: build
 ## bench: the figures of DESIGN §10 (never fails on speed)
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./bench/... ./node/
+
+## bench-large: import, recompute and API latency at 1,000,000 users on three PostgreSQL nodes (takes many minutes)
+bench-large: build
+	CADRE_BENCH_LARGE=1 $(GO) test -run '^$$' -bench 'Large' -benchtime 1x -count 1 -timeout 90m ./bench/
 
 ## cluster: three nodes (node1–node3) on the local PostgreSQL database cadre_cluster, ports 8081–8083
 ##          (PORTS="9001 9002" or BASE_PORT=9000 to move them; CADRE_CLUSTER_FRESH=1 resets); Ctrl-C stops them
