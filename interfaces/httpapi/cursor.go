@@ -8,14 +8,15 @@ import (
 // errBadCursor answers an `after` that no page handed out.
 var errBadCursor = errors.New("not a cursor this API handed out")
 
-// encodeCursor makes a keyset position (the last key of a page) an opaque,
+// EncodeCursor makes a keyset position (the last key of a page) an opaque,
 // URL-safe cursor, so clients pass it back instead of building their own.
-func encodeCursor(key string) string {
+// The web UI's lists use the same cursors in their links.
+func EncodeCursor(key string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(key))
 }
 
-// decodeCursor reads a cursor made by encodeCursor ("" is no cursor).
-func decodeCursor(cursor string) (string, error) {
+// DecodeCursor reads a cursor made by EncodeCursor ("" is no cursor).
+func DecodeCursor(cursor string) (string, error) {
 	if cursor == "" {
 		return "", nil
 	}

@@ -29,7 +29,7 @@ func (a *API) searchObjects(c *gin.Context) {
 		return
 	}
 	q := object.Query{Type: t, Name: c.Query("name"), NameContains: c.Query("nameContains")}
-	after, err := decodeCursor(c.Query("after"))
+	after, err := DecodeCursor(c.Query("after"))
 	if err != nil {
 		Abort(c, http.StatusBadRequest, "bad-query", "after: "+err.Error())
 		return
@@ -56,7 +56,7 @@ func (a *API) searchObjects(c *gin.Context) {
 	q = q.Normalize()
 	body := gin.H{"items": items, "total": page.Total, "totalEstimated": page.TotalEstimated, "limit": q.Limit, "offset": q.Offset}
 	if page.Next != "" {
-		body["next"] = encodeCursor(page.Next)
+		body["next"] = EncodeCursor(page.Next)
 	}
 	c.JSON(http.StatusOK, body)
 }

@@ -24,7 +24,7 @@ func (h *Handlers) routesReports(g *gin.RouterGroup) {
 type reportsPage struct {
 	Query   string
 	Reports []reportRow
-	Pager   Pager
+	Pager   ListPager
 	// Downloads is set when the rows link to their files.
 	Downloads bool
 	// CanRun is set when this node can start a report task (the "Run a

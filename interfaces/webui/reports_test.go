@@ -2,6 +2,7 @@ package webui_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -47,7 +48,7 @@ func TestReportsList(t *testing.T) {
 	b.login("administrator", adminPassword)
 
 	p := b.get("/ui/reports")
-	p.expect(t, http.StatusOK, `href="/ui/reports" aria-current="page"`, "Page 1 of 2", `<span class="total">23</span>`,
+	p.expect(t, http.StatusOK, `href="/ui/reports" aria-current="page"`, `20 shown · <span class="total">23</span> in all`,
 		`<th scope="col">Name</th><th scope="col">Node</th><th scope="col">File</th><th scope="col">Task</th><th scope="col">Created</th>`,
 		`<td data-label="Name">aaa first</td>`, `<td data-label="Node">node2</td>`, `<code>aaa first.csv</code>`,
 		`<code>11111111-2222-3333-4444-555555555555</code>`, // no task pages on this node: no link
@@ -59,9 +60,13 @@ func TestReportsList(t *testing.T) {
 	if strings.Contains(p.body, "Run report") {
 		t.Error("a node without a task manager offers to run a report")
 	}
-	b.get("/ui/reports?page=2").expect(t, http.StatusOK, "Page 2 of 2", "users-22")
+	next := `/ui/reports?after=` + base64.RawURLEncoding.EncodeToString([]byte("users-19")) // the last name on page 1
+	if !strings.Contains(p.body, `rel="next" href="`+next+`"`) {
+		t.Fatalf("no link to the next page %s", next)
+	}
+	b.get(next).expect(t, http.StatusOK, `3 shown · <span class="total">23</span> in all`, "users-22", `href="/ui/reports">« First page`)
 	b.get("/ui/reports?q=zzz").expect(t, http.StatusOK, "No report’s name contains “zzz”")
-	b.get("/ui/reports?q=FIRST").expect(t, http.StatusOK, "aaa first", "Page 1 of 1")
+	b.get("/ui/reports?q=FIRST").expect(t, http.StatusOK, "aaa first", `1 shown · <span class="total">1</span> in all`)
 }
 
 func TestReportsWithoutDownloads(t *testing.T) {

@@ -39,7 +39,7 @@ func (h *Handlers) routesRoles(g *gin.RouterGroup) {
 type rolesPage struct {
 	Query string
 	Roles []*object.Role
-	Pager Pager
+	Pager ListPager
 }
 
 func (h *Handlers) listRoles(c *gin.Context) {

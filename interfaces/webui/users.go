@@ -39,7 +39,7 @@ func (h *Handlers) routesUsers(g *gin.RouterGroup) {
 type usersPage struct {
 	Query string
 	Users []*object.User
-	Pager Pager
+	Pager ListPager
 }
 
 func (h *Handlers) listUsers(c *gin.Context) {

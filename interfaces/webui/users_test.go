@@ -21,53 +21,71 @@ func TestUsersSearchAndPaging(t *testing.T) {
 	b := e.browser(t)
 	b.login("administrator", adminPassword)
 
-	tests := []struct {
-		path       string
-		rows       int
-		first      string
-		texts      []string
-		prev, next string
-	}{
-		{path: "/ui/users?q=person", rows: 20, first: "person01", texts: []string{"Page 1 of 3", "1–20 of"},
-			next: `href="/ui/users?page=2&amp;q=person"`},
-		{path: "/ui/users?q=person&page=2", rows: 20, first: "person21", texts: []string{"Page 2 of 3"},
-			prev: `href="/ui/users?q=person"`, next: `href="/ui/users?page=3&amp;q=person"`},
-		{path: "/ui/users?q=person&page=3", rows: 5, first: "person41", texts: []string{"Page 3 of 3", "41–45 of", `<span class="total">45</span>`},
-			prev: `href="/ui/users?page=2&amp;q=person"`},
-		{path: "/ui/users?q=PERSON4", rows: 6, first: "person40", texts: []string{"Page 1 of 1"}},
-		{path: "/ui/users", rows: 20, first: "administrator", texts: []string{`<span class="total">46</span>`},
-			next: `href="/ui/users?page=2"`},
-		{path: "/ui/users?q=zzz", rows: 0, texts: []string{"No user’s name contains “zzz”"}},
-		{path: "/ui/users?q=person&page=9", rows: 0, texts: []string{"There is no page 9"},
-			prev: `href="/ui/users?page=3&amp;q=person"`},
-		{path: "/ui/users?page=-1", rows: 20, first: "administrator", next: `href="/ui/users?page=2"`},
+	pageOf := func(t *testing.T, path string) page {
+		t.Helper()
+		p := b.get(path)
+		p.expect(t, http.StatusOK)
+		return p
 	}
-	for _, tt := range tests {
-		t.Run(tt.path, func(t *testing.T) {
-			p := b.get(tt.path)
-			p.expect(t, http.StatusOK, tt.texts...)
-			if got := strings.Count(p.body, `<tr class="user-row">`); got != tt.rows {
-				t.Errorf("%d rows, want %d", got, tt.rows)
-			}
-			if tt.first != "" {
-				i := strings.Index(p.body, `<tr class="user-row">`)
-				if i < 0 || !strings.Contains(p.body[i:i+300], ">"+tt.first+"</a>") {
-					t.Errorf("first row is not %s", tt.first)
-				}
-			}
-			for _, link := range []string{tt.prev, tt.next} {
-				if link != "" && !strings.Contains(p.body, link) {
-					t.Errorf("no link %s", link)
-				}
-			}
-			if tt.prev == "" && strings.Contains(p.body, `rel="prev"`) {
-				t.Error("unexpected previous link")
-			}
-			if tt.next == "" && strings.Contains(p.body, `rel="next"`) {
-				t.Error("unexpected next link")
-			}
-		})
+	rows := func(p page) int { return strings.Count(p.body, `<tr class="user-row">`) }
+	firstRow := func(t *testing.T, p page, want string) {
+		t.Helper()
+		i := strings.Index(p.body, `<tr class="user-row">`)
+		if i < 0 || !strings.Contains(p.body[i:min(i+300, len(p.body))], ">"+want+"</a>") {
+			t.Errorf("first row is not %s", want)
+		}
 	}
+	// link returns the target of the pager's link named text ("" for none).
+	link := func(p page, text string) string {
+		i := strings.Index(p.body, `">`+text+`</a>`)
+		if i < 0 {
+			return ""
+		}
+		j := strings.LastIndex(p.body[:i], `href="`)
+		return strings.ReplaceAll(p.body[j+len(`href="`):i], "&amp;", "&")
+	}
+
+	t.Run("walk by cursor", func(t *testing.T) {
+		p := pageOf(t, "/ui/users?q=person")
+		if rows(p) != 20 || link(p, "« First page") != "" {
+			t.Fatalf("first page: %d rows, first-page link %q", rows(p), link(p, "« First page"))
+		}
+		firstRow(t, p, "person01")
+		p.expect(t, http.StatusOK, `20 shown · <span class="total">45</span> in all`)
+		next := link(p, "Next page →")
+		if !strings.HasPrefix(next, "/ui/users?after=") || !strings.Contains(next, "q=person") {
+			t.Fatalf("next link %q", next)
+		}
+		p = pageOf(t, next)
+		firstRow(t, p, "person21")
+		if rows(p) != 20 || link(p, "« First page") != "/ui/users?q=person" {
+			t.Fatalf("second page: %d rows, first-page link %q", rows(p), link(p, "« First page"))
+		}
+		p = pageOf(t, link(p, "Next page →"))
+		firstRow(t, p, "person41")
+		if rows(p) != 5 || link(p, "Next page →") != "" || strings.Contains(p.body, `rel="next"`) {
+			t.Fatalf("last page: %d rows, next link %q", rows(p), link(p, "Next page →"))
+		}
+	})
+	t.Run("other lists", func(t *testing.T) {
+		p := pageOf(t, "/ui/users?q=PERSON4")
+		if rows(p) != 6 || strings.Contains(p.body, `rel="next"`) {
+			t.Errorf("q=PERSON4: %d rows, want 6 and no next page", rows(p))
+		}
+		firstRow(t, p, "person40")
+		p = pageOf(t, "/ui/users")
+		p.expect(t, http.StatusOK, `<span class="total">46</span>`)
+		firstRow(t, p, "administrator")
+		pageOf(t, "/ui/users?q=zzz").expect(t, http.StatusOK, "No user’s name contains “zzz”")
+		// An old page-number link or a cursor that is none shows the first page.
+		for _, path := range []string{"/ui/users?page=3", "/ui/users?after=%%%"} {
+			p = pageOf(t, path)
+			firstRow(t, p, "administrator")
+		}
+		// Past the last user, the page says so and links back to the start.
+		p = pageOf(t, "/ui/users?q=person&after="+url.QueryEscape("cGVyc29uOTk")) // "person99"
+		p.expect(t, http.StatusOK, "There are no more users.", `href="/ui/users?q=person">Go to the first page`)
+	})
 	t.Run("columns", func(t *testing.T) {
 		b.get("/ui/users?q=person45").expect(t, http.StatusOK, "<th scope=\"col\">Name</th>", "<th scope=\"col\">Full name</th>",
 			"<th scope=\"col\">E-mail</th>", "<th scope=\"col\">Enabled</th>", "Full person45", `id="q"`, `<label for="q">Search by name</label>`)
