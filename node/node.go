@@ -184,7 +184,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, instanceID
 		SchedulerStart:    n.clusterView.SchedulerStart,
 		SetURLOverride:    n.clusterView.SetURLOverride,
 		ReportDownloadURL: func(oid string) string { return "/api/v1/reports/" + oid + "/download" },
-		Activity:          n.Store.EventsList,
+		Activity:          n.Store.EventsPage,
 		Samples:           n.samples.Samples,
 		Info: func(ctx context.Context) webui.NodeInfo {
 			return webui.NodeInfo{NodeID: id, URL: n.URL(), Database: string(n.DB.Dialect), Started: n.Started, Version: Version}

@@ -36,8 +36,19 @@ func (r *Repo) EventsAdd(ctx context.Context, e cluster.Event) error {
 
 // EventsList returns the newest events first, at most limit of them.
 func (r *Repo) EventsList(ctx context.Context, limit int) ([]cluster.Event, error) {
+	return r.EventsPage(ctx, 0, limit)
+}
+
+// EventsPage returns, newest first, at most limit events older than the
+// event of ID before (0: the newest). It is a keyset page on the primary
+// key, so the page a year back costs what the newest does.
+func (r *Repo) EventsPage(ctx context.Context, before int64, limit int) ([]cluster.Event, error) {
+	q := r.db.WithContext(ctx)
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
 	var rows []eventRow
-	if err := r.db.WithContext(ctx).Order("id DESC").Limit(limit).Find(&rows).Error; err != nil {
+	if err := q.Order("id DESC").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("list cluster events: %w", err)
 	}
 	out := make([]cluster.Event, len(rows))

@@ -37,6 +37,10 @@ func TestClusterEvents(t *testing.T) {
 			if d := got[1]; d.Node != "node2" || d.Actor != "node1" || d.Millis != 42 || d.Message != "no check-in" || d.At.Before(before.Add(-time.Second)) {
 				t.Fatalf("dead event read back as %+v", d)
 			}
+			older, err := r.EventsPage(ctx, got[1].ID, 10)
+			if err != nil || len(older) != 1 || older[0].Kind != cluster.EventNodeJoined {
+				t.Fatalf("the page after the dead event: %+v %v", older, err)
+			}
 			n, err := r.EventsPrune(ctx, time.Now().Add(time.Hour))
 			if err != nil || n != 3 {
 				t.Fatalf("prune: %d %v", n, err)

@@ -310,3 +310,96 @@ func checkSQLitePlan(t *testing.T, d *db.DB, name, stmt string) {
 		t.Errorf("%s: the plan's cost grows with the table:\n%s\n%s", name, stmt, plan)
 	}
 }
+
+// planEvents is how many cluster events TestActivityPlansArePaged holds: a
+// long-lived cluster's history.
+const planEvents = 300_000
+
+// TestActivityPlansArePaged: the activity list's pages, the newest and one
+// far back by cursor, read their own events through the primary key, newest
+// first, on stale statistics (events written since the last ANALYZE) and on
+// fresh ones: no sort of the table, no sequential scan, a few buffers per
+// event shown.
+func TestActivityPlansArePaged(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			d, err := db.Open(ctx, db.Options{URL: dbtest.URL(t, dialect), MaxPoolSize: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { d.Close() })
+			if _, err := d.Migrate(ctx, db.RepositoryMigrations(d.Dialect), db.ActionCreate, db.ActionUpgrade, slog.Default()); err != nil {
+				t.Fatal(err)
+			}
+			series := "generate_series(1, ?::int) g"
+			if d.Dialect == db.SQLite {
+				series = "(WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g+1 FROM s WHERE g < ?) SELECT g FROM s)"
+			}
+			if err := d.DB.Exec("ANALYZE").Error; err != nil { // statistics of an empty table: stale below
+				t.Fatal(err)
+			}
+			fill := `INSERT INTO cluster_events (at, kind, node_id, actor, message, millis)
+SELECT CURRENT_TIMESTAMP, 'NODE_JOINED', 'node' || (g % 3), 'node1', 'joined', 0 FROM ` + series
+			if err := d.DB.Exec(fill, planEvents).Error; err != nil {
+				t.Fatal(err)
+			}
+			capture := captureSQL(t, d)
+			r := New(d)
+			for _, stats := range []string{"stale", "fresh"} {
+				if stats == "fresh" {
+					if err := d.DB.Exec("ANALYZE").Error; err != nil {
+						t.Fatal(err)
+					}
+				}
+				for name, before := range map[string]int64{"newest page": 0, "a page far back, by cursor": planEvents / 10} {
+					stmts := capture.during(t, func() error {
+						events, err := r.EventsPage(ctx, before, 201)
+						if err == nil && len(events) != 201 {
+							err = fmt.Errorf("%d events, want 201", len(events))
+						}
+						return err
+					})
+					for _, stmt := range stmts {
+						name := stats + " statistics, " + name
+						if d.Dialect == db.Postgres {
+							checkPostgresPlan(t, d, name, stmt)
+							top, pretty := explainPostgres(t, d, name, stmt)
+							top.walk(func(p planNode) {
+								if p.NodeType == "Seq Scan" || p.NodeType == "Sort" {
+									t.Errorf("%s: %s over the events:\n%s", name, p.NodeType, pretty)
+								}
+							})
+						} else {
+							checkSQLiteEventsPlan(t, d, name, stmt)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// checkSQLiteEventsPlan fails a plan that sorts the events: in rowid order
+// (a SEARCH or SCAN of the table's own b-tree) LIMIT stops after the page.
+func checkSQLiteEventsPlan(t *testing.T, d *db.DB, name, stmt string) {
+	t.Helper()
+	var plan []string
+	rows, err := d.DB.Raw("EXPLAIN QUERY PLAN " + stmt).Rows()
+	if err != nil {
+		t.Fatalf("%s: explain %s: %v", name, stmt, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, parent, notUsed int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notUsed, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	text := strings.Join(plan, "\n")
+	if strings.Contains(text, "TEMP B-TREE") || strings.Contains(text, "USING INDEX cluster_events_at") {
+		t.Errorf("%s: the plan's cost grows with the table:\n%s\n%s", name, stmt, text)
+	}
+}

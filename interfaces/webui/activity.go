@@ -3,13 +3,16 @@ package webui
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
 	"cadre/domain/cluster"
+	"cadre/interfaces/httpapi"
 )
 
-// activityLimit is how many of the newest events the activity page shows.
+// activityLimit is how many events a page of the activity list shows.
 const activityLimit = 200
 
 // activityRefreshSeconds is how often the activity list refreshes.
@@ -26,6 +29,11 @@ type activityLive struct {
 	Err            string
 	RefreshURL     string
 	RefreshSeconds int
+	// NewestURL leads back to the newest events from an older page;
+	// OlderURL to the events before the last one shown. Empty when there
+	// is none.
+	NewestURL string
+	OlderURL  string
 }
 
 type activityRow struct {
@@ -43,22 +51,41 @@ func (h *Handlers) routesActivity(g *gin.RouterGroup) {
 }
 
 func (h *Handlers) showActivity(c *gin.Context) {
-	h.render(c, http.StatusOK, "activity", activityPage{Live: h.loadActivity(c.Request.Context())})
+	h.render(c, http.StatusOK, "activity", activityPage{Live: h.loadActivity(c.Request.Context(), c.Query("after"))})
 }
 
 func (h *Handlers) activityFragment(c *gin.Context) {
-	h.renderFragment(c, "activity", "activity-live", activityPage{Live: h.loadActivity(c.Request.Context())})
+	h.renderFragment(c, "activity", "activity-live", activityPage{Live: h.loadActivity(c.Request.Context(), c.Query("after"))})
 }
 
-// loadActivity reads the newest events; a failure is shown on the page,
+// loadActivity reads a page of events, newest first: the newest, or those
+// before the event of the cursor after (an "Older events" link; one that is
+// not a cursor shows the newest). It is a keyset page on the event ID, so an
+// old page costs what the newest does. A failure is shown on the page,
 // which keeps refreshing.
-func (h *Handlers) loadActivity(ctx context.Context) activityLive {
+func (h *Handlers) loadActivity(ctx context.Context, after string) activityLive {
+	var before int64
+	if key, err := httpapi.DecodeCursor(after); err == nil && key != "" {
+		if id, err := strconv.ParseInt(key, 10, 64); err == nil && id > 0 {
+			before = id
+		}
+	}
 	live := activityLive{RefreshURL: "/ui/activity/fragment", RefreshSeconds: activityRefreshSeconds}
-	events, err := h.activity(ctx, activityLimit)
+	if before > 0 {
+		cursor := url.Values{"after": {httpapi.EncodeCursor(strconv.FormatInt(before, 10))}}.Encode()
+		live.RefreshURL += "?" + cursor
+		live.NewestURL = "/ui/activity"
+	}
+	events, err := h.activity(ctx, before, activityLimit+1)
 	if err != nil {
 		h.log.WarnContext(ctx, "list cluster events", "err", err)
 		live.Err = "The cluster's activity cannot be read right now; this list tries again every few seconds."
 		return live
+	}
+	if len(events) > activityLimit {
+		events = events[:activityLimit]
+		last := strconv.FormatInt(events[len(events)-1].ID, 10)
+		live.OlderURL = "/ui/activity?" + url.Values{"after": {httpapi.EncodeCursor(last)}}.Encode()
 	}
 	for _, e := range events {
 		live.Events = append(live.Events, activityRow{Event: e, Class: eventClass(e.Kind), Label: eventLabel(e.Kind)})

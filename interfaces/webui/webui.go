@@ -65,9 +65,10 @@ type Deps struct {
 	// ReportDownloadURL is the path that downloads a report's file, for
 	// example "/api/v1/reports/<oid>/download"; nil shows no download links.
 	ReportDownloadURL func(oid string) string
-	// Activity lists the newest cluster events, at most limit; nil leaves
-	// the activity page (and its navigation item) out.
-	Activity func(ctx context.Context, limit int) ([]cluster.Event, error)
+	// Activity lists cluster events newest first, at most limit, older than
+	// the event of ID before (0: the newest); nil leaves the activity page
+	// (and its navigation item) out.
+	Activity func(ctx context.Context, before int64, limit int) ([]cluster.Event, error)
 	// Samples are what the cluster did over the last minutes, oldest first,
 	// for the dashboard's charts; nil leaves the charts out.
 	Samples func() []ClusterSample
@@ -119,7 +120,7 @@ type Handlers struct {
 	schedulerStart func(ctx context.Context, nodeID string) error
 	setURLOverride func(ctx context.Context, nodeID, override string) error
 	reportURL      func(oid string) string
-	activity       func(ctx context.Context, limit int) ([]cluster.Event, error)
+	activity       func(ctx context.Context, before int64, limit int) ([]cluster.Event, error)
 	samples        func() []ClusterSample
 	approvals      *approval.Service
 }
