@@ -40,6 +40,10 @@ type driver interface {
 	// estimateRows returns the planner's estimate of the rows q selects, or
 	// false where the database offers none.
 	estimateRows(q *gorm.DB) (int64, bool)
+	// analyzeObjects refreshes the planner's statistics of the objects
+	// table and returns how many rows they now count; false where the
+	// database keeps none that its plans depend on.
+	analyzeObjects(ctx context.Context, g *gorm.DB) (rows int64, ok bool, err error)
 	// claimSkipsLocked reports whether a bucket claim passes over rows that
 	// other claimers hold: an empty claim then needs a second look.
 	claimSkipsLocked() bool

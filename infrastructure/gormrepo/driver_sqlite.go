@@ -54,6 +54,12 @@ func (sqliteDriver) claimSkipsLocked() bool { return false }
 // estimateRows: SQLite's planner keeps no row estimates worth reporting.
 func (sqliteDriver) estimateRows(*gorm.DB) (int64, bool) { return 0, false }
 
+// analyzeObjects: the SQLite plans of the repository's reads do not depend
+// on statistics (TestObjectReadPlansArePaged holds them without any).
+func (sqliteDriver) analyzeObjects(context.Context, *gorm.DB) (int64, bool, error) {
+	return 0, false, nil
+}
+
 // sessionLocks: SQLite has no locks that outlive a statement's transaction.
 func (sqliteDriver) sessionLocks() bool { return false }
 

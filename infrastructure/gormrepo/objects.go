@@ -21,12 +21,15 @@ type Repo struct {
 	hot *hotPath
 	// checkInConn runs check-ins outside the pool (CheckInOn); nil: the pool.
 	checkInConn PriorityConn
+	// stats refreshes the planner's statistics after bulk inserts.
+	stats *freshStats
 }
 
 // New returns a repository on an opened, migrated database.
 func New(d *db.DB) *Repo {
 	drv := newDriver(d)
-	return &Repo{db: d, drv: drv, hot: newHotPath(d, drv)}
+	analyze := func(ctx context.Context) (int64, bool, error) { return drv.analyzeObjects(ctx, d.DB) }
+	return &Repo{db: d, drv: drv, hot: newHotPath(d, drv), stats: newFreshStats(analyze)}
 }
 
 // SessionLocks reports whether the database offers session-level locks that
@@ -350,5 +353,6 @@ func (r *Repo) AddMany(ctx context.Context, objs []object.Object) error {
 	}); err != nil {
 		return fmt.Errorf("add %d %s: %w", len(objs), objs[0].Type(), translate(err))
 	}
+	r.stats.added(len(objs))
 	return nil
 }
