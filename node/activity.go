@@ -5,8 +5,10 @@ import (
 	"sync"
 	"time"
 
+	"cadre/app/taskmanager"
 	"cadre/domain/cluster"
 	"cadre/infrastructure/metrics"
+	"cadre/quartzstore"
 )
 
 // fenceEvents is the task manager's metrics sink: it counts as before and
@@ -30,6 +32,30 @@ func (f fenceEvents) BucketFenced() {
 			f.n.Log.Warn("record cluster event", "kind", e.Kind, "err", err)
 		}
 	})
+}
+
+// repairEvents counts every repair of the task manager's repair pass (and
+// the scheduler's sweep of orphaned fired triggers) in cadre_repairs_total
+// and records it as cluster activity.
+type repairEvents struct{ n *Node }
+
+// Repaired implements taskmanager.RepairReporter.
+func (r repairEvents) Repaired(ctx context.Context, rep taskmanager.Repair) {
+	r.n.Metrics.Repaired(string(rep.Kind))
+	id := r.n.Config.NodeID
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	e := cluster.Event{Kind: cluster.EventRepair, Node: id, Actor: id,
+		Message: string(rep.Kind) + ": task " + rep.TaskOID + ": " + rep.Message}
+	if err := r.n.Store.EventsAdd(ctx, e); err != nil {
+		r.n.Log.Warn("record cluster event", "kind", e.Kind, "err", err)
+	}
+}
+
+// orphanDeleted reports the scheduler's deletion of an orphaned fired trigger.
+func (r repairEvents) orphanDeleted(ctx context.Context, f quartzstore.FiredTrigger) {
+	r.Repaired(ctx, taskmanager.Repair{Kind: taskmanager.RepairFiredTrigger, TaskOID: f.JobKey,
+		Message: "fired trigger " + f.FireID + " was left behind by a fire whose completion was lost; deleted"})
 }
 
 // Cluster events are kept eventRetention; any node prunes older ones, at

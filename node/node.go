@@ -246,6 +246,7 @@ func (n *Node) Start(ctx context.Context) error {
 	if err := n.Scheduler.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start scheduler: %w", err)
 	}
+	n.Tasks.StartRepair()
 	n.ready.Store(true)
 	n.Log.Info("node ready", "url", n.URL(), "database", string(n.DB.Dialect), "home", absPath(n.Config.Home),
 		"clustered", n.Config.TaskManager.Clustered)

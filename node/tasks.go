@@ -155,7 +155,8 @@ func (n *Node) buildTasks(ctx context.Context) error {
 	hs := n.handlers()
 	n.Tasks = taskmanager.New(taskmanager.Config{NodeID: n.Config.NodeID, WorkersPerNode: n.Config.TaskManager.WorkerThreadsPerNode, ParseCron: parseCron,
 		Repo: n.Repo, CacheMetrics: n.Metrics, Go: n.life.Go, Limits: n.executionLimits(),
-		StalledThreshold: n.Config.TaskManager.StalledTasksThreshold, StalledCheckInterval: n.Config.TaskManager.StalledTasksCheckInterval},
+		StalledThreshold: n.Config.TaskManager.StalledTasksThreshold, StalledCheckInterval: n.Config.TaskManager.StalledTasksCheckInterval,
+		Transient: db.IsTransient},
 		n.Store, j, &n.clusterView, hs, fenceEvents{n.Metrics, n}, n.now, n.Log)
 	n.Scheduler = quartzstore.NewScheduler(store, quartzstore.SchedulerConfig{
 		InstanceID:      n.Config.NodeID,
@@ -167,8 +168,10 @@ func (n *Node) buildTasks(ctx context.Context) error {
 			n.Metrics.SchedulerLateness(f.FiredTime.Sub(f.ScheduledTime))
 			return n.Tasks.Execute(ctx, f.JobKey)
 		},
-		Logger: n.Log,
+		Logger:          n.Log,
+		OnOrphanDeleted: repairEvents{n}.orphanDeleted,
 	})
+	n.Tasks.SetRepairReporter(repairEvents{n})
 	j.SetWake(n.Scheduler.Wake)
 	n.Tasks.OnSlotFree(n.Scheduler.Wake)
 	n.clusterView.running = n.Store.TasksRunningPerGroup

@@ -49,7 +49,19 @@ type SchedulerConfig struct {
 	Logger *slog.Logger
 	// Now is the clock handed to the store; default the store's Now (the database clock).
 	Now func(ctx context.Context) (time.Time, error)
+	// OnOrphanDeleted, when set, is told of every fired trigger of this
+	// instance that no running fire held and that housekeeping deleted.
+	OnOrphanDeleted func(ctx context.Context, f FiredTrigger)
 }
+
+// completeRetryWindow bounds how long the completion of a fire is tried
+// again while the store fails; a fired trigger left after that is deleted
+// by housekeeping (see sweepOrphans).
+const completeRetryWindow = time.Minute
+
+// sweepEvery is how many check-ins pass between two sweeps for orphaned
+// fired triggers.
+const sweepEvery = 5
 
 // Scheduler acquires due triggers from a Store and runs their jobs on a bounded pool.
 // It is a service: Start, then Stop.
@@ -69,6 +81,14 @@ type Scheduler struct {
 	loopDone   chan struct{}
 	listening  sync.WaitGroup // the notification listener
 	jobs       sync.WaitGroup
+
+	// inflight holds the fire ids of this instance's running fires, until
+	// their completion was tried; suspects are the orphans the last sweep
+	// found. housekeeps is the loop goroutine's.
+	inflight   sync.Map
+	sweepMu    sync.Mutex
+	suspects   map[string]bool
+	housekeeps int
 }
 
 // NewScheduler returns a scheduler over store; cfg defaults are filled in.
@@ -332,6 +352,48 @@ func (s *Scheduler) housekeep(ctx context.Context, now time.Time) {
 	} else if len(res.InstanceIDs)+len(res.JobKeys) > 0 {
 		s.log.Warn("recovered dead scheduler instances", "dead", res.InstanceIDs, "jobs", res.JobKeys)
 	}
+	if s.housekeeps++; s.housekeeps%sweepEvery == 0 {
+		if err := s.SweepOrphans(ctx); err != nil {
+			s.logErr(ctx, "sweep orphaned fired triggers", err)
+		}
+	}
+}
+
+// SweepOrphans deletes this instance's fired triggers that no running fire
+// holds: their job ran, but the completion was lost with the database. Left
+// there, they would fire the job again when a peer recovers this instance.
+// A fired trigger is deleted only when two sweeps in a row find it, so a
+// fire being started is never taken for an orphan. Housekeeping calls it
+// every few check-ins; it is exported for tests.
+func (s *Scheduler) SweepOrphans(ctx context.Context) error {
+	s.sweepMu.Lock()
+	defer s.sweepMu.Unlock()
+	fired, err := s.store.FiredTriggersList(ctx)
+	if err != nil {
+		return err
+	}
+	prev := s.suspects
+	s.suspects = map[string]bool{}
+	for _, f := range fired {
+		if f.InstanceID != s.cfg.InstanceID {
+			continue
+		}
+		if _, running := s.inflight.Load(f.FireID); running {
+			continue
+		}
+		if !prev[f.FireID] {
+			s.suspects[f.FireID] = true
+			continue
+		}
+		if err := s.store.FiredTriggersComplete(ctx, f.FireID); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		s.log.Warn("deleted a fired trigger that no running fire held", "job", f.JobKey, "fire", f.FireID)
+		if s.cfg.OnOrphanDeleted != nil {
+			s.cfg.OnOrphanDeleted(ctx, f)
+		}
+	}
+	return nil
 }
 
 func (s *Scheduler) logErr(ctx context.Context, what string, err error) {
@@ -359,8 +421,10 @@ func (s *Scheduler) sleep(ctx context.Context, d time.Duration) {
 func (s *Scheduler) run(ctx context.Context, f FiredTrigger) {
 	s.running.Add(1)
 	s.jobs.Add(1)
+	s.inflight.Store(f.FireID, true)
 	go func() {
 		defer s.jobs.Done()
+		defer s.inflight.Delete(f.FireID)
 		defer s.Wake()
 		defer s.running.Add(-1)
 		log := s.log.With("job", f.JobKey, "fire", f.FireID)
@@ -373,9 +437,7 @@ func (s *Scheduler) run(ctx context.Context, f FiredTrigger) {
 			log.Warn("job interrupted by shutdown; its fire is left for recovery")
 			return
 		}
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if err := s.store.FiredTriggersComplete(cctx, f.FireID); err != nil {
+		if err := s.complete(ctx, f.FireID); err != nil {
 			if errors.Is(err, ErrNotFound) {
 				log.Warn("fired trigger was recovered by another instance while this one ran it; is the clock or a pause skewing check-ins?")
 			} else {
@@ -383,6 +445,22 @@ func (s *Scheduler) run(ctx context.Context, f FiredTrigger) {
 			}
 		}
 	}()
+}
+
+// complete deletes a fired trigger, trying again with backoff (50 ms
+// doubling to 2 s) for up to completeRetryWindow while the store fails.
+func (s *Scheduler) complete(ctx context.Context, fireID string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeRetryWindow)
+	defer cancel()
+	wait := 50 * time.Millisecond
+	for {
+		err := s.store.FiredTriggersComplete(ctx, fireID)
+		if err == nil || errors.Is(err, ErrNotFound) || ctx.Err() != nil {
+			return err
+		}
+		s.sleepCtx(ctx, wait)
+		wait = min(2*wait, 2*time.Second)
+	}
 }
 
 // invoke calls the runner, turning a panic into an error.

@@ -20,7 +20,7 @@ func (bw *bucketWorker) retryLater(ctx context.Context, b task.Bucket, runErr er
 	delay := bw.w.Retry.Backoff(b.Attempts + 1)
 	r := BucketRetry{TaskOID: bw.w.Parent, Seq: b.Seq, Epoch: b.Epoch, Error: runErr.Error(), NotBefore: m.now().UTC().Add(delay)}
 	var released bool
-	err := retry(ctx, func() (err error) {
+	err := m.retry(ctx, func() (err error) {
 		released, err = m.store.BucketsRetry(ctx, r)
 		return err
 	})
@@ -61,7 +61,10 @@ func (bw *bucketWorker) awaitRetry(ctx context.Context) (bool, error) {
 		at    time.Time
 		ready bool
 	)
-	err := retry(ctx, func() (err error) {
+	err := m.retry(ctx, func() (err error) {
+		if bw.run.isStopping() {
+			return errRunStopping
+		}
 		at, ready, err = m.store.BucketsReadyAt(ctx, bw.w.Parent)
 		return err
 	})
@@ -129,7 +132,7 @@ func (m *Manager) retryRun(ctx context.Context, t *task.Task, runErr error) erro
 	delay := t.Retry.Backoff(t.Attempts + 1)
 	note := fmt.Sprintf("retrying in %s (attempt %d of %d next)", delay.Round(time.Millisecond), t.Attempts+2, t.Retry.Attempts())
 	var updated *task.Task
-	err := retry(ctx, func() (err error) {
+	err := m.retry(ctx, func() (err error) {
 		updated, err = m.store.TasksUpdate(ctx, t.OID, func(t *task.Task) error {
 			if t.State != task.Running || t.Node != m.cfg.NodeID {
 				return errNotRunnable // suspended or taken over meanwhile

@@ -23,10 +23,12 @@ const (
 // yet written, and their buckets are done again, never counted twice,
 // because the store counts a completion only for the epoch that holds it.
 type completer struct {
-	store  TaskStore
-	now    func() time.Time
-	window time.Duration
-	batch  int
+	store TaskStore
+	now   func() time.Time
+	// transient classifies database errors (Config.Transient).
+	transient func(error) bool
+	window    time.Duration
+	batch     int
 	// start runs the flushing goroutine on the node's lifetime (Config.Go),
 	// so Node.Stop waits for it; false once the node is stopping.
 	start func(func(context.Context)) bool
@@ -50,14 +52,14 @@ type completionResult struct {
 	err     error
 }
 
-func newCompleter(store TaskStore, now func() time.Time, window time.Duration, batch int, start func(func(context.Context)) bool) *completer {
+func newCompleter(store TaskStore, now func() time.Time, transient func(error) bool, window time.Duration, batch int, start func(func(context.Context)) bool) *completer {
 	if window <= 0 {
 		window = DefaultCompletionWindow
 	}
 	if batch <= 0 {
 		batch = DefaultCompletionBatch
 	}
-	return &completer{store: store, now: now, window: window, batch: batch, start: start, kick: make(chan struct{}, 1)}
+	return &completer{store: store, now: now, transient: transient, window: window, batch: batch, start: start, kick: make(chan struct{}, 1)}
 }
 
 // submit queues a completion; its result arrives on done (which must have
@@ -77,7 +79,9 @@ func (c *completer) submit(bc BucketCompletion, done chan<- completionResult) {
 	if !started {
 		// The node is stopping and starts no more goroutines: write on
 		// the worker's own, so its finished bucket still counts.
-		c.writePending()
+		ctx, cancel := context.WithTimeout(context.Background(), retryWindow)
+		c.writePending(ctx)
+		cancel()
 		return
 	}
 	if full {
@@ -86,14 +90,14 @@ func (c *completer) submit(bc BucketCompletion, done chan<- completionResult) {
 }
 
 // writePending writes what is pending now, on the caller's goroutine.
-func (c *completer) writePending() {
+func (c *completer) writePending(ctx context.Context) {
 	c.mu.Lock()
 	group := c.pending
 	c.pending = nil
 	c.mu.Unlock()
 	for len(group) > 0 {
 		n := min(len(group), c.batch)
-		c.write(group[:n])
+		c.write(ctx, group[:n])
 		group = group[n:]
 	}
 }
@@ -108,9 +112,10 @@ func (c *completer) flushSoon() {
 
 // run writes a group at the end of every window until nothing is pending;
 // the next submit starts it again, so an idle node runs no goroutine for it.
-// It ignores the node's context: what it holds are finished buckets, and
-// a node drains its workers, so these are written, before it stops.
-func (c *completer) run(context.Context) {
+// The node's context only ends the retries of a write while the database
+// is away: what it holds are finished buckets, and a node drains its
+// workers, so these are written, before it stops.
+func (c *completer) run(ctx context.Context) {
 	timer := time.NewTimer(c.window)
 	defer timer.Stop()
 	for {
@@ -129,7 +134,7 @@ func (c *completer) run(context.Context) {
 		c.mu.Unlock()
 		for len(group) > 0 {
 			n := min(len(group), c.batch)
-			c.write(group[:n])
+			c.write(ctx, group[:n])
 			group = group[n:]
 		}
 		if !timer.Stop() {
@@ -142,15 +147,15 @@ func (c *completer) run(context.Context) {
 	}
 }
 
-// write records one group, retrying transient database errors within the
-// retry window, and tells every worker what became of its completion.
-func (c *completer) write(group []pendingCompletion) {
+// write records one group, retrying database errors (transient ones until
+// ctx ends), and tells every worker what became of its completion.
+func (c *completer) write(ctx context.Context, group []pendingCompletion) {
 	cs := make([]BucketCompletion, len(group))
 	for i, p := range group {
 		cs[i] = p.c
 	}
 	var counted []bool
-	err := retry(context.Background(), func() (err error) {
+	err := retry(ctx, c.transient, func() (err error) {
 		counted, err = c.store.BucketsComplete(context.Background(), cs, c.now().UTC())
 		return err
 	})

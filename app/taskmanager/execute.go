@@ -38,18 +38,28 @@ func (m *Manager) execute(ctx context.Context, oid string, held *slot) error {
 		return m.sched.Schedule(ctx, t, true)
 	}
 	s, refused := held, (*task.Task)(nil)
-	t, err := m.store.TasksUpdate(ctx, oid, func(t *task.Task) error {
-		if t.State != task.Runnable {
-			return errNotRunnable
-		}
-		if s == nil { // the slot is taken before RUNNING is written, so the limit holds at every moment
-			var err error
-			if s, err = m.limits.reserve(t.ExecutionGroup); err != nil {
-				refused = t
-				return err
+	var t *task.Task
+	// A transient error retries the whole transaction; the slot reserved
+	// in a try that did not commit is given back before the next one.
+	err := m.retry(ctx, func() (err error) {
+		t, err = m.store.TasksUpdate(ctx, oid, func(t *task.Task) error {
+			if t.State != task.Runnable {
+				return errNotRunnable
 			}
+			if s == nil { // the slot is taken before RUNNING is written, so the limit holds at every moment
+				var err error
+				if s, err = m.limits.reserve(t.ExecutionGroup); err != nil {
+					refused = t
+					return err
+				}
+			}
+			return t.Start(m.cfg.NodeID, m.now().UTC())
+		})
+		if err != nil && s != held {
+			s.release()
+			s = held
 		}
-		return t.Start(m.cfg.NodeID, m.now().UTC())
+		return err
 	})
 	if err != nil {
 		s.release()
@@ -236,7 +246,7 @@ func (m *Manager) finishRun(ctx context.Context, oid string, run int64, result t
 func (m *Manager) finishWith(ctx context.Context, oid string, change func(*task.Task) error) error {
 	ctx = context.WithoutCancel(ctx)
 	var t *task.Task
-	err := retry(ctx, func() (err error) {
+	err := m.retry(ctx, func() (err error) {
 		t, err = m.store.TasksUpdate(ctx, oid, change)
 		return err
 	})
@@ -247,7 +257,7 @@ func (m *Manager) finishWith(ctx context.Context, oid string, change func(*task.
 		return fmt.Errorf("finish task %s: %w", oid, err)
 	}
 	if t.State == task.Runnable && t.Recurring() {
-		return m.sched.Schedule(ctx, t, false)
+		return m.retry(ctx, func() error { return m.sched.Schedule(ctx, t, false) })
 	}
 	return nil
 }
@@ -278,11 +288,16 @@ func (m *Manager) startCoordinator(ctx context.Context, t *task.Task) error {
 	if err != nil {
 		return m.finish(ctx, t.OID, task.FatalError, err.Error(), 0, 0, "")
 	}
-	old, err := m.Workers(ctx, t.OID)
-	if err != nil {
+	var old []*task.Task
+	if err := m.retry(ctx, func() (err error) {
+		old, err = m.Workers(ctx, t.OID)
+		return err
+	}); err != nil {
 		return err
 	}
-	if err := m.store.BucketsCreate(ctx, t.OID, contents); err != nil {
+	// One transaction: the buckets are all there or none is, so a retry
+	// after a transient error starts from the same place.
+	if err := m.retry(ctx, func() error { return m.store.BucketsCreate(ctx, t.OID, contents) }); err != nil {
 		return fmt.Errorf("create %d buckets: %w", len(contents), err)
 	}
 	var spec task.Workers
@@ -322,9 +337,12 @@ func (m *Manager) startCoordinator(ctx context.Context, t *task.Task) error {
 	}
 	// Park only now: Maintain must not see a waiting coordinator with READY
 	// buckets and no workers yet, or it adds one too many.
-	if _, err := m.store.TasksUpdate(ctx, t.OID, func(t *task.Task) error {
-		t.Progress = task.Progress{}
-		return t.Wait()
+	if err := m.retry(ctx, func() error {
+		_, err := m.store.TasksUpdate(ctx, t.OID, func(t *task.Task) error {
+			t.Progress = task.Progress{}
+			return t.Wait()
+		})
+		return err
 	}); err != nil {
 		return err
 	}
@@ -339,13 +357,25 @@ func (m *Manager) addWorker(ctx context.Context, coord *task.Task, index int, gr
 		Role: task.Worker, State: task.Runnable, Result: task.InProgress, Version: 1, CreatedAt: now, ModifiedAt: now,
 		ThreadStopAction: coord.ThreadStopAction, // shown on the worker; the coordinator's own decides
 	}
-	if err := m.store.TasksAdd(ctx, w); err != nil {
+	tries := 0
+	if err := m.retry(ctx, func() error {
+		tries++
+		err := m.store.TasksAdd(ctx, w)
+		if err != nil && tries > 1 {
+			// A try whose commit was cut off after it happened: the
+			// worker is there already.
+			if _, gerr := m.store.TasksGet(ctx, w.OID); gerr == nil {
+				return nil
+			}
+		}
+		return err
+	}); err != nil {
 		return fmt.Errorf("add worker: %w", err)
 	}
 	if group == m.cfg.NodeID && m.startHere(w.OID, group) {
 		return nil
 	}
-	return m.sched.Schedule(ctx, w, true)
+	return m.retry(ctx, func() error { return m.sched.Schedule(ctx, w, true) })
 }
 
 // startHere runs a worker pinned to this node at once, in-process, instead
@@ -385,12 +415,18 @@ func (m *Manager) checkCoordinatorDone(ctx context.Context, oid string) error {
 	// The run first, then its buckets: a check that started before a
 	// run-now (or a restart) and finishes after it must not close the new
 	// run with the old run's counts, so the close is bound to this run.
-	coord, err := m.store.TasksGet(ctx, oid)
-	if err != nil || coord.State != task.Waiting {
+	var coord *task.Task
+	if err := m.retry(ctx, func() (err error) {
+		coord, err = m.store.TasksGet(ctx, oid)
+		return err
+	}); err != nil || coord.State != task.Waiting {
 		return err
 	}
-	counts, err := m.store.BucketsCount(ctx, oid)
-	if err != nil || counts.Total() == 0 || counts.Complete != counts.Total() {
+	var counts BucketCounts
+	if err := m.retry(ctx, func() (err error) {
+		counts, err = m.store.BucketsCount(ctx, oid)
+		return err
+	}); err != nil || counts.Total() == 0 || counts.Complete != counts.Total() {
 		return err
 	}
 	result := task.Success

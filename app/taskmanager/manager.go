@@ -44,6 +44,14 @@ type Config struct {
 	// not moved this long (stalledTasksThreshold, default 600s);
 	// StalledCheckInterval is how often the node looks (default 60s).
 	StalledThreshold, StalledCheckInterval time.Duration
+	// Transient reports whether a store error is a transient database
+	// error (db.IsTransient): such an error is retried with backoff for as
+	// long as the node runs, instead of failing the transition. Nil means
+	// none is known to be transient.
+	Transient func(error) bool
+	// RepairInterval is how often the repair pass runs (default
+	// DefaultRepairInterval); see repair.go.
+	RepairInterval time.Duration
 	// Go runs f on a goroutine its owner waits for (the node: f's context
 	// ends at Node.Stop, which waits for f before closing the databases) and
 	// reports false once the owner is stopping. Default: a plain goroutine on
@@ -66,6 +74,9 @@ type Manager struct {
 	completer  *completer
 	limits     *limiter
 	stalled    stalledState
+	reporter   RepairReporter
+	repairMu   sync.Mutex // one pass at a time
+	repairs    repairState
 
 	mu       sync.Mutex
 	running  map[string]*localRun // task OID → run on this node
@@ -118,6 +129,9 @@ func New(cfg Config, store TaskStore, sched Scheduler, cluster Cluster, handlers
 	if cfg.StalledCheckInterval <= 0 {
 		cfg.StalledCheckInterval = DefaultStalledCheckInterval
 	}
+	if cfg.RepairInterval <= 0 {
+		cfg.RepairInterval = DefaultRepairInterval
+	}
 	if cfg.Go == nil {
 		cfg.Go = func(f func(context.Context)) bool {
 			go f(context.Background())
@@ -126,7 +140,7 @@ func New(cfg Config, store TaskStore, sched Scheduler, cluster Cluster, handlers
 	}
 	return &Manager{cfg: cfg, store: store, sched: sched, cluster: cluster, handlers: handlers, metrics: metrics,
 		now: now, log: log, running: map[string]*localRun{},
-		completer: newCompleter(store, now, cfg.CompletionWindow, cfg.CompletionBatch, cfg.Go),
+		completer: newCompleter(store, now, cfg.Transient, cfg.CompletionWindow, cfg.CompletionBatch, cfg.Go),
 		limits:    newLimiter(cfg.NodeID, cfg.Limits)}
 }
 

@@ -15,8 +15,13 @@ import (
 // decides for the coordinator), and the buckets delegated to it go back to
 // READY, so the next claim fences the old holder with a new epoch.
 func (m *Manager) RecoverNode(ctx context.Context, node string) (tasks int, buckets int64, err error) {
-	running, err := m.store.TasksRunningOn(ctx, node)
-	if err != nil {
+	// Every store call is retried through transient errors: a node
+	// declared dead is recovered once, by the node that won its death.
+	var running []*task.Task
+	if err := m.retry(ctx, func() (err error) {
+		running, err = m.store.TasksRunningOn(ctx, node)
+		return err
+	}); err != nil {
 		return 0, 0, err
 	}
 	for _, t := range running {
@@ -31,26 +36,34 @@ func (m *Manager) RecoverNode(ctx context.Context, node string) (tasks int, buck
 	if node != m.cfg.NodeID {
 		// Workers pinned to the dead node that had not started yet: they lost
 		// no run, so no threadStopAction applies; Maintain replaces them.
-		pinned, err := m.store.TasksRunnableWorkersIn(ctx, node)
-		if err != nil {
+		var pinned []*task.Task
+		if err := m.retry(ctx, func() (err error) {
+			pinned, err = m.store.TasksRunnableWorkersIn(ctx, node)
+			return err
+		}); err != nil {
 			return tasks, 0, err
 		}
 		for _, w := range pinned {
-			if _, err := m.store.TasksUpdate(ctx, w.OID, func(t *task.Task) error {
-				if t.State != task.Runnable {
-					return errNotRunnable
-				}
-				return t.Close(task.PartialError, "node "+node+" died before this worker started", m.now().UTC())
+			if err := m.retry(ctx, func() error {
+				_, err := m.store.TasksUpdate(ctx, w.OID, func(t *task.Task) error {
+					if t.State != task.Runnable {
+						return errNotRunnable
+					}
+					return t.Close(task.PartialError, "node "+node+" died before this worker started", m.now().UTC())
+				})
+				return err
 			}); err != nil && !errors.Is(err, errNotRunnable) && !errors.Is(err, task.ErrNotFound) {
 				return tasks, 0, err
 			}
-			if err := m.sched.Unschedule(ctx, w.OID); err != nil {
+			if err := m.retry(ctx, func() error { return m.sched.Unschedule(ctx, w.OID) }); err != nil {
 				return tasks, 0, err
 			}
 		}
 	}
-	buckets, err = m.store.BucketsReleaseNode(ctx, node)
-	if err != nil {
+	if err := m.retry(ctx, func() (err error) {
+		buckets, err = m.store.BucketsReleaseNode(ctx, node)
+		return err
+	}); err != nil {
 		return tasks, 0, err
 	}
 	if tasks > 0 || buckets > 0 {
@@ -87,16 +100,20 @@ var errUnchanged = errors.New("task left as it is")
 // not RUNNING on node any more (suspended, recovered or deleted meanwhile).
 func (m *Manager) loseRun(ctx context.Context, oid, node string, l loss) (*task.Task, error) {
 	var fireNow bool
-	t, err := m.store.TasksUpdate(ctx, oid, func(t *task.Task) error {
-		if t.State != task.Running || t.Node != node {
-			return errNotRunnable
-		}
-		if t.Role == task.Worker {
-			// Its buckets go back to READY; its coordinator decides below.
-			return t.Finish(l.workerResult, l.workerMessage, m.now().UTC())
-		}
-		var err error
-		fireNow, err = t.AfterNodeLoss(l.reason, m.now().UTC())
+	var t *task.Task
+	err := m.retry(ctx, func() (err error) {
+		t, err = m.store.TasksUpdate(ctx, oid, func(t *task.Task) error {
+			if t.State != task.Running || t.Node != node {
+				return errNotRunnable
+			}
+			if t.Role == task.Worker {
+				// Its buckets go back to READY; its coordinator decides below.
+				return t.Finish(l.workerResult, l.workerMessage, m.now().UTC())
+			}
+			var err error
+			fireNow, err = t.AfterNodeLoss(l.reason, m.now().UTC())
+			return err
+		})
 		return err
 	})
 	if errors.Is(err, errNotRunnable) || errors.Is(err, task.ErrNotFound) {
@@ -109,7 +126,7 @@ func (m *Manager) loseRun(ctx context.Context, oid, node string, l loss) (*task.
 	case t.Role == task.Worker:
 		err = m.afterWorkerLoss(ctx, t.Parent, l.reason)
 	case t.State == task.Runnable:
-		err = m.sched.Schedule(ctx, t, fireNow)
+		err = m.retry(ctx, func() error { return m.sched.Schedule(ctx, t, fireNow) })
 	default:
 		err = m.park(ctx, t, l.reason)
 	}

@@ -3,35 +3,80 @@ package taskmanager
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"time"
 
 	"cadre/domain/task"
 )
 
-// retryWindow bounds how long a worker keeps retrying a failed store call
-// (a restarted database, cut connections) before it gives up its bucket.
+// retryWindow bounds how long a store call that failed with an error not
+// known to be transient is tried again (a restarted database, cut
+// connections the classification does not know) before the caller gives up.
 const retryWindow = 15 * time.Second
 
-// retry runs op until it succeeds, fails with a domain error, or the window
-// ends; database errors are assumed transient.
-func retry(ctx context.Context, op func() error) error {
+// Backoff between tries of a failed store call: from retryFirstWait,
+// doubling up to retryMaxWait, each wait jittered by ±20% so that the
+// nodes of a cluster do not knock on the database in step.
+const (
+	retryFirstWait = 50 * time.Millisecond
+	retryMaxWait   = 2 * time.Second
+)
+
+// errRunStopping ends the retries of a run that was stopped meanwhile.
+var errRunStopping = errors.New("run stopped while its store call was retried")
+
+// retry runs op until it succeeds or fails for good. A transient database
+// error (transient says which) is tried again with backoff for as long as
+// ctx lasts: an outage of any length ends in the transition being done, not
+// in a task left halfway. Any other database error is tried again within
+// retryWindow; a domain error is returned at once. Without an error it
+// costs one call of op and nothing else.
+func retry(ctx context.Context, transient func(error) bool, op func() error) error {
+	err := op()
+	if err == nil {
+		return nil
+	}
+	return retryAfter(ctx, transient, err, op)
+}
+
+func retryAfter(ctx context.Context, transient func(error) bool, err error, op func() error) error {
 	deadline := time.Now().Add(retryWindow)
-	wait := 50 * time.Millisecond
+	wait := retryFirstWait
 	for {
-		err := op()
-		if err == nil || permanent(err) || time.Now().After(deadline) || ctx.Err() != nil {
+		if permanent(err) || ctx.Err() != nil || (!transientOf(transient, err) && time.Now().After(deadline)) {
 			return err
 		}
+		timer := time.NewTimer(jitter(wait))
 		select {
 		case <-ctx.Done():
+			timer.Stop()
 			return err
-		case <-time.After(wait):
+		case <-timer.C:
 		}
-		wait = min(2*wait, time.Second)
+		wait = min(2*wait, retryMaxWait)
+		if err = op(); err == nil {
+			return nil
+		}
 	}
+}
+
+// transientOf applies the classification; without one nothing is transient.
+func transientOf(transient func(error) bool, err error) bool {
+	return transient != nil && transient(err)
+}
+
+// jitter spreads d by ±20%.
+func jitter(d time.Duration) time.Duration {
+	return d + time.Duration((rand.Float64()*0.4-0.2)*float64(d))
 }
 
 func permanent(err error) bool {
 	return errors.Is(err, task.ErrFenced) || errors.Is(err, task.ErrNotFound) || errors.Is(err, task.ErrIllegalState) ||
-		errors.Is(err, errNotRunnable) || errors.Is(err, context.Canceled)
+		errors.Is(err, errNotRunnable) || errors.Is(err, errRunStopping) || errors.Is(err, errAtLimit) ||
+		errors.Is(err, errUnchanged) || errors.Is(err, context.Canceled)
+}
+
+// retry is the package's retry with this manager's classification.
+func (m *Manager) retry(ctx context.Context, op func() error) error {
+	return retry(ctx, m.cfg.Transient, op)
 }

@@ -167,3 +167,22 @@ func (m *Manager) clearStalled(ctx context.Context, st StalledStore, oid string)
 	}
 	delete(m.stalled.marked, oid)
 }
+
+// markOrphanStalled reports a task the database says RUNNING on this node
+// that no run here holds: no node runs it, so its progress cannot move. It
+// is marked stalled (since its run started) and logged; the repair pass
+// applies its threadStopAction at its next round if it stays so.
+func (m *Manager) markOrphanStalled(ctx context.Context, t *task.Task) {
+	m.log.Warn("task stalled: the database says it is RUNNING on this node, but no run here holds it", "task", t.OID, "name", t.Name)
+	st, ok := m.store.(StalledStore)
+	if !ok || t.StalledSince != nil {
+		return
+	}
+	since := m.now().UTC()
+	if t.LastRunStart != nil {
+		since = *t.LastRunStart
+	}
+	if err := st.TasksMarkStalled(ctx, t.OID, m.cfg.NodeID, &since); err != nil {
+		m.log.Warn("mark task stalled", "task", t.OID, "err", err)
+	}
+}

@@ -54,14 +54,14 @@ func (m *Manager) runWorker(ctx context.Context, w *task.Task, r *localRun) erro
 	// worker says what it did, so the counts below are final.
 	bw.drain()
 	if err != nil {
-		// The database stayed away past the retry window: give the buckets
-		// back (best effort; recovery does it otherwise) and end this worker.
-		_, _ = m.store.BucketsReleaseWorker(context.WithoutCancel(ctx), w.OID)
-		return errors.Join(err, m.finish(ctx, w.OID, task.FatalError, err.Error(), bw.items, bw.errs, ""))
+		// A store error that is not transient, or the node is stopping:
+		// give the buckets back at once (their epochs fence this worker),
+		// end this worker, and let the coordinator have a new one.
+		return errors.Join(err, m.endWorkerOnError(ctx, w, err, bw.items, bw.errs))
 	}
 	if stopped || r.isStopping() {
 		// Buckets claimed but not finished go back to READY at once.
-		if _, err := m.store.BucketsReleaseWorker(context.WithoutCancel(ctx), w.OID); err != nil {
+		if err := m.releaseWorker(ctx, w.OID); err != nil {
 			return err
 		}
 	}
@@ -171,7 +171,10 @@ func (bw *bucketWorker) claim(ctx context.Context) error {
 	}
 	limit = max(1, min(limit, m.cfg.MaxClaim))
 	var bs []task.Bucket
-	err := retry(ctx, func() (err error) {
+	err := m.retry(ctx, func() (err error) {
+		if bw.run.isStopping() {
+			return errRunStopping
+		}
 		bs, err = m.store.BucketsClaim(ctx, BucketsClaimParams{TaskOID: bw.w.Parent, Worker: bw.w.OID, Node: m.cfg.NodeID,
 			Now: m.now().UTC(), Limit: limit})
 		return err
@@ -253,4 +256,28 @@ func (bw *bucketWorker) drain() {
 	if err := bw.collect(true); err != nil {
 		bw.m.log.Warn("bucket completions not written; their buckets will be done again", "task", bw.w.Parent, "err", err)
 	}
+}
+
+// releaseWorker puts a worker's DELEGATED buckets back to READY, retrying
+// the database as any transition does.
+func (m *Manager) releaseWorker(ctx context.Context, worker string) error {
+	ctx = context.WithoutCancel(ctx)
+	return m.retry(ctx, func() error {
+		_, err := m.store.BucketsReleaseWorker(ctx, worker)
+		return err
+	})
+}
+
+// endWorkerOnError ends a worker whose run failed on the store: its
+// buckets go back to READY at once, it closes FATAL_ERROR, and its
+// coordinator gets a new worker if READY buckets are left without one.
+func (m *Manager) endWorkerOnError(ctx context.Context, w *task.Task, runErr error, items, errs int64) error {
+	if err := m.releaseWorker(ctx, w.OID); err != nil {
+		// The repair pass releases buckets held by an ended worker.
+		m.log.Warn("buckets of a failed worker not released; the repair pass will", "task", w.OID, "err", err)
+	}
+	if err := m.finish(ctx, w.OID, task.FatalError, runErr.Error(), items, errs, ""); err != nil {
+		return err
+	}
+	return m.Maintain(context.WithoutCancel(ctx))
 }

@@ -25,6 +25,9 @@ const (
 	EventSchedulerStarted EventKind = "scheduler-started"
 	// EventConformance: Node is in ERROR and does not schedule (Message says why).
 	EventConformance EventKind = "conformance-error"
+	// EventRepair: Actor's repair pass healed an inconsistent state a
+	// database fault or a lost node left behind (Message says which).
+	EventRepair EventKind = "repair"
 )
 
 // Event is one entry of the cluster's activity.

@@ -54,6 +54,7 @@ type Metrics struct {
 	cacheMisses      *prometheus.CounterVec
 	dbPools          *dbPoolCollector
 	tasksStalled     prometheus.Gauge
+	repairs          *prometheus.CounterVec
 }
 
 // New builds the metrics of node nodeID on a fresh registry (never the
@@ -109,6 +110,10 @@ func New(nodeID string) *Metrics {
 			Name: "cadre_tasks_stalled",
 			Help: "Tasks running on this node whose progress has not moved for taskManager/stalledTasksThreshold.",
 		}),
+		repairs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cadre_repairs_total",
+			Help: "Inconsistent states (left by a database fault or a lost node) the repair pass of this node healed, by kind.",
+		}, []string{"kind"}),
 	}
 
 	wrapped.MustRegister(
@@ -126,6 +131,7 @@ func New(nodeID string) *Metrics {
 		m.cacheMisses,
 		m.dbPools,
 		m.tasksStalled,
+		m.repairs,
 	)
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorHandling: promhttp.ContinueOnError,
@@ -136,6 +142,12 @@ func New(nodeID string) *Metrics {
 // Handler serves the registry in the Prometheus exposition format, for
 // GET /metrics.
 func (m *Metrics) Handler() http.Handler { return m.handler }
+
+// Repaired counts one repair of the given kind made by this node.
+func (m *Metrics) Repaired(kind string) { m.repairs.WithLabelValues(kind).Inc() }
+
+// Repairs is the count of repairs of kind made by this node (for tests).
+func (m *Metrics) Repairs(kind string) float64 { return counterValue(m.repairs.WithLabelValues(kind)) }
 
 // BucketClaimed counts a bucket claimed by a worker on this node.
 func (m *Metrics) BucketClaimed() { m.bucketsClaimed.Inc() }

@@ -121,6 +121,8 @@ func eventLabel(k cluster.EventKind) string {
 		return "Scheduler started"
 	case cluster.EventConformance:
 		return "Conformance error"
+	case cluster.EventRepair:
+		return "Repaired"
 	}
 	return string(k)
 }
