@@ -25,10 +25,10 @@ const (
 type completer struct {
 	store TaskStore
 	now   func() time.Time
-	// transient classifies database errors (Config.Transient).
-	transient func(error) bool
-	window    time.Duration
-	batch     int
+	// policy retries failed writes (the manager's, shared).
+	policy retryPolicy
+	window time.Duration
+	batch  int
 	// start runs the flushing goroutine on the node's lifetime (Config.Go),
 	// so Node.Stop waits for it; false once the node is stopping.
 	start func(func(context.Context)) bool
@@ -52,14 +52,14 @@ type completionResult struct {
 	err     error
 }
 
-func newCompleter(store TaskStore, now func() time.Time, transient func(error) bool, window time.Duration, batch int, start func(func(context.Context)) bool) *completer {
+func newCompleter(store TaskStore, now func() time.Time, policy retryPolicy, window time.Duration, batch int, start func(func(context.Context)) bool) *completer {
 	if window <= 0 {
 		window = DefaultCompletionWindow
 	}
 	if batch <= 0 {
 		batch = DefaultCompletionBatch
 	}
-	return &completer{store: store, now: now, transient: transient, window: window, batch: batch, start: start, kick: make(chan struct{}, 1)}
+	return &completer{store: store, now: now, policy: policy, window: window, batch: batch, start: start, kick: make(chan struct{}, 1)}
 }
 
 // submit queues a completion; its result arrives on done (which must have
@@ -79,7 +79,7 @@ func (c *completer) submit(bc BucketCompletion, done chan<- completionResult) {
 	if !started {
 		// The node is stopping and starts no more goroutines: write on
 		// the worker's own, so its finished bucket still counts.
-		ctx, cancel := context.WithTimeout(context.Background(), retryWindow)
+		ctx, cancel := context.WithTimeout(context.Background(), c.policy.window)
 		c.writePending(ctx)
 		cancel()
 		return
@@ -155,7 +155,7 @@ func (c *completer) write(ctx context.Context, group []pendingCompletion) {
 		cs[i] = p.c
 	}
 	var counted []bool
-	err := retry(ctx, c.transient, func() (err error) {
+	err := c.policy.do(ctx, func() (err error) {
 		counted, err = c.store.BucketsComplete(context.Background(), cs, c.now().UTC())
 		return err
 	})

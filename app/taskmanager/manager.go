@@ -49,6 +49,9 @@ type Config struct {
 	// long as the node runs, instead of failing the transition. Nil means
 	// none is known to be transient.
 	Transient func(error) bool
+	// RetryWindow bounds the tries of a store call that failed with an
+	// error not known to be transient (default DefaultRetryWindow).
+	RetryWindow time.Duration
 	// RepairInterval is how often the repair pass runs (default
 	// DefaultRepairInterval); see repair.go.
 	RepairInterval time.Duration
@@ -129,6 +132,9 @@ func New(cfg Config, store TaskStore, sched Scheduler, cluster Cluster, handlers
 	if cfg.StalledCheckInterval <= 0 {
 		cfg.StalledCheckInterval = DefaultStalledCheckInterval
 	}
+	if cfg.RetryWindow <= 0 {
+		cfg.RetryWindow = DefaultRetryWindow
+	}
 	if cfg.RepairInterval <= 0 {
 		cfg.RepairInterval = DefaultRepairInterval
 	}
@@ -140,7 +146,7 @@ func New(cfg Config, store TaskStore, sched Scheduler, cluster Cluster, handlers
 	}
 	return &Manager{cfg: cfg, store: store, sched: sched, cluster: cluster, handlers: handlers, metrics: metrics,
 		now: now, log: log, running: map[string]*localRun{},
-		completer: newCompleter(store, now, cfg.Transient, cfg.CompletionWindow, cfg.CompletionBatch, cfg.Go),
+		completer: newCompleter(store, now, retryPolicy{cfg.Transient, cfg.RetryWindow}, cfg.CompletionWindow, cfg.CompletionBatch, cfg.Go),
 		limits:    newLimiter(cfg.NodeID, cfg.Limits)}
 }
 

@@ -9,10 +9,10 @@ import (
 	"cadre/domain/task"
 )
 
-// retryWindow bounds how long a store call that failed with an error not
-// known to be transient is tried again (a restarted database, cut
+// DefaultRetryWindow bounds how long a store call that failed with an
+// error not known to be transient is tried again (a restarted database, cut
 // connections the classification does not know) before the caller gives up.
-const retryWindow = 15 * time.Second
+const DefaultRetryWindow = 15 * time.Second
 
 // Backoff between tries of a failed store call: from retryFirstWait,
 // doubling up to retryMaxWait, each wait jittered by ±20% so that the
@@ -25,25 +25,33 @@ const (
 // errRunStopping ends the retries of a run that was stopped meanwhile.
 var errRunStopping = errors.New("run stopped while its store call was retried")
 
-// retry runs op until it succeeds or fails for good. A transient database
-// error (transient says which) is tried again with backoff for as long as
-// ctx lasts: an outage of any length ends in the transition being done, not
-// in a task left halfway. Any other database error is tried again within
-// retryWindow; a domain error is returned at once. Without an error it
-// costs one call of op and nothing else.
-func retry(ctx context.Context, transient func(error) bool, op func() error) error {
+// retryPolicy says which store errors are tried again and for how long.
+type retryPolicy struct {
+	// transient classifies database errors (Config.Transient); nil: none is.
+	transient func(error) bool
+	// window bounds the tries after an error not known to be transient.
+	window time.Duration
+}
+
+// do runs op until it succeeds or fails for good. A transient database
+// error is tried again with backoff for as long as ctx lasts: an outage of
+// any length ends in the transition being done, not in a task left
+// halfway. Any other database error is tried again within the window; a
+// domain error is returned at once. Without an error it costs one call of
+// op and nothing else.
+func (p retryPolicy) do(ctx context.Context, op func() error) error {
 	err := op()
 	if err == nil {
 		return nil
 	}
-	return retryAfter(ctx, transient, err, op)
+	return p.after(ctx, err, op)
 }
 
-func retryAfter(ctx context.Context, transient func(error) bool, err error, op func() error) error {
-	deadline := time.Now().Add(retryWindow)
+func (p retryPolicy) after(ctx context.Context, err error, op func() error) error {
+	deadline := time.Now().Add(p.window)
 	wait := retryFirstWait
 	for {
-		if permanent(err) || ctx.Err() != nil || (!transientOf(transient, err) && time.Now().After(deadline)) {
+		if permanent(err) || ctx.Err() != nil || (!transientOf(p.transient, err) && time.Now().After(deadline)) {
 			return err
 		}
 		timer := time.NewTimer(jitter(wait))
@@ -76,7 +84,7 @@ func permanent(err error) bool {
 		errors.Is(err, errUnchanged) || errors.Is(err, context.Canceled)
 }
 
-// retry is the package's retry with this manager's classification.
+// retry runs op under this manager's retry policy.
 func (m *Manager) retry(ctx context.Context, op func() error) error {
-	return retry(ctx, m.cfg.Transient, op)
+	return m.completer.policy.do(ctx, op)
 }
