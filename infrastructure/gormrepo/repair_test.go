@@ -82,8 +82,10 @@ func newRepairRig(t *testing.T, dialect string, wrap func(taskmanager.TaskStore)
 		nil, nil, log)
 	r.tm.SetRepairReporter(countRepairs{r.met})
 	r.sched = quartzstore.NewScheduler(r.jobs, quartzstore.SchedulerConfig{InstanceID: repairNode, Logger: log,
-		Runner:          func(context.Context, quartzstore.FiredTrigger) error { return nil },
-		OnOrphanDeleted: func(ctx context.Context, f quartzstore.FiredTrigger) { countRepairs{r.met}.Repaired(ctx, taskmanager.Repair{Kind: taskmanager.RepairFiredTrigger}) }})
+		Runner: func(context.Context, quartzstore.FiredTrigger) error { return nil },
+		OnOrphanDeleted: func(ctx context.Context, f quartzstore.FiredTrigger) {
+			countRepairs{r.met}.Repaired(ctx, taskmanager.Repair{Kind: taskmanager.RepairFiredTrigger})
+		}})
 	t.Cleanup(func() { stop(); r.wg.Wait() }) // before the database closes (cleanups run last first)
 	return r
 }
