@@ -28,19 +28,26 @@ func IsTransient(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return false
 	}
+	var connectErr *pgconn.ConnectError
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
+	switch {
+	case errors.As(err, &connectErr):
+		// The server did not let us in: down, full, not accepting
+		// connections yet. Only a wrong login or database is for good.
+		if errors.As(err, &pgErr) {
+			return !strings.HasPrefix(pgErr.Code, "28") && pgErr.Code != "3D000"
+		}
+		return true
+	case errors.As(err, &pgErr):
 		return transientSQLState(pgErr.Code)
 	}
 	var liteErr sqlite3.Error
 	if errors.As(err, &liteErr) {
 		return liteErr.Code == sqlite3.ErrBusy || liteErr.Code == sqlite3.ErrLocked
 	}
-	var connectErr *pgconn.ConnectError
 	var netErr net.Error
 	switch {
-	case errors.As(err, &connectErr),
-		errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
 		errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE):

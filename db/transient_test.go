@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -95,6 +96,23 @@ func TestIsTransientOnRealPostgresErrors(t *testing.T) {
 			_, err := pgconn.Connect(ctx, "postgres://postgres@127.0.0.1:1/x?connect_timeout=2")
 			return err
 		}, "", true},
+		{"database not accepting connections", func(t *testing.T) error {
+			u, _ := url.Parse(dsn)
+			name := strings.TrimPrefix(u.Path, "/")
+			server := connect(t, dbtest.PostgresAdminURL()) // not in the database it closes
+			if err := exec(server, "ALTER DATABASE "+name+" ALLOW_CONNECTIONS false"); err != nil {
+				t.Fatal(err)
+			}
+			defer exec(server, "ALTER DATABASE "+name+" ALLOW_CONNECTIONS true") //nolint:errcheck // restores the test database
+			_, err := pgconn.Connect(ctx, dsn)
+			return err
+		}, "55000", true},
+		{"wrong database (not transient)", func(t *testing.T) error {
+			u, _ := url.Parse(dsn)
+			u.Path = "/cadre_no_such_database"
+			_, err := pgconn.Connect(ctx, u.String())
+			return err
+		}, "3D000", false},
 		{"read-only transaction (as on a standby)", func(t *testing.T) error {
 			c := connect(t, dsn)
 			return exec(c, "BEGIN READ ONLY; UPDATE t SET v = 1; ROLLBACK")
