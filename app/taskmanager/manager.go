@@ -144,10 +144,18 @@ func New(cfg Config, store TaskStore, sched Scheduler, cluster Cluster, handlers
 			return true
 		}
 	}
-	return &Manager{cfg: cfg, store: store, sched: sched, cluster: cluster, handlers: handlers, metrics: metrics,
-		now: now, log: log, running: map[string]*localRun{},
-		completer: newCompleter(store, now, retryPolicy{cfg.Transient, cfg.RetryWindow}, cfg.CompletionWindow, cfg.CompletionBatch, cfg.Go),
-		limits:    newLimiter(cfg.NodeID, cfg.Limits)}
+	m := &Manager{cfg: cfg, store: store, sched: sched, cluster: cluster, handlers: handlers, metrics: metrics,
+		now: now, log: log, running: map[string]*localRun{}, limits: newLimiter(cfg.NodeID, cfg.Limits)}
+	policy := retryPolicy{transient: cfg.Transient, window: cfg.RetryWindow, leaving: m.isDraining}
+	m.completer = newCompleter(store, now, policy, cfg.CompletionWindow, cfg.CompletionBatch, cfg.Go)
+	return m
+}
+
+// isDraining reports whether the node is leaving (Drain without Undrain).
+func (m *Manager) isDraining() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.draining
 }
 
 // SetScheduler wires the job store after construction (the scheduler's runner

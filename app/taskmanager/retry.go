@@ -31,6 +31,11 @@ type retryPolicy struct {
 	transient func(error) bool
 	// window bounds the tries after an error not known to be transient.
 	window time.Duration
+	// leaving reports that the node is stopping: from then on a transient
+	// error is tried only within the window too, so that a node stopped
+	// while its database is away does not wait for the database forever
+	// (what it leaves, its peers and the repair pass take over). Nil: never.
+	leaving func() bool
 }
 
 // do runs op until it succeeds or fails for good. A transient database
@@ -51,7 +56,8 @@ func (p retryPolicy) after(ctx context.Context, err error, op func() error) erro
 	deadline := time.Now().Add(p.window)
 	wait := retryFirstWait
 	for {
-		if permanent(err) || ctx.Err() != nil || (!transientOf(p.transient, err) && time.Now().After(deadline)) {
+		waitsOut := transientOf(p.transient, err) && (p.leaving == nil || !p.leaving())
+		if permanent(err) || ctx.Err() != nil || (!waitsOut && time.Now().After(deadline)) {
 			return err
 		}
 		timer := time.NewTimer(jitter(wait))
