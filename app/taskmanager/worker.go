@@ -75,7 +75,35 @@ func (m *Manager) runWorker(ctx context.Context, w *task.Task, r *localRun) erro
 	if err := m.finish(ctx, w.OID, result, "", bw.items, bw.errs, ""); err != nil {
 		return err
 	}
-	return m.checkCoordinatorDone(ctx, w.Parent)
+	return m.afterWorker(ctx, w.Parent)
+}
+
+// afterWorker runs when a worker ended: its coordinator closes when every
+// bucket is complete, and gets a new worker when READY buckets are left
+// with none to take them (buckets given back after this worker last looked,
+// by a recovery or the repair pass), instead of waiting for Maintain.
+func (m *Manager) afterWorker(ctx context.Context, coordOID string) error {
+	var counts BucketCounts
+	if err := m.retry(ctx, func() (err error) {
+		counts, err = m.store.BucketsCount(ctx, coordOID)
+		return err
+	}); err != nil {
+		return err
+	}
+	switch {
+	case counts.Total() > 0 && counts.Complete == counts.Total():
+		return m.checkCoordinatorDone(ctx, coordOID)
+	case counts.Ready == 0:
+		return nil // the other workers are on it
+	}
+	coord, err := m.store.TasksGet(ctx, coordOID)
+	if err != nil {
+		if errors.Is(err, task.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	return m.ensureWorkers(ctx, coord, m.cluster.LiveNodes(ctx))
 }
 
 // loop runs buckets until none is READY (waiting while READY buckets wait
