@@ -95,14 +95,31 @@ func waitingOpener(bound time.Duration, log *slog.Logger, waiting, reached func(
 
 // Open builds the node on this front as New does, except that it waits for
 // each database up to repository/initializationFailTimeout, while /readyz
-// says so. Start then serves the node here.
+// says so. A database lost again in the middle of the start (while
+// migrating or bootstrapping) starts the build over, within the same bound.
+// Start then serves the node here.
 func (f *Front) Open(ctx context.Context) (*Node, error) {
-	open := waitingOpener(f.cfg.Repository.InitializationFailTimeout, f.log,
-		func() { f.setReason(reasonWaiting) }, func() { f.setReason(reasonStarting) })
-	n, err := build(ctx, f.cfg, f.log, f.instanceID, open)
-	if err != nil {
-		return nil, err
+	bound, start := f.cfg.Repository.InitializationFailTimeout, time.Now()
+	for {
+		left := bound
+		if bound > 0 {
+			left = max(bound-time.Since(start), time.Millisecond)
+		}
+		open := waitingOpener(left, f.log, func() { f.setReason(reasonWaiting) }, func() { f.setReason(reasonStarting) })
+		n, err := build(ctx, f.cfg, f.log, f.instanceID, open)
+		if err == nil {
+			n.front = f
+			return n, nil
+		}
+		if !db.IsTransient(err) || ctx.Err() != nil || bound == 0 || (bound > 0 && time.Since(start) >= bound) {
+			return nil, err
+		}
+		f.log.Warn("database lost while starting; starting over", "err", err)
+		f.setReason(reasonWaiting)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("stopped while waiting for the database: %w", ctx.Err())
+		case <-time.After(firstRetryDelay):
+		}
 	}
-	n.front = f
-	return n, nil
 }
