@@ -75,7 +75,7 @@ func NewRouter(d Deps) (*gin.Engine, *gin.RouterGroup) {
 	r.GET("/readyz", a.readyz)
 	RegisterOpenAPI(r, Guard(d.OpenAPIAccess, "", "security/openapiAccess", d.Auth, d.Log))
 
-	v1 := r.Group("/api/v1", Authenticate(d.Auth, d.Log))
+	v1 := r.Group("/api/v1", RefuseCrossSite(d.Log), Authenticate(d.Auth, d.Log))
 	v1.POST("/session", a.login)
 	v1.DELETE("/session", a.logout)
 

@@ -171,10 +171,13 @@ func TestNULBytesAreRefused(t *testing.T) {
 			if resp.StatusCode != http.StatusBadRequest {
 				t.Fatalf("web login form with a NUL: %d, want 400", resp.StatusCode)
 			}
-			// JSON sent as a form (curl -d without a Content-Type, which the
-			// description does not promise, so not through its checker) still reaches the handler.
+			// JSON sent as a form (curl -d without a Content-Type) is refused
+			// like any form, since another site's page can send one (issue 20);
+			// a form with a NUL is still a 400 first.
 			curl := &client{t: t, base: n.URL, user: "administrator", pass: nodetest.AdminPassword, http: http.DefaultClient}
-			curl.do("POST", "/api/v1/objects/users", `{"name":"curl-d"}`, "Content-Type", "application/x-www-form-urlencoded").expect(t, http.StatusCreated)
+			curl.do("POST", "/api/v1/objects/users", `{"name":"curl-d"}`, "Content-Type", "application/x-www-form-urlencoded").expect(t, http.StatusUnsupportedMediaType)
+			curl.do("POST", "/api/v1/objects/users", "name=a%00b", "Content-Type", "application/x-www-form-urlencoded").expect(t, http.StatusBadRequest)
+			curl.do("POST", "/api/v1/objects/users", `{"name":"curl-json"}`, "Content-Type", "application/json").expect(t, http.StatusCreated)
 			// A backslash followed by u0000 is just text.
 			admin.do("POST", "/api/v1/objects/users", `{"name":"backslash","fullName":"a\\u0000b"}`).expect(t, http.StatusCreated)
 		})
@@ -352,4 +355,65 @@ func TestPatchIfMatchIsOptional(t *testing.T) {
 	if r.body["version"] != float64(3) || r.str("fullName") != "Three" {
 		t.Fatalf("after a matching If-Match: %s", r.raw)
 	}
+}
+
+// TestWritesFromOtherSitesAreRefused: a browser that holds Basic
+// credentials sends them with requests another site's page makes, but such a
+// page can only send forms (urlencoded, multipart, text/plain) or requests
+// marked as cross-site. Every one of them is refused and changes nothing;
+// scripts, with or without a Content-Type, and this site's own pages write.
+func TestWritesFromOtherSitesAreRefused(t *testing.T) {
+	n := nodetest.Start(t, "sqlite")
+	admin := &client{t: t, base: n.URL, user: "administrator", pass: nodetest.AdminPassword, http: checkedClient(t, nil)}
+	super := admin.do("GET", "/api/v1/objects/roles?name=Superuser", nil).expect(t, http.StatusOK)
+	superOID := super.body["items"].([]any)[0].(map[string]any)["oid"].(string)
+	nodes := admin.do("GET", "/api/v1/nodes", nil).expect(t, http.StatusOK)
+	nodeID := nodes.body["items"].([]any)[0].(map[string]any)["nodeId"].(string)
+	user := func(name string) string {
+		return `{"name":"` + name + `","password":"Csrf-Pass-123!","roles":["` + superOID + `"]}`
+	}
+	// The body a text/plain form makes of <input name='{"name":…,"x":"' value='"}'>.
+	formBody := strings.TrimSuffix(user("csrfplain"), "}") + `,"fullName":"="}`
+	for _, tc := range []struct {
+		name, method, path, body string
+		headers                  []string
+		status                   int
+		slug                     string
+	}{
+		{"text/plain form", "POST", "/api/v1/objects/users", formBody, []string{"Content-Type", "text/plain"}, 415, "unsupported-media-type"},
+		{"urlencoded form", "POST", "/api/v1/objects/users", user("csrfform"), []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "unsupported-media-type"},
+		{"multipart form", "POST", "/api/v1/objects/users", "--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n" + user("csrfmulti") + "\r\n--x--\r\n", []string{"Content-Type", "multipart/form-data; boundary=x"}, 415, "unsupported-media-type"},
+		{"another site's Origin", "POST", "/api/v1/objects/users", user("csrforigin"), []string{"Content-Type", "application/json", "Origin", "http://evil.example"}, 403, "cross-origin"},
+		{"another site's Referer", "POST", "/api/v1/objects/users", user("csrfreferer"), []string{"Referer", "http://evil.example/page"}, 403, "cross-origin"},
+		{"Origin null", "POST", "/api/v1/objects/users", user("csrfnull"), []string{"Origin", "null"}, 403, "cross-origin"},
+		{"Sec-Fetch-Site cross-site", "POST", "/api/v1/objects/users", user("csrffetch"), []string{"Content-Type", "application/json", "Sec-Fetch-Site", "cross-site"}, 403, "cross-origin"},
+		{"Sec-Fetch-Site same-site", "POST", "/api/v1/objects/users", user("csrfsibling"), []string{"Sec-Fetch-Site", "same-site"}, 403, "cross-origin"},
+		{"stop from another site", "POST", "/api/v1/nodes/" + nodeID + "/scheduler/stop", "", []string{"Origin", "http://evil.example", "Content-Type", "multipart/form-data; boundary=x"}, 403, "cross-origin"},
+		{"stop as a form", "POST", "/api/v1/nodes/" + nodeID + "/scheduler/stop", "", []string{"Content-Type", "multipart/form-data; boundary=x"}, 415, "unsupported-media-type"},
+		{"stop as a text/plain form", "POST", "/api/v1/nodes/" + nodeID + "/scheduler/stop", "a=b", []string{"Content-Type", "text/plain"}, 415, "unsupported-media-type"},
+		{"patch as text/plain", "PATCH", "/api/v1/nodes/" + nodeID, `{"urlOverride":"http://evil.example/"}`, []string{"Content-Type", "text/plain"}, 415, "unsupported-media-type"},
+		{"delete from another site", "DELETE", "/api/v1/objects/roles/" + superOID, "", []string{"Origin", "http://evil.example"}, 403, "cross-origin"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := admin.do(tc.method, tc.path, tc.body, tc.headers...)
+			if r.status != tc.status || r.str("error") != tc.slug {
+				t.Fatalf("want %d %s, got %d %s", tc.status, tc.slug, r.status, r.raw)
+			}
+		})
+	}
+	if users := admin.do("GET", "/api/v1/objects/users?name=csrf", nil).expect(t, http.StatusOK); users.body["total"] != float64(0) {
+		t.Fatalf("a refused request created a user: %s", users.raw)
+	}
+	nodes = admin.do("GET", "/api/v1/nodes", nil).expect(t, http.StatusOK)
+	if node := nodes.body["items"].([]any)[0].(map[string]any); node["schedulerState"] != "RUNNING" || node["urlOverride"] != "" {
+		t.Fatalf("a refused request changed the node: %v", node)
+	}
+	admin.do("GET", "/api/v1/objects/roles/"+superOID, nil).expect(t, http.StatusOK)
+
+	// Scripts and this site's pages still write.
+	admin.do("POST", "/api/v1/objects/users", user("script-json"), "Content-Type", "application/json; charset=utf-8").expect(t, http.StatusCreated)
+	admin.do("POST", "/api/v1/objects/users", user("script-bare")).expect(t, http.StatusCreated)
+	admin.do("POST", "/api/v1/objects/users", user("same-site"), "Content-Type", "application/json", "Origin", n.URL, "Sec-Fetch-Site", "same-origin").expect(t, http.StatusCreated)
+	admin.do("POST", "/api/v1/nodes/"+nodeID+"/scheduler/stop", nil).expect(t, http.StatusOK)
+	admin.do("POST", "/api/v1/nodes/"+nodeID+"/scheduler/start", nil, "Content-Type", "application/json").expect(t, http.StatusOK)
 }
