@@ -36,7 +36,7 @@ func taskState(t *testing.T, n *nodetest.Node, oid string) *task.Task {
 func assertBucketsCompleteOnce(t *testing.T, n *nodetest.Node, oid string, want int) {
 	t.Helper()
 	ctx := context.Background()
-	bs, err := n.Tasks.Buckets(ctx, oid)
+	bs, err := n.Store.BucketsList(ctx, oid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestTasksOnOneNode(t *testing.T) {
 				if took := time.Since(suspendedAt); took > time.Second {
 					t.Fatalf("workers took %s to stop; want at most 1 s", took)
 				}
-				bs, _ := n.Tasks.Buckets(ctx, created.OID)
+				bs, _ := n.Store.BucketsList(ctx, created.OID)
 				for _, b := range bs {
 					if b.State == task.BucketDelegated {
 						t.Fatalf("bucket %d still DELEGATED after the suspension", b.Seq)

@@ -2,6 +2,7 @@ package taskmanager
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -80,6 +81,7 @@ type Manager struct {
 	reporter   RepairReporter
 	repairMu   sync.Mutex // one pass at a time
 	repairs    repairState
+	summaries  summaries
 
 	mu       sync.Mutex
 	running  map[string]*localRun // task OID → run on this node
@@ -187,14 +189,47 @@ func (m *Manager) Get(ctx context.Context, oid string) (*task.Task, error) {
 }
 
 func (m *Manager) decorate(ctx context.Context, t *task.Task) {
+	m.decorateFrom(ctx, t, summariesOnce{})
+}
+
+// summariesOnce keeps each coordinator's bucket summary for one listing, so
+// that a page with a coordinator and many of its workers reads the
+// coordinator's buckets once, not once per worker.
+type summariesOnce map[string]bucketSummary
+
+// of returns coordinator oid's summary; coordinator is its task when the
+// caller has it, nil to read it (by key) for its stamp.
+func (p summariesOnce) of(ctx context.Context, m *Manager, oid string, coordinator *task.Task) (bucketSummary, error) {
+	if s, ok := p[oid]; ok {
+		return s, nil
+	}
+	if coordinator == nil {
+		c, err := m.store.TasksGet(ctx, oid)
+		if err != nil {
+			return bucketSummary{}, err
+		}
+		coordinator = c
+	}
+	s, err := m.summary(ctx, oid, summaryStamp(coordinator))
+	if err != nil {
+		return bucketSummary{}, err
+	}
+	p[oid] = s
+	return s, nil
+}
+
+func (m *Manager) decorateFrom(ctx context.Context, t *task.Task, once summariesOnce) {
 	if t.Role == task.Coordinator {
-		if c, err := m.store.BucketsCount(ctx, t.OID); err == nil && c.Total() > 0 {
+		if s, err := once.of(ctx, m, t.OID, t); err == nil && s.counts.Total() > 0 {
+			c := s.counts
 			t.Progress.BucketsComplete, t.Progress.BucketsTotal = c.Complete, c.Total()
 			t.Progress.ItemsProcessed, t.Progress.Errors = c.Items, c.Errors
 		}
 	}
 	if t.Role == task.Worker && t.Parent != "" {
-		m.decorateWorker(ctx, t)
+		if s, err := once.of(ctx, m, t.Parent, nil); err == nil {
+			t.Progress = workerProgress(t.OID, s.progress)
+		}
 	}
 	if t.State == task.Runnable {
 		if next, err := m.sched.NextFireTime(ctx, t.OID); err == nil {
@@ -209,18 +244,42 @@ func (m *Manager) List(ctx context.Context, f TaskFilter) ([]*task.Task, int64, 
 	if err != nil {
 		return nil, 0, err
 	}
+	once := summariesOnce{}
 	for _, t := range ts {
-		m.decorate(ctx, t)
+		m.decorateFrom(ctx, t, once)
 	}
 	return ts, total, nil
 }
 
-// Buckets lists a task's buckets.
-func (m *Manager) Buckets(ctx context.Context, oid string) ([]task.Bucket, error) {
-	if _, err := m.store.TasksGet(ctx, oid); err != nil {
-		return nil, err
+// Bucket page sizes: DefaultBucketPage when the caller names none, at most
+// MaxBucketPage.
+const (
+	DefaultBucketPage = 100
+	MaxBucketPage     = 1000
+)
+
+// ErrBucketPage is a page size over MaxBucketPage or below 1.
+var ErrBucketPage = errors.New("bucket page size out of range")
+
+// Buckets lists one page of a task's buckets after seq after (0: from the
+// first), at most limit (1…MaxBucketPage); more reports whether later
+// buckets remain. It reads limit+1 rows on the primary key, so a task with a
+// million buckets costs what a task with a hundred does.
+func (m *Manager) Buckets(ctx context.Context, oid string, after int64, limit int) (bs []task.Bucket, more bool, err error) {
+	if limit < 1 || limit > MaxBucketPage {
+		return nil, false, fmt.Errorf("%w: %d, want 1 to %d", ErrBucketPage, limit, MaxBucketPage)
 	}
-	return m.store.BucketsList(ctx, oid)
+	if _, err := m.store.TasksGet(ctx, oid); err != nil {
+		return nil, false, err
+	}
+	bs, err = m.store.BucketsPage(ctx, BucketsPageParams{TaskOID: oid, After: after, Limit: limit + 1})
+	if err != nil {
+		return nil, false, err
+	}
+	if len(bs) > limit {
+		return bs[:limit], true, nil
+	}
+	return bs, false, nil
 }
 
 // Workers lists a coordinator's worker tasks.

@@ -44,6 +44,16 @@ type BucketsClaimParams struct {
 	Limit int
 }
 
+// BucketsPageParams select one page of a task's buckets.
+type BucketsPageParams struct {
+	TaskOID string
+	// After is the seq of the last bucket of the previous page; 0 starts at
+	// the first bucket (seqs start at 1).
+	After int64
+	// Limit is the most buckets to list; it must be positive.
+	Limit int
+}
+
 // BucketCompletion is one finished bucket, as its worker reports it.
 type BucketCompletion struct {
 	TaskOID string
@@ -140,10 +150,18 @@ type TaskStore interface {
 	BucketsReleaseWorker(ctx context.Context, worker string) (int64, error)
 	// BucketsReleaseNode puts DELEGATED buckets held on a node back to READY.
 	BucketsReleaseNode(ctx context.Context, node string) (int64, error)
+	// BucketsList lists every bucket of a task, for tests and tools; the API
+	// and the UI page with BucketsPage.
 	BucketsList(ctx context.Context, taskOID string) ([]task.Bucket, error)
+	// BucketsPage lists up to p.Limit buckets of a task whose seq is after
+	// p.After, in seq order, reading no more rows than that (keyset paging).
+	BucketsPage(ctx context.Context, p BucketsPageParams) ([]task.Bucket, error)
 	BucketsCount(ctx context.Context, taskOID string) (BucketCounts, error)
 	// BucketsProgress sums a coordinator's COMPLETE buckets per worker and node.
 	BucketsProgress(ctx context.Context, taskOID string) ([]BucketProgress, error)
+	// BucketsSummary is BucketsCount and BucketsProgress of one coordinator
+	// from one pass over its buckets.
+	BucketsSummary(ctx context.Context, taskOID string) (BucketCounts, []BucketProgress, error)
 }
 
 // Scheduler is the job store seen from the task manager.

@@ -18,22 +18,20 @@ type BucketProgress struct {
 // task runs (a bucket counts the moment it completes) and still right after a
 // node was killed, whose finished buckets stay with its workers.
 func (m *Manager) Progress(ctx context.Context, oid string) ([]BucketProgress, error) {
-	return m.store.BucketsProgress(ctx, oid)
+	s, err := summariesOnce{}.of(ctx, m, oid, nil)
+	return s.progress, err
 }
 
-// decorateWorker sets a worker task's progress from the buckets it completed.
-func (m *Manager) decorateWorker(ctx context.Context, t *task.Task) {
-	ps, err := m.store.BucketsProgress(ctx, t.Parent)
-	if err != nil {
-		return
-	}
+// workerProgress is a worker task's progress: the buckets it completed, out
+// of its coordinator's per-worker progress ps.
+func workerProgress(worker string, ps []BucketProgress) task.Progress {
 	p := task.Progress{}
 	for _, bp := range ps {
-		if bp.Worker == t.OID {
+		if bp.Worker == worker {
 			p.BucketsComplete += bp.Buckets
 			p.ItemsProcessed += bp.Items
 			p.Errors += bp.Errors
 		}
 	}
-	t.Progress = p
+	return p
 }

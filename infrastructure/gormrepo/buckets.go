@@ -160,6 +160,29 @@ func (r *Repo) BucketsList(ctx context.Context, taskOID string) ([]task.Bucket, 
 	return out, nil
 }
 
+// BucketsPage lists one page of a task's buckets after a seq, on the
+// primary key (task_oid, seq): the database reads p.Limit rows, however many
+// buckets the task has.
+func (r *Repo) BucketsPage(ctx context.Context, p taskmanager.BucketsPageParams) ([]task.Bucket, error) {
+	if p.Limit <= 0 {
+		return nil, fmt.Errorf("buckets of %s: page limit %d is not positive", p.TaskOID, p.Limit)
+	}
+	var rows []bucketRow
+	err := r.db.WithContext(ctx).Where("task_oid = ? AND seq > ?", p.TaskOID, p.After).Order("seq").Limit(p.Limit).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("buckets of %s after %d: %w", p.TaskOID, p.After, err)
+	}
+	out := make([]task.Bucket, 0, len(rows))
+	for _, row := range rows {
+		b, err := row.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
 // BucketsCount counts a task's buckets by state and sums their items and errors.
 func (r *Repo) BucketsCount(ctx context.Context, taskOID string) (taskmanager.BucketCounts, error) {
 	var rows []struct {

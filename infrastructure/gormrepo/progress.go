@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"cadre/app/taskmanager"
+	"cadre/domain/task"
 )
 
 // BucketsProgress sums a coordinator's COMPLETE buckets per worker task and
@@ -32,6 +33,42 @@ FROM buckets WHERE task_oid = ? AND state = 'COMPLETE' GROUP BY worker_oid, node
 		out[i] = taskmanager.BucketProgress{Worker: row.WorkerOID, Node: row.NodeID, Buckets: row.N, Items: row.Items, Errors: row.Errors}
 	}
 	return out, nil
+}
+
+// BucketsSummary counts a coordinator's buckets by state and sums its
+// COMPLETE ones per worker and node, in one grouped query: one pass over the
+// task's buckets where BucketsCount and BucketsProgress take two.
+func (r *Repo) BucketsSummary(ctx context.Context, taskOID string) (taskmanager.BucketCounts, []taskmanager.BucketProgress, error) {
+	var rows []struct {
+		State     string
+		WorkerOID string `gorm:"column:worker_oid"`
+		NodeID    string `gorm:"column:node_id"`
+		N         int64
+		Items     int64
+		Errors    int64
+	}
+	err := r.db.WithContext(ctx).Raw(`SELECT state, worker_oid, node_id, COUNT(*) AS n,
+COALESCE(SUM(items_processed), 0) AS items, COALESCE(SUM(errors), 0) AS errors
+FROM buckets WHERE task_oid = ? GROUP BY state, worker_oid, node_id ORDER BY worker_oid, node_id`, taskOID).Scan(&rows).Error
+	if err != nil {
+		return taskmanager.BucketCounts{}, nil, fmt.Errorf("bucket summary of task %s: %w", taskOID, err)
+	}
+	var c taskmanager.BucketCounts
+	progress := []taskmanager.BucketProgress{}
+	for _, row := range rows {
+		c.Items += row.Items
+		c.Errors += row.Errors
+		switch task.BucketState(row.State) {
+		case task.BucketReady:
+			c.Ready += row.N
+		case task.BucketDelegated:
+			c.Delegated += row.N
+		case task.BucketComplete:
+			c.Complete += row.N
+			progress = append(progress, taskmanager.BucketProgress{Worker: row.WorkerOID, Node: row.NodeID, Buckets: row.N, Items: row.Items, Errors: row.Errors})
+		}
+	}
+	return c, progress, nil
 }
 
 // BucketsCompletedBetween counts, per node, the buckets completed in

@@ -66,6 +66,17 @@ func TestBucketsProgress(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Fatalf("got %+v\nwant %+v", got, want)
 			}
+			// The summary is the count and the progress from one query.
+			counts, summed, err := r.BucketsSummary(ctx, coord)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(summed, want) {
+				t.Fatalf("summary progress %+v\nwant %+v", summed, want)
+			}
+			if c, err := r.BucketsCount(ctx, coord); err != nil || counts != c || counts.Complete != 4 || counts.Delegated != 1 || counts.Ready != 1 {
+				t.Fatalf("summary counts %+v, BucketsCount %+v (%v)", counts, c, err)
+			}
 			done, err := r.BucketsCompletedBetween(ctx, now.Add(-time.Second), now)
 			if err != nil || done["node1"] != 2 || done["node2"] != 2 || len(done) != 2 {
 				t.Fatalf("completed in the last second: %v %v", done, err)

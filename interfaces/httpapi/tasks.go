@@ -3,7 +3,9 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -303,14 +305,42 @@ func (a *API) listBuckets(c *gin.Context) {
 	if !a.canRead(c) {
 		return
 	}
-	bs, err := a.d.Tasks.Buckets(c.Request.Context(), c.Param("oid"))
+	limit, err := intQuery(c, "limit", 0)
+	if err == nil && limit > taskmanager.MaxBucketPage {
+		err = fmt.Errorf("limit must be at most %d, got %d; page with next", taskmanager.MaxBucketPage, limit)
+	}
+	if limit == 0 {
+		limit = taskmanager.DefaultBucketPage
+	}
+	var after int64
+	if v := c.Query("after"); err == nil && v != "" {
+		if after, err = strconv.ParseInt(v, 10, 64); err != nil || after < 0 {
+			err = fmt.Errorf("after must be the next of a previous page, got %q", v)
+		}
+	}
+	if err != nil {
+		Abort(c, http.StatusBadRequest, "bad-query", err.Error())
+		return
+	}
+	bs, more, err := a.d.Tasks.Buckets(c.Request.Context(), c.Param("oid"), after, limit)
 	if err != nil {
 		Fail(c, a.log, err)
 		return
 	}
-	items := make([]BucketJSON, 0, len(bs))
+	page := BucketPageJSON{Items: make([]BucketJSON, 0, len(bs))}
 	for _, b := range bs {
-		items = append(items, BucketToJSON(b))
+		page.Items = append(page.Items, BucketToJSON(b))
 	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "total": len(items)})
+	if more {
+		next := strconv.FormatInt(bs[len(bs)-1].Seq, 10)
+		page.Next = &next
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+// BucketPageJSON is one page of a task's buckets; Next, absent on the last
+// page, is the after of the next one.
+type BucketPageJSON struct {
+	Items []BucketJSON `json:"items"`
+	Next  *string      `json:"next,omitempty"`
 }

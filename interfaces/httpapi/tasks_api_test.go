@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -49,7 +50,7 @@ func TestTasksNodesAndReportsAPI(t *testing.T) {
 					t.Fatalf("progress %v, want 30 items in 10 buckets", done.body["progress"])
 				}
 				buckets := admin.do("GET", "/api/v1/tasks/"+oid+"/buckets", nil).expect(t, http.StatusOK)
-				if buckets.body["total"] != float64(10) {
+				if items, _ := buckets.body["items"].([]any); len(items) != 10 || buckets.body["next"] != nil {
 					t.Fatalf("buckets: %s", buckets.raw)
 				}
 				workers := admin.do("GET", "/api/v1/tasks?parent="+oid, nil).expect(t, http.StatusOK)
@@ -138,6 +139,83 @@ func TestTasksNodesAndReportsAPI(t *testing.T) {
 					t.Fatalf("report file does not list the administrator: %.200s", file.raw)
 				}
 			})
+		})
+	}
+}
+
+// TestBucketsArePaged: a task's buckets come a page at a time (100 unless
+// the client asks for up to 1000), each page naming the next until the
+// last; following next lists every bucket once, in order. A page over 1000
+// or a malformed cursor is a 400, not a bigger answer.
+func TestBucketsArePaged(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			admin, _ := setup(t, dialect)
+			const total = 250
+			oid := admin.do("POST", "/api/v1/tasks", map[string]any{
+				"name": "paged", "handler": "noop",
+				"bucketing": map[string]any{"numeric": map[string]any{"from": 0, "to": total, "bucketSize": 1}},
+			}).expect(t, http.StatusCreated).str("oid")
+			waitTask(t, admin, oid, "to close", closed)
+			path := "/api/v1/tasks/" + oid + "/buckets"
+
+			for _, tc := range []struct {
+				name, query string
+				sizes       []int
+			}{
+				{"default page size", "", []int{100, 100, 50}},
+				{"limit 0 is the default", "limit=0&", []int{100, 100, 50}},
+				{"limit 120", "limit=120&", []int{120, 120, 10}},
+				{"limit 1000", "limit=1000&", []int{250}},
+				{"exactly the last page", "limit=125&", []int{125, 125}},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					var seqs []int64
+					var sizes []int
+					after := ""
+					for page := 0; ; page++ {
+						if page > 10 {
+							t.Fatal("the pages do not end")
+						}
+						q := path + "?" + tc.query
+						if after != "" {
+							q += "after=" + after
+						}
+						r := admin.do("GET", q, nil).expect(t, http.StatusOK)
+						items, _ := r.body["items"].([]any)
+						sizes = append(sizes, len(items))
+						for _, it := range items {
+							seqs = append(seqs, int64(it.(map[string]any)["seq"].(float64)))
+						}
+						next, ok := r.body["next"].(string)
+						if !ok {
+							break
+						}
+						if want := fmt.Sprint(seqs[len(seqs)-1]); next != want {
+							t.Fatalf("next %q, want the last seq of the page, %s", next, want)
+						}
+						after = next
+					}
+					if fmt.Sprint(sizes) != fmt.Sprint(tc.sizes) {
+						t.Fatalf("page sizes %v, want %v", sizes, tc.sizes)
+					}
+					for i, s := range seqs {
+						if s != int64(i+1) {
+							t.Fatalf("bucket %d has seq %d: the pages skip or repeat buckets", i, s)
+						}
+					}
+				})
+			}
+			for _, q := range []string{"limit=1001", "limit=-1", "limit=x", "after=-1", "after=abc"} {
+				t.Run("refused "+q, func(t *testing.T) {
+					if r := admin.do("GET", path+"?"+q, nil); r.status != http.StatusBadRequest || r.str("error") != "bad-query" {
+						t.Fatalf("want 400 bad-query, got %d %.300s", r.status, r.raw)
+					}
+				})
+			}
+			if r := admin.do("GET", path+"?after=1000000", nil).expect(t, http.StatusOK); len(r.body["items"].([]any)) != 0 || r.body["next"] != nil {
+				t.Fatalf("after the last bucket: %s", r.raw)
+			}
 		})
 	}
 }

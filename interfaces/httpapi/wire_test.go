@@ -26,6 +26,7 @@ func TestWireTypesMatchOpenAPI(t *testing.T) {
 		{"Progress", httpapi.ProgressJSON{}},
 		{"Retry", httpapi.RetryJSON{}},
 		{"Bucket", httpapi.BucketJSON{}},
+		{"BucketList", httpapi.BucketPageJSON{}},
 		{"Checkpoint", httpapi.CheckpointJSON{}},
 		{"Node", httpapi.NodeJSON{}},
 		{"ExecutionLimit", httpapi.LimitJSON{}},

@@ -160,6 +160,25 @@ type taskLive struct {
 	IsWorker                bool
 }
 
+// smallTaskBuckets reads every bucket of a task with at most
+// maxBucketsCounted of them, a page of taskmanager.MaxBucketPage at a time.
+func (h *Handlers) smallTaskBuckets(ctx context.Context, oid string) ([]task.Bucket, error) {
+	var all []task.Bucket
+	var after int64
+	for len(all) < maxBucketsCounted {
+		bs, more, err := h.tasks.Buckets(ctx, oid, after, taskmanager.MaxBucketPage)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, bs...)
+		if !more || len(bs) == 0 {
+			break
+		}
+		after = bs[len(bs)-1].Seq
+	}
+	return all, nil
+}
+
 // bucketSummary counts a coordinator's buckets for the progress bar.
 type bucketSummary struct {
 	Total, Ready, Delegated, Complete int64
@@ -280,7 +299,7 @@ func (h *Handlers) bucketSummary(ctx context.Context, t *task.Task, progress []t
 	}
 	s := &bucketSummary{Total: p.BucketsTotal, Complete: p.BucketsComplete}
 	if p.BucketsTotal <= maxBucketsCounted {
-		bs, err := h.tasks.Buckets(ctx, t.OID)
+		bs, err := h.smallTaskBuckets(ctx, t.OID)
 		if err != nil {
 			return nil, fmt.Errorf("buckets of %s: %w", t.OID, err)
 		}

@@ -149,7 +149,7 @@ func resumedBucketOnPage(t *testing.T, b *tab, nodes []*proctest.Proc) {
 	})
 	var held apiclient.Bucket
 	proctest.WaitFor(t, "the bucket checkpointed past its start", 30*time.Second, func() bool {
-		r, err := nodes[0].Admin().API(t).ListBucketsWithResponse(context.Background(), oid)
+		r, err := nodes[0].Admin().API(t).ListBucketsWithResponse(context.Background(), oid, nil)
 		if err != nil || r.JSON200 == nil || len(r.JSON200.Items) != 1 {
 			return false
 		}

@@ -103,12 +103,20 @@ func TestRetry(t *testing.T) {
 	})
 }
 
-// bucketAPI lists a task's buckets through node1's API.
+// bucketAPI lists a task's buckets through node1's API, page by page.
 func (c *cluster) bucketAPI(oid string) []apiclient.Bucket {
 	c.t.Helper()
-	r, err := c.admin(0).API(c.t).ListBucketsWithResponse(context.Background(), oid)
-	if err != nil || r.JSON200 == nil {
-		c.t.Fatalf("list buckets of %s: %v", oid, err)
+	var all []apiclient.Bucket
+	params := &apiclient.ListBucketsParams{}
+	for {
+		r, err := c.admin(0).API(c.t).ListBucketsWithResponse(context.Background(), oid, params)
+		if err != nil || r.JSON200 == nil {
+			c.t.Fatalf("list buckets of %s: %v", oid, err)
+		}
+		all = append(all, r.JSON200.Items...)
+		if r.JSON200.Next == nil {
+			return all
+		}
+		params.After = r.JSON200.Next
 	}
-	return r.JSON200.Items
 }
