@@ -105,7 +105,7 @@ func resetPassword(cmd cmdline.Command, cfg *config.Config) int {
 		fmt.Fprintln(os.Stderr, "cadre admin reset-password:", err)
 		return 1
 	}
-	fmt.Printf("password of %s reset; the user is enabled and their sessions are ended\n", cmd.User)
+	fmt.Printf("password of %s reset; the user is enabled and their sessions are ended (a node that served one in the last 30 s may accept it until then)\n", cmd.User)
 	if cmd.PasswordFile == "" {
 		fmt.Printf("new password: %s\n", set)
 	}

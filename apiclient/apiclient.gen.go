@@ -1045,6 +1045,14 @@ type ModifyObjectParams struct {
 	XCSRFToken *CSRFToken `json:"X-CSRF-Token,omitempty"`
 }
 
+// EndUserSessionsParams defines parameters for EndUserSessions.
+type EndUserSessionsParams struct {
+	// XCSRFToken The `csrfToken` of the login answer. Required when the request is
+	// authenticated by the session cookie (403 `csrf` otherwise); not used
+	// with HTTP Basic.
+	XCSRFToken *CSRFToken `json:"X-CSRF-Token,omitempty"`
+}
+
 // ListTasksParams defines parameters for ListTasks.
 type ListTasksParams struct {
 	// State Only tasks in this execution state.
@@ -1719,6 +1727,18 @@ type ClientInterface interface {
 	// Corresponds with PATCH /api/v1/objects/{type}/{oid} (the `ModifyObject` operationId).
 	ModifyObject(ctx context.Context, pType ObjectType, oid OID, params *ModifyObjectParams, body ModifyObjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// EndUserSessions Log a user out everywhere
+	//
+	// Ends every session of the user (`type` must be `users`), on every
+	// node at once: cookies issued to that user stop working, including the
+	// caller's own when they end their own sessions (the cookie is then
+	// cleared). Users may end their own sessions; ending another user's
+	// needs `superuser`. Changing a user's password, disabling or deleting
+	// the user does the same.
+	//
+	// Corresponds with DELETE /api/v1/objects/{type}/{oid}/sessions (the `EndUserSessions` operationId).
+	EndUserSessions(ctx context.Context, pType ObjectType, oid OID, params *EndUserSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetOpenAPI This API description
 	//
 	// Served to anyone unless `security/openapiAccess` is `login`.
@@ -2218,6 +2238,28 @@ func (c *Client) ModifyObjectWithBody(ctx context.Context, pType ObjectType, oid
 // Corresponds with PATCH /api/v1/objects/{type}/{oid} (the `ModifyObject` operationId).
 func (c *Client) ModifyObject(ctx context.Context, pType ObjectType, oid OID, params *ModifyObjectParams, body ModifyObjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewModifyObjectRequest(c.Server, pType, oid, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EndUserSessions Log a user out everywhere
+//
+// Ends every session of the user (`type` must be `users`), on every
+// node at once: cookies issued to that user stop working, including the
+// caller's own when they end their own sessions (the cookie is then
+// cleared). Users may end their own sessions; ending another user's
+// needs `superuser`. Changing a user's password, disabling or deleting
+// the user does the same.
+//
+// Corresponds with DELETE /api/v1/objects/{type}/{oid}/sessions (the `EndUserSessions` operationId).
+func (c *Client) EndUserSessions(ctx context.Context, pType ObjectType, oid OID, params *EndUserSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEndUserSessionsRequest(c.Server, pType, oid, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3222,6 +3264,62 @@ func NewModifyObjectRequestWithBody(server string, pType ObjectType, oid OID, pa
 	return req, nil
 }
 
+// NewEndUserSessionsRequest constructs an http.Request for the EndUserSessions method
+func NewEndUserSessionsRequest(server string, pType ObjectType, oid OID, params *EndUserSessionsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "type", pType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "oid", oid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/objects/%s/%s/sessions", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XCSRFToken != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", *params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CSRF-Token", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetOpenAPIRequest constructs an http.Request for the GetOpenAPI method
 func NewGetOpenAPIRequest(server string) (*http.Request, error) {
 	var err error
@@ -4148,6 +4246,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/objects/{type}/{oid} (the `ModifyObject` operationId).
 	ModifyObjectWithResponse(ctx context.Context, pType ObjectType, oid OID, params *ModifyObjectParams, body ModifyObjectJSONRequestBody, reqEditors ...RequestEditorFn) (*ModifyObjectResponse, error)
+
+	// EndUserSessionsWithResponse Log a user out everywhere
+	//
+	// Ends every session of the user (`type` must be `users`), on every
+	// node at once: cookies issued to that user stop working, including the
+	// caller's own when they end their own sessions (the cookie is then
+	// cleared). Users may end their own sessions; ending another user's
+	// needs `superuser`. Changing a user's password, disabling or deleting
+	// the user does the same.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/objects/{type}/{oid}/sessions (the `EndUserSessions` operationId).
+	EndUserSessionsWithResponse(ctx context.Context, pType ObjectType, oid OID, params *EndUserSessionsParams, reqEditors ...RequestEditorFn) (*EndUserSessionsResponse, error)
 
 	// GetOpenAPIWithResponse This API description
 	//
@@ -5633,6 +5745,97 @@ func (r ModifyObjectResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ModifyObjectResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EndUserSessionsResponse204Headers the declared response headers of an HTTP 204 response for EndUserSessions
+type EndUserSessionsResponse204Headers struct {
+	XServedBy string
+}
+
+// EndUserSessionsResponse401Headers the declared response headers of an HTTP 401 response for EndUserSessions
+type EndUserSessionsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// EndUserSessionsResponse429Headers the declared response headers of an HTTP 429 response for EndUserSessions
+type EndUserSessionsResponse429Headers struct {
+	RetryAfter *int
+	XServedBy  string
+}
+
+type EndUserSessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *EndUserSessionsResponse204Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *EndUserSessionsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *EndUserSessionsResponse429Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EndUserSessionsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EndUserSessionsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EndUserSessionsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r EndUserSessionsResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r EndUserSessionsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r EndUserSessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EndUserSessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EndUserSessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EndUserSessionsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7345,6 +7548,26 @@ func (c *ClientWithResponses) ModifyObjectWithResponse(ctx context.Context, pTyp
 	return ParseModifyObjectResponse(rsp)
 }
 
+// EndUserSessionsWithResponse Log a user out everywhere
+//
+// Ends every session of the user (`type` must be `users`), on every
+// node at once: cookies issued to that user stop working, including the
+// caller's own when they end their own sessions (the cookie is then
+// cleared). Users may end their own sessions; ending another user's
+// needs `superuser`. Changing a user's password, disabling or deleting
+// the user does the same.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/objects/{type}/{oid}/sessions (the `EndUserSessions` operationId).
+func (c *ClientWithResponses) EndUserSessionsWithResponse(ctx context.Context, pType ObjectType, oid OID, params *EndUserSessionsParams, reqEditors ...RequestEditorFn) (*EndUserSessionsResponse, error) {
+	rsp, err := c.EndUserSessions(ctx, pType, oid, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEndUserSessionsResponse(rsp)
+}
+
 // GetOpenAPIWithResponse This API description
 //
 // Served to anyone unless `security/openapiAccess` is `login`.
@@ -9021,6 +9244,103 @@ func ParseModifyObjectResponse(rsp *http.Response) (*ModifyObjectResponse, error
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers ModifyObjectResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Served-By"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Served-By", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XServedBy = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseEndUserSessionsResponse parses an HTTP response from a EndUserSessionsWithResponse call
+func ParseEndUserSessionsResponse(rsp *http.Response) (*EndUserSessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EndUserSessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers EndUserSessionsResponse204Headers
+		if values := rsp.Header.Values("X-Served-By"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Served-By", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XServedBy = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 401:
+		var headers EndUserSessionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers EndUserSessionsResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -173,7 +173,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, instanceID
 	n.Approvals = approval.NewService(n.Repo, n.Tasks, n.now, log)
 	n.engine, _ = httpapi.NewRouter(httpapi.Deps{NodeID: id, InstanceID: n.InstanceID, Repo: n.Repo, Auth: n.Auth, Tasks: n.Tasks,
 		Nodes: &n.clusterView, Reports: n.Reports, Peers: &peerDirectory{n: n}, ReportDownload: cfg.Reports.Download, Ready: n.readyCheck, Log: log,
-		TrustedProxies: sec.TrustedProxies, OpenAPIAccess: sec.OpenAPIAccess, Approvals: n.Approvals})
+		TrustedProxies: sec.TrustedProxies, OpenAPIAccess: sec.OpenAPIAccess, Approvals: n.Approvals, EndSessions: n.endSessions})
 	n.engine.GET("/metrics", httpapi.Guard(sec.MetricsAccess, sec.MetricsToken, "security/metricsAccess", n.Auth, log), gin.WrapH(n.Metrics.Handler()))
 	n.buildPeers()
 	webui.Register(n.engine, webui.Deps{
@@ -185,6 +185,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, instanceID
 		SetURLOverride:    n.clusterView.SetURLOverride,
 		ReportDownloadURL: func(oid string) string { return "/api/v1/reports/" + oid + "/download" },
 		Activity:          n.Store.EventsPage,
+		EndSessions:       n.endSessions,
 		Samples:           n.samples.Samples,
 		Info: func(ctx context.Context) webui.NodeInfo {
 			return webui.NodeInfo{NodeID: id, URL: n.URL(), Database: string(n.DB.Dialect), Started: n.Started, Version: Version}

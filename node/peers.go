@@ -227,3 +227,30 @@ func (n *Node) buildPeers() {
 		}
 	})
 }
+
+// endSessions ends every session of a user ("log out everywhere"): the
+// repository's rows, this node's cached principals, and, on a cluster, the
+// peers' cached principals (waiting up to sessionWait for them), so the
+// user's cookies stop working on every node at once.
+func (n *Node) endSessions(ctx context.Context, userOID string) error {
+	if err := n.Auth.EndUserSessions(ctx, userOID); err != nil {
+		return err
+	}
+	if !n.Config.TaskManager.Clustered {
+		return nil
+	}
+	done := make(chan struct{})
+	if !n.life.Go(func(ctx context.Context) {
+		defer close(done)
+		n.Peers.Broadcast(ctx, http.MethodPost, peer.EndpointSessionsInvalidate, peer.EndpointSessionsInvalidate,
+			peer.SessionInvalidation{UserOID: userOID})
+	}) {
+		return nil // the node is stopping
+	}
+	select {
+	case <-done:
+	case <-time.After(sessionWait):
+	case <-ctx.Done():
+	}
+	return nil
+}

@@ -15,7 +15,7 @@ type SessionEffect int
 const (
 	EffectNone       SessionEffect = iota
 	EffectRefresh                  // cached principals of the user must be rebuilt
-	EffectEndAll                   // the user's sessions end (disabled or deleted)
+	EffectEndAll                   // the user's sessions end (disabled, deleted or a new password)
 	EffectRefreshAll               // a role changed: rebuild every principal
 )
 
@@ -34,10 +34,12 @@ func EffectOf(c repository.Change) (SessionEffect, string) {
 			return EffectNone, ""
 		}
 		before, after := c.Before.(*object.User), c.After.(*object.User)
-		if !after.Enabled {
+		// A new password ends the sessions opened with the old one: whoever
+		// learnt it, or stole a cookie, is out on every node.
+		if !after.Enabled || before.PasswordHash != after.PasswordHash {
 			return EffectEndAll, c.OID
 		}
-		if before.Enabled != after.Enabled || !slices.Equal(before.Roles, after.Roles) || before.PasswordHash != after.PasswordHash {
+		if before.Enabled != after.Enabled || !slices.Equal(before.Roles, after.Roles) {
 			return EffectRefresh, c.OID
 		}
 	}

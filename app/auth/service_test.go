@@ -280,6 +280,9 @@ func TestPrincipalCacheInvalidation(t *testing.T) {
 		{"deleted: every session ends", func(f *fixture) repository.Change {
 			return repository.Change{Kind: repository.ChangeDelete, Type: object.TypeUser, OID: f.alice.OID, Before: f.alice}
 		}, auth.EffectEndAll, security.ErrUnauthenticated, nil},
+		{"password changed: every session ends", func(f *fixture) repository.Change {
+			return f.modifyAlice(func(u *object.User) { u.PasswordHash = "$2a$04$another.hash" })
+		}, auth.EffectEndAll, security.ErrUnauthenticated, nil},
 		{"roles changed: the principal is rebuilt", func(f *fixture) repository.Change {
 			return f.modifyAlice(func(u *object.User) { u.Roles = nil })
 		}, auth.EffectRefresh, nil, nil},

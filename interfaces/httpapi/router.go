@@ -43,6 +43,9 @@ type Deps struct {
 	OpenAPIAccess string
 	// Approvals decides approval cases; nil leaves the case endpoints out.
 	Approvals *approval.Service
+	// EndSessions ends every session of a user on every node ("log out
+	// everywhere"); nil ends them in the repository and on this node only.
+	EndSessions func(ctx context.Context, userOID string) error
 }
 
 // API holds the handlers.
@@ -85,6 +88,7 @@ func NewRouter(d Deps) (*gin.Engine, *gin.RouterGroup) {
 	authed.GET("/objects/:type/:oid", a.getObject)
 	authed.PATCH("/objects/:type/:oid", a.modifyObject)
 	authed.DELETE("/objects/:type/:oid", a.deleteObject)
+	authed.DELETE("/objects/:type/:oid/sessions", a.endUserSessions)
 	if d.Reports != nil {
 		authed.GET("/reports/:oid/download", a.downloadReport)
 	}

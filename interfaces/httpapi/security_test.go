@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -416,4 +417,66 @@ func TestWritesFromOtherSitesAreRefused(t *testing.T) {
 	admin.do("POST", "/api/v1/objects/users", user("same-site"), "Content-Type", "application/json", "Origin", n.URL, "Sec-Fetch-Site", "same-origin").expect(t, http.StatusCreated)
 	admin.do("POST", "/api/v1/nodes/"+nodeID+"/scheduler/stop", nil).expect(t, http.StatusOK)
 	admin.do("POST", "/api/v1/nodes/"+nodeID+"/scheduler/start", nil, "Content-Type", "application/json").expect(t, http.StatusOK)
+}
+
+// TestSessionsEndWithThePasswordAndEverywhere: a new password ends the
+// sessions opened with the old one; a user logs themself out everywhere, an
+// administrator logs out anyone, a Reader nobody else.
+func TestSessionsEndWithThePasswordAndEverywhere(t *testing.T) {
+	n := nodetest.Start(t, "sqlite")
+	admin := &client{t: t, base: n.URL, user: "administrator", pass: nodetest.AdminPassword, http: checkedClient(t, nil)}
+	rita := admin.do("POST", "/api/v1/objects/users", map[string]any{"name": "rita", "password": "Reader123!", "roles": []string{"Reader"}}).expect(t, http.StatusCreated).str("oid")
+	admin.do("POST", "/api/v1/objects/users", map[string]any{"name": "rob", "password": "Reader123!", "roles": []string{"Reader"}}).expect(t, http.StatusCreated)
+	// login opens a cookie session for name and checks that it works.
+	login := func(name, password string) *client {
+		t.Helper()
+		jar, _ := cookiejar.New(nil)
+		c := &client{t: t, base: n.URL, http: checkedClient(t, jar)}
+		c.csrf = c.do("POST", "/api/v1/session", map[string]any{"username": name, "password": password}).expect(t, http.StatusOK).str("csrfToken")
+		c.do("GET", "/api/v1/objects/users/"+rita, nil).expect(t, http.StatusOK)
+		return c
+	}
+	ended := func(what string, c *client) {
+		t.Helper()
+		if r := c.do("GET", "/api/v1/objects/users/"+rita, nil); r.status != http.StatusUnauthorized {
+			t.Fatalf("%s: the old cookie still answers %d, want 401", what, r.status)
+		}
+	}
+
+	t.Run("a new password ends the user's sessions", func(t *testing.T) {
+		old := login("rita", "Reader123!")
+		admin.do("PATCH", "/api/v1/objects/users/"+rita, map[string]any{"password": "Reader456!"}).expect(t, http.StatusOK)
+		ended("after the password change", old)
+		login("rita", "Reader456!")
+	})
+	t.Run("a user logs themself out everywhere", func(t *testing.T) {
+		one, two := login("rita", "Reader456!"), login("rita", "Reader456!")
+		one.do("DELETE", "/api/v1/objects/users/"+rita+"/sessions", nil).expect(t, http.StatusNoContent)
+		ended("the session that asked", one)
+		ended("another session of the user", two)
+	})
+	t.Run("another user's sessions need superuser", func(t *testing.T) {
+		victim := login("rita", "Reader456!")
+		rob := login("rob", "Reader123!")
+		if r := rob.do("DELETE", "/api/v1/objects/users/"+rita+"/sessions", nil); r.status != http.StatusForbidden {
+			t.Fatalf("a Reader ended another user's sessions: %d %s", r.status, r.raw)
+		}
+		victim.do("GET", "/api/v1/objects/users/"+rita, nil).expect(t, http.StatusOK)
+		admin.do("DELETE", "/api/v1/objects/users/"+rita+"/sessions", nil).expect(t, http.StatusNoContent)
+		ended("after the administrator's log out everywhere", victim)
+		rob.do("GET", "/api/v1/objects/users/"+rita, nil).expect(t, http.StatusOK)
+	})
+	t.Run("refused", func(t *testing.T) {
+		if r := admin.do("DELETE", "/api/v1/objects/users/00000000-0000-0000-0000-00000000dead/sessions", nil); r.status != http.StatusNotFound {
+			t.Fatalf("unknown user: %d %s", r.status, r.raw)
+		}
+		if r := admin.do("DELETE", "/api/v1/objects/roles/"+rita+"/sessions", nil); r.status != http.StatusNotFound {
+			t.Fatalf("a role's sessions: %d %s", r.status, r.raw)
+		}
+		c := login("rita", "Reader456!")
+		c.csrf = ""
+		if r := c.do("DELETE", "/api/v1/objects/users/"+rita+"/sessions", nil); r.status != http.StatusForbidden || r.str("error") != "csrf" {
+			t.Fatalf("without the CSRF token: %d %s", r.status, r.raw)
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"cadre/domain/object"
 	"cadre/domain/security"
 )
 
@@ -44,5 +45,41 @@ func (a *API) logout(c *gin.Context) {
 		}
 	}
 	SetSessionCookie(c, "", -1)
+	c.Status(http.StatusNoContent)
+}
+
+// endUserSessions logs a user out everywhere: every session of the user
+// ends, on every node. Users may end their own sessions; ending another
+// user's needs the superuser authorization.
+func (a *API) endUserSessions(c *gin.Context) {
+	if c.Param("type") != "users" {
+		Abort(c, http.StatusNotFound, "not-found", "only users have sessions: no such path: "+c.Request.URL.Path)
+		return
+	}
+	ctx := c.Request.Context()
+	oid := c.Param("oid")
+	p, _ := PrincipalOf(c)
+	if p.UserOID != oid {
+		if _, err := a.d.Repo.Get(ctx, p, object.TypeUser, oid); err != nil {
+			Fail(c, a.log, err)
+			return
+		}
+		if err := p.RequireWrite(); err != nil {
+			Fail(c, a.log, err)
+			return
+		}
+	}
+	end := a.d.EndSessions
+	if end == nil {
+		end = a.d.Auth.EndUserSessions
+	}
+	if err := end(ctx, oid); err != nil {
+		Fail(c, a.log, err)
+		return
+	}
+	a.log.InfoContext(ctx, "sessions ended everywhere", "user", oid, "by", p.Name)
+	if p.UserOID == oid && IsCookieAuth(c) {
+		SetSessionCookie(c, "", -1)
+	}
 	c.Status(http.StatusNoContent)
 }

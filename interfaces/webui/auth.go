@@ -17,6 +17,7 @@ import (
 
 func (h *Handlers) routesAuth(g *gin.RouterGroup) {
 	g.POST("/logout", h.logout)
+	g.POST("/logout-everywhere", h.logoutEverywhere)
 }
 
 // loginPage is the data of the "login" template.
@@ -82,6 +83,19 @@ func (h *Handlers) logout(c *gin.Context) {
 	}
 	httpapi.SetSessionCookie(c, "", -1)
 	c.Redirect(http.StatusSeeOther, "/ui/login?ok=loggedout")
+}
+
+// logoutEverywhere ends every session of the logged-in user, on every
+// node: this browser's and any other's.
+func (h *Handlers) logoutEverywhere(c *gin.Context) {
+	p, _ := httpapi.PrincipalOf(c)
+	if err := h.endSessions(c.Request.Context(), p.UserOID); err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.log.InfoContext(c.Request.Context(), "sessions ended everywhere", "user", p.UserOID, "by", p.Name)
+	httpapi.SetSessionCookie(c, "", -1)
+	c.Redirect(http.StatusSeeOther, "/ui/login?ok=loggedout-everywhere")
 }
 
 // safeNext returns next when it is a local /ui path, else "/ui/", so the login

@@ -213,3 +213,38 @@ func TestPagesAndErrors(t *testing.T) {
 		anon.get("/static/nope.css").expect(t, http.StatusNotFound)
 	})
 }
+
+// TestLogoutEverywhere: a user logs out on every browser from their own
+// page; an administrator logs a user out everywhere from the user's page.
+func TestLogoutEverywhere(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	rita := e.addUser(t, "rita", "Reader123!", e.readerOID)
+	page := "/ui/users/" + rita.OID
+	one, two := e.browser(t), e.browser(t)
+	one.login("rita", "Reader123!")
+	two.login("rita", "Reader123!")
+	loggedOut := func(what string, b *browser) {
+		t.Helper()
+		b.get("/ui/").redirectsTo(t, "/ui/login?next="+url.QueryEscape("/ui/"))
+	}
+
+	own := one.get(page)
+	own.expect(t, http.StatusOK, "Log out everywhere", `action="/ui/logout-everywhere"`)
+	one.post("/ui/logout-everywhere", url.Values{}).expect(t, http.StatusForbidden, "no valid security token")
+	two.get("/ui/").expect(t, http.StatusOK, "Dashboard")
+	one.post("/ui/logout-everywhere", url.Values{"csrf": {own.field(t, csrfRe)}}).redirectsTo(t, "/ui/login?ok=loggedout-everywhere")
+	one.get("/ui/login?ok=loggedout-everywhere").expect(t, http.StatusOK, "You have logged out on every browser and node")
+	loggedOut("the browser that asked", one)
+	loggedOut("the user's other browser", two)
+
+	two.login("rita", "Reader123!")
+	admin := e.browser(t)
+	admin.login("administrator", adminPassword)
+	form := admin.get(page)
+	form.expect(t, http.StatusOK, `action="/ui/users/`+rita.OID+`/sessions/end"`)
+	two.post("/ui/users/"+rita.OID+"/sessions/end", url.Values{"csrf": {two.get(page).field(t, csrfRe)}}).expect(t, http.StatusForbidden)
+	admin.post("/ui/users/"+rita.OID+"/sessions/end", url.Values{"csrf": {form.field(t, csrfRe)}}).redirectsTo(t, page+"?ok=sessions-ended")
+	admin.get(page+"?ok=sessions-ended").expect(t, http.StatusOK, "The user&#39;s sessions have ended on every node.")
+	loggedOut("after the administrator's log out everywhere", two)
+}

@@ -61,6 +61,9 @@ var flashes = map[string]string{
 	"disabled":  "User disabled; their sessions have ended.",
 	"loggedout": "You have logged out.",
 
+	"loggedout-everywhere": "You have logged out on every browser and node.",
+	"sessions-ended":       "The user's sessions have ended on every node.",
+
 	"task-created":   "Task created.",
 	"task-suspended": "Task suspended.",
 	"task-resumed":   "Task resumed.",

@@ -33,6 +33,32 @@ func (h *Handlers) routesUsers(g *gin.RouterGroup) {
 	g.GET("/users/:oid", h.showUser)
 	g.POST("/users/:oid", h.saveUser)
 	g.POST("/users/:oid/enabled", h.setUserEnabled)
+	g.POST("/users/:oid/sessions/end", h.endUserSessions)
+}
+
+// endUserSessions logs a user out everywhere, for an administrator.
+func (h *Handlers) endUserSessions(c *gin.Context) {
+	if !h.requireWrite(c) {
+		return
+	}
+	ctx := c.Request.Context()
+	p, _ := httpapi.PrincipalOf(c)
+	oid := c.Param("oid")
+	if _, err := h.getUser(ctx, p, oid); err != nil {
+		h.fail(c, err)
+		return
+	}
+	if err := h.endSessions(ctx, oid); err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.log.InfoContext(ctx, "sessions ended everywhere", "user", oid, "by", p.Name)
+	if oid == p.UserOID {
+		httpapi.SetSessionCookie(c, "", -1)
+		c.Redirect(http.StatusSeeOther, "/ui/login?ok=loggedout-everywhere")
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/ui/users/"+url.PathEscape(oid)+"?ok=sessions-ended")
 }
 
 // usersPage is the data of the "users" template.
@@ -95,6 +121,9 @@ type userPage struct {
 	Roles   []roleChoice
 	// Stale is set after a version conflict, to offer a reload.
 	Stale bool
+	// Self is set when the user is the one looking, to offer logging out
+	// everywhere.
+	Self bool
 }
 
 // newUserPage is the data of the "user_new" template.
@@ -149,7 +178,7 @@ func (h *Handlers) showUser(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	h.render(c, http.StatusOK, "user", userPage{User: u, Form: formOf(u), Version: u.Version, Roles: roleChoices(roles, u.Roles)})
+	h.render(c, http.StatusOK, "user", userPage{User: u, Form: formOf(u), Version: u.Version, Roles: roleChoices(roles, u.Roles), Self: u.OID == p.UserOID})
 }
 
 // formVersion reads the hidden "version" field; without it the form is broken.

@@ -69,6 +69,9 @@ type Deps struct {
 	// the event of ID before (0: the newest); nil leaves the activity page
 	// (and its navigation item) out.
 	Activity func(ctx context.Context, before int64, limit int) ([]cluster.Event, error)
+	// EndSessions ends every session of a user on every node ("log out
+	// everywhere"); nil ends them in the repository and on this node only.
+	EndSessions func(ctx context.Context, userOID string) error
 	// Samples are what the cluster did over the last minutes, oldest first,
 	// for the dashboard's charts; nil leaves the charts out.
 	Samples func() []ClusterSample
@@ -123,6 +126,7 @@ type Handlers struct {
 	activity       func(ctx context.Context, before int64, limit int) ([]cluster.Event, error)
 	samples        func() []ClusterSample
 	approvals      *approval.Service
+	endSessions    func(ctx context.Context, userOID string) error
 }
 
 // Register adds the web UI to r: GET / (redirect to /ui/), /static/* (public,
@@ -145,7 +149,10 @@ func Register(r *gin.Engine, d Deps) {
 	h := &Handlers{nodeID: d.NodeID, repo: d.Repo, auth: d.Auth, log: d.Log, info: d.Info, tasks: d.Tasks,
 		authn: httpapi.Authenticate(d.Auth, d.Log), pages: pages,
 		nodes: d.Nodes, reachability: d.Reachability, reportURL: d.ReportDownloadURL, setURLOverride: d.SetURLOverride,
-		activity: d.Activity, samples: d.Samples, approvals: d.Approvals}
+		activity: d.Activity, samples: d.Samples, approvals: d.Approvals, endSessions: d.EndSessions}
+	if h.endSessions == nil {
+		h.endSessions = d.Auth.EndUserSessions
+	}
 	if d.SchedulerStop != nil && d.SchedulerStart != nil {
 		h.schedulerStop, h.schedulerStart = d.SchedulerStop, d.SchedulerStart
 	}
