@@ -270,6 +270,22 @@ func TestMetricsAndDescriptionAccess(t *testing.T) {
 		if s := get(t, n.URL+"/metrics"); s != http.StatusOK {
 			t.Fatalf("/metrics from the loopback: %d, want 200", s)
 		}
+		// A load balancer on this machine connects from the loopback for
+		// every client; what it passes on decides (issue 20, Medium 4).
+		for _, h := range [][]string{
+			{"X-Forwarded-For", "203.0.113.9"},
+			{"X-Forwarded-For", "127.0.0.1, 203.0.113.9"},
+			{"X-Real-IP", "203.0.113.9"},
+			{"Forwarded", "for=203.0.113.9"},
+			{"X-Forwarded-For", "not-an-address"},
+		} {
+			if s := get(t, n.URL+"/metrics", h...); s != http.StatusForbidden {
+				t.Errorf("/metrics through a proxy for a remote client (%s: %s): %d, want 403", h[0], h[1], s)
+			}
+		}
+		if s := get(t, n.URL+"/metrics", "X-Forwarded-For", "127.0.0.1"); s != http.StatusOK {
+			t.Errorf("/metrics through a local proxy for a local client: %d, want 200", s)
+		}
 		if s := get(t, n.URL+"/api/v1/openapi.yaml"); s != http.StatusOK {
 			t.Fatalf("openapi.yaml: %d, want 200", s)
 		}

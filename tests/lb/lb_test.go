@@ -34,7 +34,11 @@ const (
 // requests is how many GETs go through nginx before and after the kill.
 const requests = 30
 
-func clusterArgs(dbURL string) []string { return proctest.ClusterArgs(dbURL) }
+// clusterArgs are the nodes' arguments: the cluster's, and nginx (on this
+// machine) as the trusted proxy, as deploy/nginx.conf asks.
+func clusterArgs(dbURL string) []string {
+	return append(proctest.ClusterArgs(dbURL), "-Dmidpoint.security.trustedProxies=127.0.0.1")
+}
 
 // nginxBinary finds nginx, or skips the test (fails it under CADRE_REQUIRE_NGINX=1).
 func nginxBinary(t *testing.T) string {
@@ -261,4 +265,45 @@ func TestSessionSurvivesNodeDeathBehindNginx(t *testing.T) {
 		t.Errorf("session cookie changed after the kill (a re-login?)")
 	}
 	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestNginxKeepsMetricsAndPeersPrivate: through deploy/nginx.conf a client
+// reaches neither /metrics nor the nodes' peer API, even though nginx
+// connects to the nodes from the loopback, to which a node serves /metrics;
+// on the node itself a local scraper still gets them, and a request nginx
+// passes on for a client is refused there too (issue 20, Medium 4).
+func TestNginxKeepsMetricsAndPeersPrivate(t *testing.T) {
+	f := setup(t)
+	status := func(method, url string, header ...string) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, url, nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, url, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodGet, "/metrics"},
+		{http.MethodGet, "/metrics?x=1"},
+		{http.MethodPost, "/internal/sessions/invalidate"},
+		{http.MethodGet, "/internal/"},
+	} {
+		if s := status(tc.method, f.lb+tc.path); s != http.StatusNotFound {
+			t.Errorf("%s %s through nginx: %d, want 404", tc.method, tc.path, s)
+		}
+	}
+	node := f.nodes[0].URL
+	if s := status(http.MethodGet, node+"/metrics"); s != http.StatusOK {
+		t.Errorf("/metrics on the node from this machine: %d, want 200", s)
+	}
+	if s := status(http.MethodGet, node+"/metrics", "X-Forwarded-For", "203.0.113.9"); s != http.StatusForbidden {
+		t.Errorf("/metrics on the node for a remote client passed on by a local proxy: %d, want 403", s)
+	}
+	// The API still works through nginx.
+	login(t, f.lb).getUsers(3)
 }
