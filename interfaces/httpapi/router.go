@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -104,10 +105,35 @@ func NewRouter(d Deps) (*gin.Engine, *gin.RouterGroup) {
 	return r, authed
 }
 
+// readyz answers load balancers. Why a node is not ready is told in full
+// only to a logged-in caller: the database error names its user, database,
+// host and port. Anyone else gets the reason's first words ("database
+// unreachable", "starting", "not registered").
 func (a *API) readyz(c *gin.Context) {
-	if err := a.d.Ready(c.Request.Context()); err != nil {
-		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not ready", "node": a.d.NodeID, "reason": err.Error()})
+	err := a.d.Ready(c.Request.Context())
+	if err == nil {
+		c.JSON(http.StatusOK, gin.H{"status": "ready", "node": a.d.NodeID})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready", "node": a.d.NodeID})
+	reason := err.Error()
+	if !a.loggedIn(c) {
+		reason, _, _ = strings.Cut(reason, ":")
+	}
+	c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not ready", "node": a.d.NodeID, "reason": reason})
+}
+
+// loggedIn reports whether the request carries valid Basic credentials or a
+// session cookie, without answering for it: a failed check (wrong password,
+// database down) makes it anonymous, not a 401.
+func (a *API) loggedIn(c *gin.Context) bool {
+	ctx := c.Request.Context()
+	if user, pass, ok := c.Request.BasicAuth(); ok {
+		_, err := a.d.Auth.Basic(ctx, c.ClientIP(), user, pass)
+		return err == nil
+	}
+	if token, err := c.Cookie(SessionCookie); err == nil && token != "" {
+		_, _, err := a.d.Auth.FromSession(ctx, token)
+		return err == nil
+	}
+	return false
 }
