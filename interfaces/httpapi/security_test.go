@@ -526,3 +526,26 @@ func TestReadyzKeepsDatabaseDetailsForLoggedInCallers(t *testing.T) {
 		t.Errorf("/readyz for a logged-in caller: reason %q, want the database's error too", r.str("reason"))
 	}
 }
+
+// TestLogoutNeedsTheCSRFToken: DELETE /api/v1/session with a live session
+// cookie and no (or a wrong) X-CSRF-Token is refused and the session goes
+// on; with the token it ends. Without a live session there is nothing to
+// protect, and the cookie is just cleared.
+func TestLogoutNeedsTheCSRFToken(t *testing.T) {
+	n := nodetest.Start(t, "sqlite")
+	jar, _ := cookiejar.New(nil)
+	web := &client{t: t, base: n.URL, http: checkedClient(t, jar)}
+	token := web.do("POST", "/api/v1/session", map[string]any{"username": "administrator", "password": nodetest.AdminPassword}).expect(t, http.StatusOK).str("csrfToken")
+	for _, csrf := range []string{"", "wrong"} {
+		web.csrf = csrf
+		if r := web.do("DELETE", "/api/v1/session", nil); r.status != http.StatusForbidden || r.str("error") != "csrf" {
+			t.Fatalf("logout with X-CSRF-Token %q: %d %s, want 403 csrf", csrf, r.status, r.raw)
+		}
+		web.do("GET", "/api/v1/objects/users", nil).expect(t, http.StatusOK)
+	}
+	web.csrf = token
+	web.do("DELETE", "/api/v1/session", nil).expect(t, http.StatusNoContent)
+	web.do("GET", "/api/v1/objects/users", nil).expect(t, http.StatusUnauthorized)
+	web.csrf = ""
+	web.do("DELETE", "/api/v1/session", nil).expect(t, http.StatusNoContent)
+}

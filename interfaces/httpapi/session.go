@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"cadre/app/auth"
 	"cadre/domain/object"
 	"cadre/domain/security"
 )
@@ -37,7 +38,14 @@ func (a *API) login(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"user": p.Name, "userOid": p.UserOID, "authorizations": p.Authorizations, "csrfToken": sess.CSRFToken, "expiresAt": sess.ExpiresAt})
 }
 
+// logout ends the cookie's session. A live session is ended only with its
+// CSRF token, as every other cookie request that changes state: another
+// site must not be able to log a user out.
 func (a *API) logout(c *gin.Context) {
+	if sess, ok := SessionOf(c); ok && IsCookieAuth(c) && !auth.CheckCSRF(sess, c.GetHeader("X-CSRF-Token")) {
+		Abort(c, http.StatusForbidden, "csrf", "missing or wrong X-CSRF-Token header for a cookie-authenticated request")
+		return
+	}
 	if token, err := c.Cookie(SessionCookie); err == nil && token != "" {
 		if err := a.d.Auth.Logout(c.Request.Context(), token); err != nil {
 			Fail(c, a.log, err)
