@@ -79,11 +79,11 @@ func resolvePrincipal(c *gin.Context, a *auth.Service, log *slog.Logger) bool {
 			case errors.Is(err, security.ErrThrottled):
 				log.WarnContext(ctx, "basic authentication throttled", "user", user, "client", c.ClientIP())
 				Fail(c, log, err)
-				return false
-			case !errors.Is(err, security.ErrBadCredentials):
-				log.ErrorContext(ctx, "basic authentication", "err", err)
+			case errors.Is(err, security.ErrBadCredentials):
+				Fail(c, log, err)
+			default:
+				Unavailable(c, log, "basic authentication", err)
 			}
-			Fail(c, log, security.ErrBadCredentials)
 			return false
 		}
 		c.Set(keyPrincipal, p)
@@ -100,6 +100,16 @@ func resolvePrincipal(c *gin.Context, a *auth.Service, log *slog.Logger) bool {
 		}
 	}
 	return true
+}
+
+// Unavailable answers 503 unavailable with Retry-After when a login could
+// not be checked because the repository failed (a database outage): the
+// credentials may well be right, so neither 401 nor a 500 would be true.
+// err goes to the log, not to the client.
+func Unavailable(c *gin.Context, log *slog.Logger, what string, err error) {
+	log.ErrorContext(c.Request.Context(), what+": the repository failed", "err", err)
+	c.Header("Retry-After", "5")
+	Abort(c, http.StatusServiceUnavailable, "unavailable", "the login could not be checked: the repository is not reachable; try again shortly")
 }
 
 // RequireAuth rejects anonymous API requests with 401 and, for cookie-based

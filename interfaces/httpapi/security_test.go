@@ -549,3 +549,27 @@ func TestLogoutNeedsTheCSRFToken(t *testing.T) {
 	web.csrf = ""
 	web.do("DELETE", "/api/v1/session", nil).expect(t, http.StatusNoContent)
 }
+
+// TestLoginsDuringADatabaseOutageAnswer503: when the repository is gone, a
+// login cannot be checked, so a Basic request and a session login answer 503
+// unavailable with Retry-After, not 401 "wrong password" or 500.
+func TestLoginsDuringADatabaseOutageAnswer503(t *testing.T) {
+	n := nodetest.Start(t, "sqlite")
+	if err := n.DB.Close(); err != nil {
+		t.Fatal(err)
+	}
+	basic := &client{t: t, base: n.URL, user: "administrator", pass: nodetest.AdminPassword, http: checkedClient(t, nil)}
+	web := &client{t: t, base: n.URL, http: checkedClient(t, nil)}
+	for _, r := range []response{
+		basic.do("GET", "/api/v1/nodes", nil),
+		basic.do("POST", "/api/v1/tasks/00000000-0000-0000-0000-00000000dead/suspend", nil),
+		web.do("POST", "/api/v1/session", map[string]any{"username": "administrator", "password": nodetest.AdminPassword}),
+	} {
+		if r.status != http.StatusServiceUnavailable || r.str("error") != "unavailable" || r.header.Get("Retry-After") == "" {
+			t.Errorf("during the outage: %d %s (Retry-After %q), want 503 unavailable with Retry-After", r.status, r.raw, r.header.Get("Retry-After"))
+		}
+		if r.header.Get("WWW-Authenticate") != "" {
+			t.Errorf("during the outage the answer asks for credentials again: %q", r.header.Get("WWW-Authenticate"))
+		}
+	}
+}

@@ -31,6 +31,10 @@ func (a *API) login(c *gin.Context) {
 	}
 	token, sess, p, err := a.d.Auth.Login(c.Request.Context(), c.ClientIP(), req.Username, req.Password)
 	if err != nil {
+		if status, _ := StatusOf(err); status == http.StatusInternalServerError {
+			Unavailable(c, a.log, "login", err)
+			return
+		}
 		Fail(c, a.log, err)
 		return
 	}
