@@ -170,7 +170,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, instanceID
 		n.closeDBs()
 		return nil, err
 	}
-	n.Approvals = approval.NewService(n.Repo, n.Tasks, n.now, log)
+	n.Approvals = approval.NewService(n.Repo, n.Tasks, n.now, log, approval.Options{SelfApproval: sec.SelfApproval})
 	n.engine, _ = httpapi.NewRouter(httpapi.Deps{NodeID: id, InstanceID: n.InstanceID, Repo: n.Repo, Auth: n.Auth, Tasks: n.Tasks,
 		Nodes: &n.clusterView, Reports: n.Reports, Peers: &peerDirectory{n: n}, ReportDownload: cfg.Reports.Download, Ready: n.readyCheck, Log: log,
 		TrustedProxies: sec.TrustedProxies, OpenAPIAccess: sec.OpenAPIAccess, Approvals: n.Approvals, EndSessions: n.endSessions})

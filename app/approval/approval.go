@@ -28,18 +28,26 @@ type Tasks interface {
 	Delete(ctx context.Context, oid string) error
 }
 
+// Options of the approval use cases.
+type Options struct {
+	// SelfApproval lets the user a case is for decide it, as an approver of
+	// the role (security/selfApproval, default false: four eyes).
+	SelfApproval bool
+}
+
 // Service decides and lists approval cases.
 type Service struct {
 	repo  *repository.Service
 	tasks Tasks
 	now   func() time.Time
 	log   *slog.Logger
+	opts  Options
 }
 
 // NewService builds the approval use cases; now nil means time.Now.
-func NewService(repo *repository.Service, tasks Tasks, now func() time.Time, log *slog.Logger) *Service {
+func NewService(repo *repository.Service, tasks Tasks, now func() time.Time, log *slog.Logger, opts Options) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{repo: repo, tasks: tasks, now: now, log: log}
+	return &Service{repo: repo, tasks: tasks, now: now, log: log, opts: opts}
 }

@@ -18,12 +18,18 @@ type Decide struct {
 	Comment string
 }
 
+// ErrSelfApproval is a decision by the user the case is for: an approver of
+// a role who is given that role must not approve it alone (four eyes),
+// unless Options.SelfApproval allows it. It is a security.ErrForbidden.
+var ErrSelfApproval = fmt.Errorf("%w: the user a case is for may not decide it (four eyes; security/selfApproval)", security.ErrForbidden)
+
 // conflictRetries is how often a decision is retried after a version
 // conflict (SQLite's optimistic write): the retry sees the other decision.
 const conflictRetries = 3
 
 // Decide approves or rejects an open case. Only an approver of the case's
-// role or a superuser may (security.ErrForbidden); an unknown case is
+// role or a superuser may (security.ErrForbidden), and not the user the
+// case is for (ErrSelfApproval) unless Options.SelfApproval; an unknown case is
 // object.ErrNotFound; a case already decided is object.ErrCaseDecided, so of
 // two people deciding at once on any nodes exactly one wins.
 //
@@ -75,6 +81,9 @@ func (s *Service) getCase(ctx context.Context, oid string) (*object.Case, error)
 // mayDecide allows superusers and the approvers of the case's role as it is
 // now (a role deleted since leaves the case to superusers).
 func (s *Service) mayDecide(ctx context.Context, p security.Principal, c *object.Case) error {
+	if p.UserOID == c.User && !s.opts.SelfApproval {
+		return ErrSelfApproval
+	}
 	if p.CanWrite() {
 		return nil
 	}

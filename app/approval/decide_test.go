@@ -78,7 +78,7 @@ func setup(t *testing.T, dialect string) *env {
 	}
 	repo := repository.NewService(gormrepo.New(d), auth.BcryptHasher{Cost: bcrypt.MinCost}, nil, slog.Default())
 	e := &env{repo: repo, tasks: &fakeTasks{}}
-	e.svc = approval.NewService(repo, e.tasks, nil, slog.Default())
+	e.svc = approval.NewService(repo, e.tasks, nil, slog.Default(), approval.Options{})
 	add := func(o object.Object) string {
 		t.Helper()
 		if _, err := repo.AddSystem(ctx, repository.AddInput{Object: o}); err != nil {
@@ -194,6 +194,47 @@ func TestACaseIsDecidedOnce(t *testing.T) {
 			}
 			if kept := len(e.tasks.created) - len(e.tasks.deleted); kept != len(e.tasks.resumed) {
 				t.Fatalf("created %d tasks, deleted %d, resumed %d", len(e.tasks.created), len(e.tasks.deleted), len(e.tasks.resumed))
+			}
+		})
+	}
+}
+
+// TestNoSelfApproval: nina is an approver of a role she is given, by
+// someone else; she may not approve her own case, which would make her
+// hold the role on her word alone, even as a superuser. Another approver may,
+// and with security/selfApproval she may too.
+func TestNoSelfApproval(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			e := setup(t, dialect)
+			ctx := t.Context()
+			nina, err := e.repo.AddSystem(ctx, repository.AddInput{Object: &object.User{Meta: object.Meta{Name: "nina"}, Enabled: true}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.repo.AddSystem(ctx, repository.AddInput{Object: &object.Role{Meta: object.Meta{Name: "Admins"},
+				Authorizations: []string{object.AuthSuperuser}, Approvers: []string{"nina", "alice"}}}); err != nil {
+				t.Fatal(err)
+			}
+			ninaOID := nina.ObjectMeta().OID
+			w, err := e.repo.ModifyWithApproval(ctx, e.admin, repository.ModifyInput{Type: object.TypeUser, OID: ninaOID,
+				Apply: func(o object.Object) error { o.(*object.User).Roles = []string{"Admins"}; return nil }})
+			if err != nil || len(w.Cases) != 1 {
+				t.Fatalf("give nina Admins: %d cases, %v", len(w.Cases), err)
+			}
+			caseOID := w.Cases[0].OID
+			asNina := security.Principal{UserOID: ninaOID, Name: "nina"}
+			for _, p := range []security.Principal{asNina, {UserOID: ninaOID, Name: "nina", Authorizations: []string{object.AuthSuperuser}}} {
+				if _, err := e.svc.Decide(ctx, p, approval.Decide{Case: caseOID, Approve: true}); !errors.Is(err, approval.ErrSelfApproval) || !errors.Is(err, security.ErrForbidden) {
+					t.Fatalf("nina (authorizations %v) approving her own case: %v, want ErrSelfApproval (forbidden)", p.Authorizations, err)
+				}
+			}
+			if len(e.tasks.created) != 0 {
+				t.Fatalf("a refused self-approval created tasks %v", e.tasks.created)
+			}
+			allowing := approval.NewService(e.repo, e.tasks, nil, slog.Default(), approval.Options{SelfApproval: true})
+			if c, err := allowing.Decide(ctx, asNina, approval.Decide{Case: caseOID, Approve: false}); err != nil || c.State != object.CaseRejected {
+				t.Fatalf("with security/selfApproval nina rejects her own case: %v %v", c, err)
 			}
 		})
 	}

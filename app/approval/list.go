@@ -41,6 +41,9 @@ func (s *Service) List(ctx context.Context, p security.Principal, decidedLimit i
 		}
 		for _, o := range page.Items {
 			c := o.(*object.Case)
+			if c.User == p.UserOID && !s.opts.SelfApproval && c.State == object.CaseOpen {
+				continue // not theirs to decide (ErrSelfApproval)
+			}
 			if ok, err := names.mayDecide(ctx, p, c.Role); err != nil || !ok {
 				if err != nil {
 					return Cases{}, err

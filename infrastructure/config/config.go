@@ -184,6 +184,9 @@ type Security struct {
 	// TrustedProxies are the load balancers (addresses or CIDRs) whose
 	// X-Forwarded-For names the client; default none (the TCP peer is the client).
 	TrustedProxies []string
+	// SelfApproval lets a user who is an approver of a role approve the case
+	// that gives them that role; default false (four eyes).
+	SelfApproval bool
 }
 
 // Server holds the -Dserver.* properties besides server.port.

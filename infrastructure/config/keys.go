@@ -74,6 +74,7 @@ var keys = []key{
 	{"security/loginFailuresPerClient", integer(func(c *Config) *int { return &c.Security.LoginFailuresPerClient }, 1, 1_000_000)},
 	{"security/loginThrottleWindow", duration(func(c *Config) *time.Duration { return &c.Security.LoginThrottleWindow }, time.Second)},
 	{"security/trustedProxies", list(func(c *Config) *[]string { return &c.Security.TrustedProxies })},
+	{"security/selfApproval", boolean(func(c *Config) *bool { return &c.Security.SelfApproval })},
 }
 
 // sections are the elements under <midpoint> that group keys.

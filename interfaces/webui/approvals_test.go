@@ -32,7 +32,9 @@ func (noTasks) Delete(context.Context, string) error { return nil }
 var caseRe = regexp.MustCompile(`data-case="([^"]+)"`)
 
 func withApprovals(o *options) {
-	o.deps = func(d *webui.Deps) { d.Approvals = approval.NewService(d.Repo, noTasks{}, nil, d.Log) }
+	o.deps = func(d *webui.Deps) {
+		d.Approvals = approval.NewService(d.Repo, noTasks{}, nil, d.Log, approval.Options{})
+	}
 }
 
 // TestApprovalsPage: a role given on the user form waits in a case; the
