@@ -40,6 +40,11 @@ const conflictRetries = 3
 // task can be resumed, never an approved case without a task.
 func (s *Service) Decide(ctx context.Context, p security.Principal, in Decide) (*object.Case, error) {
 	c, err := s.getCase(ctx, in.Case)
+	if errors.Is(err, object.ErrNotFound) && !p.CanRead() {
+		// Someone who may not read cases learns nothing from the answer:
+		// an unknown case is refused like one they may not decide.
+		return nil, security.ErrForbidden
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -48,6 +53,11 @@ func (s *Service) Decide(ctx context.Context, p security.Principal, in Decide) (
 	}
 	if c.State != object.CaseOpen { // the write below checks again, atomically
 		return nil, c.Decide(p.UserOID, in.Approve, in.Comment, "", s.now())
+	}
+	if in.Approve {
+		if err := s.stillThere(ctx, c); err != nil {
+			return nil, err
+		}
 	}
 	taskOID := ""
 	if in.Approve {
@@ -68,6 +78,28 @@ func (s *Service) Decide(ctx context.Context, p security.Principal, in Decide) (
 		}
 	}
 	return decided, nil
+}
+
+// ErrCaseObsolete is an approval of a case whose user or role has been
+// deleted since it opened: the approval task could give nothing. Such a
+// case can still be rejected, which closes it.
+var ErrCaseObsolete = errors.New("the case's user or role no longer exists; reject the case to close it")
+
+// stillThere checks that the user and the role of case c still exist.
+func (s *Service) stillThere(ctx context.Context, c *object.Case) error {
+	for _, ref := range []struct {
+		t   object.Type
+		oid string
+	}{{object.TypeUser, c.User}, {object.TypeRole, c.Role}} {
+		_, err := s.repo.Store().Get(ctx, ref.t, ref.oid)
+		if errors.Is(err, object.ErrNotFound) {
+			return fmt.Errorf("%w (%s %s)", ErrCaseObsolete, ref.t, ref.oid)
+		}
+		if err != nil {
+			return fmt.Errorf("read %s %s of case %s: %w", ref.t, ref.oid, c.OID, err)
+		}
+	}
+	return nil
 }
 
 func (s *Service) getCase(ctx context.Context, oid string) (*object.Case, error) {

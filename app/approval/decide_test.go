@@ -113,6 +113,12 @@ func TestWhoMayDecide(t *testing.T) {
 				want error
 			}{
 				{"a reader who is no approver", func(e *env) security.Principal { return e.rita }, nil, security.ErrForbidden},
+				// No existence oracle: for someone who may not read cases, an
+				// unknown case is refused like a real one.
+				{"someone without authorizations, a real case", func(*env) security.Principal { return security.Principal{UserOID: uuid.NewString(), Name: "nobody"} }, nil, security.ErrForbidden},
+				{"someone without authorizations, an unknown case", func(*env) security.Principal { return security.Principal{UserOID: uuid.NewString(), Name: "nobody"} },
+					func(*env) string { return uuid.NewString() }, security.ErrForbidden},
+				{"the role's approver, an unknown case", func(e *env) security.Principal { return e.alice }, func(*env) string { return uuid.NewString() }, security.ErrForbidden},
 				{"an unknown case", func(e *env) security.Principal { return e.admin }, func(*env) string { return uuid.NewString() }, object.ErrNotFound},
 				{"the role's approver, without any authorization", func(e *env) security.Principal { return e.alice }, nil, nil},
 				{"a superuser", func(e *env) security.Principal { return e.admin }, nil, nil},
@@ -235,6 +241,42 @@ func TestNoSelfApproval(t *testing.T) {
 			allowing := approval.NewService(e.repo, e.tasks, nil, slog.Default(), approval.Options{SelfApproval: true})
 			if c, err := allowing.Decide(ctx, asNina, approval.Decide{Case: caseOID, Approve: false}); err != nil || c.State != object.CaseRejected {
 				t.Fatalf("with security/selfApproval nina rejects her own case: %v %v", c, err)
+			}
+		})
+	}
+}
+
+// TestObsoleteCasesAreNotApproved: once the user or the role of an open case
+// is deleted, approving it answers ErrCaseObsolete (409) and creates no
+// approval task, which could only fail; rejecting it closes it.
+func TestObsoleteCasesAreNotApproved(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			for _, gone := range []string{"user", "role"} {
+				t.Run("deleted "+gone, func(t *testing.T) {
+					e := setup(t, dialect)
+					ctx := t.Context()
+					c, err := e.repo.Store().Get(ctx, object.TypeCase, e.caseOID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					typ, oid := object.TypeUser, c.(*object.Case).User
+					if gone == "role" {
+						typ, oid = object.TypeRole, c.(*object.Case).Role
+					}
+					if err := e.repo.Delete(ctx, e.admin, typ, oid); err != nil {
+						t.Fatalf("delete the %s: %v", gone, err)
+					}
+					if _, err := e.svc.Decide(ctx, e.admin, approval.Decide{Case: e.caseOID, Approve: true}); !errors.Is(err, approval.ErrCaseObsolete) {
+						t.Fatalf("approve a case whose %s is gone: %v, want ErrCaseObsolete", gone, err)
+					}
+					if len(e.tasks.created) != 0 {
+						t.Fatalf("the refused approval created tasks %v", e.tasks.created)
+					}
+					if decided, err := e.svc.Decide(ctx, e.admin, approval.Decide{Case: e.caseOID, Approve: false}); err != nil || decided.State != object.CaseRejected {
+						t.Fatalf("reject it: %v %v", decided, err)
+					}
+				})
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 
 func init() {
 	RegisterError(object.ErrCaseDecided, http.StatusConflict, "case-decided")
+	RegisterError(approval.ErrCaseObsolete, http.StatusConflict, "case-obsolete")
 }
 
 func (a *API) registerCases(g *gin.RouterGroup) {
