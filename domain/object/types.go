@@ -3,6 +3,7 @@ package object
 import (
 	"fmt"
 	"net/mail"
+	"regexp"
 	"slices"
 	"time"
 )
@@ -125,8 +126,22 @@ type Report struct {
 // Type implements Object.
 func (*Report) Type() Type { return TypeReport }
 
-// Validate implements Object.
-func (r *Report) Validate() error { return r.validateName() }
+// Validate implements Object. FileName must be a plain file name in the
+// report directory: letters, digits, spaces, '.', '_' and '-', not starting with
+// '.' or a space, ending in ".csv", at most 255 bytes (no path, no "..", no hidden
+// file). A report whose file cannot be named is refused when written, not
+// when downloaded.
+func (r *Report) Validate() error {
+	if err := r.validateName(); err != nil {
+		return err
+	}
+	if !reportFileName.MatchString(r.FileName) || len(r.FileName) > 255 {
+		return fmt.Errorf("%w: fileName %q is not a plain report file name (letters, digits, spaces, '.', '_', '-'; ending in .csv; not starting with '.' or a space)", ErrInvalid, r.FileName)
+	}
+	return nil
+}
+
+var reportFileName = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._ -]*\.csv$`)
 
 // SystemConfiguration is the singleton holding cluster-wide settings.
 type SystemConfiguration struct {

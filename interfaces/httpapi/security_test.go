@@ -573,3 +573,22 @@ func TestLoginsDuringADatabaseOutageAnswer503(t *testing.T) {
 		}
 	}
 }
+
+// TestReportFileNamesAreCheckedOnWrite: a report object naming a file
+// outside the report directory (or none) is refused with 422 when written,
+// on create and on modify, instead of a 500 at download.
+func TestReportFileNamesAreCheckedOnWrite(t *testing.T) {
+	admin, _ := setup(t, "sqlite")
+	for _, name := range []string{"../cadre.db", "/etc/passwd", ".", "", "..", ".hidden.csv", "a/b.csv", `a\b.csv`, "report.txt", "x.csv\n"} {
+		t.Run(fmt.Sprintf("%q", name), func(t *testing.T) {
+			r := admin.do("POST", "/api/v1/objects/reports", map[string]any{"name": "r " + name, "node": "node1", "fileName": name})
+			if r.status != http.StatusUnprocessableEntity || r.str("error") != "invalid" {
+				t.Fatalf("fileName %q: %d %s, want 422 invalid", name, r.status, r.raw)
+			}
+		})
+	}
+	created := admin.do("POST", "/api/v1/objects/reports", map[string]any{"name": "fine", "node": "node1", "fileName": "users-2026_12.csv"}).expect(t, http.StatusCreated)
+	if r := admin.do("PATCH", "/api/v1/objects/reports/"+created.str("oid"), map[string]any{"fileName": "../cadre.db"}); r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("modify fileName to ../cadre.db: %d %s, want 422", r.status, r.raw)
+	}
+}
