@@ -115,8 +115,9 @@ func backoff(n int) time.Duration { return 100 * time.Millisecond << n }
 // Call sends one signed request to node t and decodes its JSON answer into out
 // (nil to ignore it). path is under BasePath, with any query
 // ("/tasks/abc/stop"); endpoint is its pattern for metrics ("/tasks/{oid}/stop").
-// body is sent as JSON unless nil. Errors wrap ErrUnreachable (ErrTimeout),
-// or are a *StatusError (401 matches ErrUnauthorized).
+// body is sent as JSON unless nil. Errors wrap ErrUnreachable (ErrTimeout)
+// or ErrBadAnswer (an answer that does not decode), or are a *StatusError
+// (401 matches ErrUnauthorized, 5xx ErrBadAnswer).
 func (c *Client) Call(ctx context.Context, t Target, method, path, endpoint string, body, out any) error {
 	payload, err := encode(body)
 	if err != nil {
@@ -151,13 +152,13 @@ func (c *Client) call(ctx context.Context, t Target, method, path, endpoint stri
 		return statusError(t.ID, a.resp, data)
 	}
 	if len(data) > maxAnswer {
-		return fmt.Errorf("answer of node %s to %s is larger than %d bytes", t.ID, endpoint, maxAnswer)
+		return fmt.Errorf("%w: answer of node %s to %s is larger than %d bytes", ErrBadAnswer, t.ID, endpoint, maxAnswer)
 	}
 	if out == nil || len(bytes.TrimSpace(data)) == 0 {
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("decode answer of node %s to %s: %w", t.ID, endpoint, err)
+		return fmt.Errorf("%w: decode answer of node %s to %s: %w", ErrBadAnswer, t.ID, endpoint, err)
 	}
 	return nil
 }

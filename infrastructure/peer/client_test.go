@@ -41,6 +41,14 @@ func clientRoutes(n *counters, flakyFailures int32) func(g group) {
 			n.broken.Add(1)
 			writeJSON(w, 404, map[string]string{"error": "not-found", "message": "no such task"})
 		})
+		g.handle(http.MethodPost, "/garbage", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(w, "<html>this is not JSON")
+		})
+		g.handle(http.MethodPost, "/failing", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = io.WriteString(w, "panic: something")
+		})
 		g.handle(http.MethodPost, "/slow", func(w http.ResponseWriter, r *http.Request) {
 			n.slow.Add(1)
 			select {
@@ -92,6 +100,9 @@ func TestCall(t *testing.T) {
 		{"404 not retried", c.n1, n2, "/broken", fs.ErrNotExist, n.broken.Load, 1, "error"},
 		{"caller unknown to the target", &fakeDir{table: c.table, self: "n7"}, n2, "/echo", ErrUnauthorized, n.echo.Load, 0, "unauthorized"},
 		{"target without URL", c.n1, Target{ID: "n5"}, "/echo", ErrUnreachable, n.echo.Load, 1, "error"},
+		// The driving side answers these 502 (issue 20): they are the domain's errors.
+		{"an answer that is not JSON", c.n1, n2, "/garbage", ErrBadAnswer, func() int32 { return 0 }, 0, "error"},
+		{"a server error", c.n1, n2, "/failing", ErrBadAnswer, func() int32 { return 0 }, 0, "error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -55,8 +55,12 @@ var (
 	// ErrUnreachable: no HTTP answer (no URL, connection refused, timeout);
 	// it is the domain's cluster.ErrUnreachable.
 	ErrUnreachable = nodes.ErrUnreachable
-	// ErrTimeout: no answer within Options.Timeout; it wraps ErrUnreachable.
-	ErrTimeout = fmt.Errorf("%w: timed out", ErrUnreachable)
+	// ErrTimeout: no answer within Options.Timeout; it wraps ErrUnreachable
+	// and is the domain's cluster.ErrTimeout.
+	ErrTimeout = nodes.ErrTimeout
+	// ErrBadAnswer: a 5xx, or an answer that does not decode; it is the
+	// domain's cluster.ErrBadAnswer.
+	ErrBadAnswer = nodes.ErrBadAnswer
 )
 
 // StatusError is a non-2xx answer from a node. errors.Is matches
@@ -86,6 +90,8 @@ func (e *StatusError) Is(target error) bool {
 		return e.Status == 401
 	case fs.ErrNotExist:
 		return e.Status == 404
+	case ErrBadAnswer:
+		return e.Status >= 500
 	}
 	return false
 }

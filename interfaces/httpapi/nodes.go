@@ -17,6 +17,12 @@ import (
 func init() {
 	RegisterError(cluster.ErrNotFound, http.StatusNotFound, "node-not-found")
 	RegisterError(cluster.ErrBadURL, http.StatusUnprocessableEntity, "bad-url-override")
+	// A call forwarded to another node (a scheduler stop or start) that
+	// failed there: the gateway's answers, with the reason. ErrTimeout is
+	// an ErrUnreachable, so it comes first.
+	RegisterError(cluster.ErrTimeout, http.StatusGatewayTimeout, "node-timeout")
+	RegisterError(cluster.ErrUnreachable, http.StatusBadGateway, "node-unreachable")
+	RegisterError(cluster.ErrBadAnswer, http.StatusBadGateway, "node-bad-answer")
 }
 
 // NodeDirectory lists the nodes and switches their schedulers.

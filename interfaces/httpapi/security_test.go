@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"cadre/db/dbtest"
+	"cadre/domain/cluster"
+	"cadre/interfaces/httpapi"
 	"cadre/node/nodetest"
 )
 
@@ -590,5 +592,24 @@ func TestReportFileNamesAreCheckedOnWrite(t *testing.T) {
 	created := admin.do("POST", "/api/v1/objects/reports", map[string]any{"name": "fine", "node": "node1", "fileName": "users-2026_12.csv"}).expect(t, http.StatusCreated)
 	if r := admin.do("PATCH", "/api/v1/objects/reports/"+created.str("oid"), map[string]any{"fileName": "../cadre.db"}); r.status != http.StatusUnprocessableEntity {
 		t.Fatalf("modify fileName to ../cadre.db: %d %s, want 422", r.status, r.raw)
+	}
+}
+
+// TestForwardedCallFailuresAreGatewayErrors: a scheduler stop or start
+// forwarded to a node that is slow, gone or answers garbage is the gateway's
+// 504 or 502 with the reason, not a 500.
+func TestForwardedCallFailuresAreGatewayErrors(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		status int
+		slug   string
+	}{
+		{fmt.Errorf("node n2: %w", cluster.ErrTimeout), http.StatusGatewayTimeout, "node-timeout"},
+		{fmt.Errorf("node n2: %w: connection refused", cluster.ErrUnreachable), http.StatusBadGateway, "node-unreachable"},
+		{fmt.Errorf("%w: decode answer of node n2: invalid character '<'", cluster.ErrBadAnswer), http.StatusBadGateway, "node-bad-answer"},
+	} {
+		if status, slug := httpapi.StatusOf(tc.err); status != tc.status || slug != tc.slug {
+			t.Errorf("%v: %d %s, want %d %s", tc.err, status, slug, tc.status, tc.slug)
+		}
 	}
 }
