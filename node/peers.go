@@ -174,7 +174,7 @@ func (n *Node) buildPeers() {
 			m.Suspect(id) // probe that node's liveness lock at once
 		}
 	}})
-	peerapi.Register(n.engine, peer.NewVerifier(dir, n.Log, nil), peerHandlers{n})
+	peerapi.Register(n.engine, peer.NewVerifier(dir, n.Log, nil, n.Started), peerHandlers{n})
 	n.clusterView.remote = func(ctx context.Context, nodeID string, start bool) error {
 		t, _, _, err := dir.Lookup(ctx, nodeID)
 		if errors.Is(err, peer.ErrUnknownNode) {

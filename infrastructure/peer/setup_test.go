@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 )
 
 // nodeTable is the shared node table the fake directories read.
@@ -125,13 +126,20 @@ type cluster struct {
 	log   *logBuf
 }
 
-// setup starts n2's server with routes (under BasePath, behind the Verifier).
+// setup starts n2's server with routes (under BasePath, behind the
+// Verifier), as a node that started an hour ago.
 func setup(t *testing.T, routes func(g group)) *cluster {
+	t.Helper()
+	return setupStarted(t, routes, time.Now().Add(-time.Hour))
+}
+
+// setupStarted is setup for a node that started at started.
+func setupStarted(t *testing.T, routes func(g group), started time.Time) *cluster {
 	t.Helper()
 	table := &nodeTable{nodes: map[string]fakeNode{}}
 	c := &cluster{table: table, n1: &fakeDir{table: table, self: "n1"}, n2: &fakeDir{table: table, self: "n2"}, log: &logBuf{}}
 	c.mux = http.NewServeMux()
-	v := NewVerifier(c.n2, slog.New(slog.NewTextHandler(c.log, nil)), nil)
+	v := NewVerifier(c.n2, slog.New(slog.NewTextHandler(c.log, nil)), nil, started)
 	routes(group{c.mux})
 	c.srv = httptest.NewServer(verified(v, c.mux))
 	t.Cleanup(c.srv.Close)

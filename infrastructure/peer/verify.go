@@ -30,21 +30,28 @@ const (
 
 // Verifier authenticates signed calls from other nodes.
 type Verifier struct {
-	dir    Directory
-	log    *slog.Logger
-	now    func() time.Time
-	nonces *nonceCache
+	dir     Directory
+	log     *slog.Logger
+	now     func() time.Time
+	nonces  *nonceCache
+	started time.Time
 }
 
 // NewVerifier builds a verifier; now defaults to time.Now, log to discard.
-func NewVerifier(dir Directory, log *slog.Logger, now func() time.Time) *Verifier {
+// started is when this node's process started (zero: now): a call signed
+// before it is refused, since the nonces seen before a restart are gone
+// and it could be a replay of one of them.
+func NewVerifier(dir Directory, log *slog.Logger, now func() time.Time, started time.Time) *Verifier {
 	if now == nil {
 		now = time.Now
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Verifier{dir: dir, log: log, now: now, nonces: newNonceCache(NonceTTL, maxNonces)}
+	if started.IsZero() {
+		started = now()
+	}
+	return &Verifier{dir: dir, log: log, now: now, nonces: newNonceCache(NonceTTL, maxNonces), started: started}
 }
 
 // Rejection is why a request was refused, for the caller: the HTTP status,
@@ -162,6 +169,9 @@ func (v *Verifier) verify(r *http.Request) (string, *rejection) {
 	now := v.now()
 	if off := now.Sub(time.UnixMilli(ms)); off > MaxSkew || off < -MaxSkew {
 		return node, unauthorized("stale timestamp from node %s (off by %ds)", node, int64(off.Round(time.Second)/time.Second))
+	}
+	if time.UnixMilli(ms).Before(v.started.Truncate(time.Millisecond)) {
+		return node, unauthorized("request from node %s was signed before this node started (a replay from before its restart?)", node)
 	}
 	switch v.nonces.add(node+"\n"+nonce, now) {
 	case nonceReplayed:

@@ -197,3 +197,20 @@ func TestSignCoversEverything(t *testing.T) {
 		t.Fatal("two signatures share a nonce")
 	}
 }
+
+// TestCallsSignedBeforeStartAreRefused: a node that restarted has lost the
+// nonces it saw, so a call signed before its start, still inside MaxSkew,
+// could be a replay of one it accepted then: it is refused. A call signed
+// after the start is accepted, also from a clock a little behind.
+func TestCallsSignedBeforeStartAreRefused(t *testing.T) {
+	const body = `{"type":"ArchetypeType"}`
+	started := time.Now()
+	c := setupStarted(t, echoRoutes, started)
+	status, out := send(t, signed(t, c.srv.URL, "n1", "secret-of-n1", body, started.Add(-1500*time.Millisecond)))
+	if status != http.StatusUnauthorized || out["message"] != "request from node n1 was signed before this node started (a replay from before its restart?)" {
+		t.Fatalf("signed 1.5 s before the start: %d %v, want 401 naming the start", status, out)
+	}
+	if status, out := send(t, signed(t, c.srv.URL, "n1", "secret-of-n1", body, started.Add(10*time.Millisecond))); status != http.StatusOK {
+		t.Fatalf("signed after the start: %d %v, want 200", status, out)
+	}
+}

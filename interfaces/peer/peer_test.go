@@ -121,7 +121,7 @@ func setup(t *testing.T) *env {
 	for _, id := range []string{"n2", "n3"} {
 		r := gin.New()
 		e.h[id] = &handlers{}
-		peer.Register(r, peerclient.NewVerifier(directory{id, mu, nodes}, log, nil), e.h[id])
+		peer.Register(r, peerclient.NewVerifier(directory{id, mu, nodes}, log, nil, time.Time{}), e.h[id])
 		srv := httptest.NewServer(r)
 		t.Cleanup(srv.Close)
 		mu.Lock()
