@@ -140,6 +140,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, instanceID
 		log.Warn("configuration: " + w)
 	}
 	n.Metrics = metrics.New(id)
+	for _, k := range taskmanager.RepairKinds {
+		n.Metrics.DeclareRepairKinds(string(k))
+	}
 	if sqlDB, err := d.DB.DB(); err == nil {
 		n.Metrics.RegisterDBPool("repository", sqlDB.Stats)
 	}

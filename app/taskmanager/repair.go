@@ -43,6 +43,10 @@ const (
 	RepairFiredTrigger RepairKind = "fired-trigger"
 )
 
+// RepairKinds lists every kind, so that their counters can be shown at zero
+// before the first repair.
+var RepairKinds = []RepairKind{RepairCoordinatorDone, RepairNoTrigger, RepairRunLost, RepairBucketsHeld, RepairFiredTrigger}
+
 // Repair is one repair the pass made.
 type Repair struct {
 	Kind    RepairKind

@@ -146,6 +146,14 @@ func (m *Metrics) Handler() http.Handler { return m.handler }
 // Repaired counts one repair of the given kind made by this node.
 func (m *Metrics) Repaired(kind string) { m.repairs.WithLabelValues(kind).Inc() }
 
+// DeclareRepairKinds exports cadre_repairs_total at 0 for each kind, so that
+// a scrape (and an alert on its rate) sees every kind before its first repair.
+func (m *Metrics) DeclareRepairKinds(kinds ...string) {
+	for _, k := range kinds {
+		m.repairs.WithLabelValues(k)
+	}
+}
+
 // Repairs is the count of repairs of kind made by this node (for tests).
 func (m *Metrics) Repairs(kind string) float64 { return counterValue(m.repairs.WithLabelValues(kind)) }
 

@@ -331,3 +331,22 @@ func TestConcurrentUseAndScrape(t *testing.T) {
 		t.Errorf("CompletedTotal() = %v, want %d", got, workers*per)
 	}
 }
+
+// TestRepairKindsShowBeforeTheFirstRepair: a node exports every repair kind
+// at 0 from its start, so that an alert on the counter's rate sees the
+// series before anything was repaired; a repair then counts on its kind.
+func TestRepairKindsShowBeforeTheFirstRepair(t *testing.T) {
+	m, scrape := setup(t)
+	m.DeclareRepairKinds("coordinator-done", "buckets-held")
+	body := scrape()
+	for _, kind := range []string{"coordinator-done", "buckets-held"} {
+		want := fmt.Sprintf(`cadre_repairs_total{instance_node=%q,kind=%q} 0`, node, kind)
+		if !strings.Contains(body, want) {
+			t.Fatalf("want %s in:\n%s", want, grepCadre(body))
+		}
+	}
+	m.Repaired("buckets-held")
+	if want := fmt.Sprintf(`cadre_repairs_total{instance_node=%q,kind="buckets-held"} 1`, node); !strings.Contains(scrape(), want) {
+		t.Fatalf("want %s after a repair", want)
+	}
+}
