@@ -113,6 +113,8 @@ func (h *Recompute) recomputePage(ctx context.Context, repo *repository.Service,
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case err == errUnchanged:
+		case run.DatabaseAway(err): // not the user's fault: the bucket runs again
+			return fmt.Errorf("recompute user %s: %w", m.After.ObjectMeta().OID, err)
 		default:
 			*failed++
 			run.Progress(1, 1)

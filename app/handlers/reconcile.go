@@ -129,6 +129,9 @@ func (h *Reconcile) disableMissing(ctx context.Context, repo *repository.Service
 				if ctxErr := ctx.Err(); ctxErr != nil {
 					return ctxErr
 				}
+				if run.DatabaseAway(err) { // not the user's fault: the bucket runs again
+					return fmt.Errorf("disable user %s: %w", u.OID, err)
+				}
 				counts.failed++
 				run.Progress(1, 1)
 				run.Log.Warn("disable user not in resource", "resource", resource, "user", u.Name, "oid", u.OID, "err", err)

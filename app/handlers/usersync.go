@@ -271,6 +271,9 @@ func syncChunk(ctx context.Context, repo *repository.Service, run *taskmanager.R
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return ctxErr
 			}
+			if run.DatabaseAway(s.err) { // not the row's fault: the bucket runs again
+				return fmt.Errorf("line %d: %w", r.Line, s.err)
+			}
 			c.failed++
 			run.Progress(1, 1)
 			run.Log.Warn("resource row failed", "resource", resource, "line", r.Line, "err", s.err)

@@ -168,8 +168,9 @@ func (m *Manager) newRun(t *task.Task, b *task.Bucket, r *localRun, items, errs 
 			atomic.AddInt64(errs, e)
 			r.beat.moved(i, e, m.now)
 		},
-		Stopping: r.isStopping,
-		SetToken: func(tok string) { t.Token = tok },
+		Stopping:    r.isStopping,
+		SetToken:    func(tok string) { t.Token = tok },
+		Unavailable: func(err error) bool { return transientOf(m.cfg.Transient, err) },
 	}
 }
 

@@ -212,6 +212,18 @@ type Run struct {
 	// (objects, queries, versions), dropped when the run ends; nil when the
 	// manager was built without a repository.
 	Repo *repository.Service
+	// Unavailable reports whether err means the database is away for now (a
+	// transient fault: refused, reset, restarting, too many clients), not
+	// that the item is bad. A handler returns such an error instead of
+	// counting the item failed: the worker runs the bucket again once the
+	// database answers, without spending one of its attempts. Nil: never.
+	Unavailable func(err error) bool
+}
+
+// DatabaseAway reports whether err is a database fault of the moment (see
+// Run.Unavailable) rather than the item's failure.
+func (r *Run) DatabaseAway(err error) bool {
+	return err != nil && r.Unavailable != nil && r.Unavailable(err)
 }
 
 // ErrStopped is what a handler returns when it noticed Stopping and left its

@@ -158,7 +158,7 @@ func (bw *bucketWorker) runBucket(ctx context.Context, b task.Bucket) (stopped b
 	run.Checkpoint = func(ctx context.Context, position string) error {
 		return bw.checkpoint(ctx, b, task.Checkpoint{Items: resumed.Items + items, Errors: resumed.Errors + errs, Position: position})
 	}
-	runErr := bw.h.Run(ctx, &run)
+	runErr := bw.runHandler(ctx, &run, func() { items, errs = 0, 0 })
 	switch {
 	case errors.Is(runErr, ErrStopped) || errors.Is(runErr, context.Canceled):
 		return true, nil // released with the rest of the queue
@@ -186,6 +186,33 @@ func (bw *bucketWorker) runBucket(ctx context.Context, b task.Bucket) (stopped b
 	}
 	bw.complete(c)
 	return false, bw.collect(false)
+}
+
+// runHandler runs a bucket's handler, and runs it again from where the
+// bucket started while it fails because the database is away (a transient
+// error, Run.Unavailable): a database fault is not the bucket's failure and
+// spends none of its attempts. Before a rerun, reset forgets the counts of
+// the interrupted one. The worker still holds the bucket meanwhile (its
+// epoch fences it if the bucket is handed to someone else).
+func (bw *bucketWorker) runHandler(ctx context.Context, run *Run, reset func()) error {
+	wait := retryFirstWait
+	for {
+		err := bw.h.Run(ctx, run)
+		if !run.DatabaseAway(err) || bw.run.isStopping() {
+			return err
+		}
+		bw.m.log.Warn("bucket interrupted by a database fault; running it again", "task", bw.w.Parent,
+			"bucket", run.Bucket.Seq, "retryIn", wait, "err", err)
+		timer := time.NewTimer(jitter(wait))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-timer.C:
+		}
+		wait = min(2*wait, retryMaxWait)
+		reset()
+	}
 }
 
 // claim fills the queue with as many buckets as the claim budget covers.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -49,6 +50,13 @@ func (c countRepairs) Repaired(_ context.Context, r taskmanager.Repair) { c.m.Re
 
 func newRepairRig(t *testing.T, dialect string, wrap func(taskmanager.TaskStore) taskmanager.TaskStore, cfg taskmanager.Config) *repairRig {
 	t.Helper()
+	return newRepairRigWith(t, dialect, wrap, cfg, nil)
+}
+
+// newRepairRigWith is newRepairRig with more handlers than noop.
+func newRepairRigWith(t *testing.T, dialect string, wrap func(taskmanager.TaskStore) taskmanager.TaskStore, cfg taskmanager.Config,
+	more map[string]taskmanager.Handler) *repairRig {
+	t.Helper()
 	ctx := context.Background()
 	r := &repairRig{d: openMigrated(t, dialect), met: metrics.New(repairNode)}
 	r.repo = gormrepo.New(r.d)
@@ -78,8 +86,9 @@ func newRepairRig(t *testing.T, dialect string, wrap func(taskmanager.TaskStore)
 		go func() { defer r.wg.Done(); f(life) }()
 		return true
 	}
-	r.tm = taskmanager.New(cfg, store, jobs.New(r.jobs, nil), oneNode{}, map[string]taskmanager.Handler{handlers.NameNoop: handlers.NewNoop()},
-		nil, nil, log)
+	hs := map[string]taskmanager.Handler{handlers.NameNoop: handlers.NewNoop()}
+	maps.Copy(hs, more)
+	r.tm = taskmanager.New(cfg, store, jobs.New(r.jobs, nil), oneNode{}, hs, nil, nil, log)
 	r.tm.SetRepairReporter(countRepairs{r.met})
 	r.sched = quartzstore.NewScheduler(r.jobs, quartzstore.SchedulerConfig{InstanceID: repairNode, Logger: log,
 		Runner: func(context.Context, quartzstore.FiredTrigger) error { return nil },
@@ -386,5 +395,60 @@ func TestWorkerOutlastsTransientClaimErrors(t *testing.T) {
 				waitFor(t, "coordinator closed", func() bool { return r.get(t, c.OID).State == task.Closed })
 			})
 		}
+	}
+}
+
+// databaseAwayOnce fails each bucket's first run with the error a
+// terminated connection gives, as a handler whose database went away in the
+// middle of the bucket, and counts one item on the next.
+type databaseAwayOnce struct {
+	mu   sync.Mutex
+	runs map[int64]int
+}
+
+func (h *databaseAwayOnce) Validate(map[string]any, *task.Bucketing) error { return nil }
+
+func (h *databaseAwayOnce) Run(_ context.Context, run *taskmanager.Run) error {
+	h.mu.Lock()
+	h.runs[run.Bucket.Seq]++
+	first := h.runs[run.Bucket.Seq] == 1
+	h.mu.Unlock()
+	if first {
+		run.Progress(1, 1) // what the interrupted run had counted is forgotten
+		return fmt.Errorf("write user: %w", &pgconn.PgError{Severity: "FATAL", Code: "57P01", Message: "terminating connection due to administrator command"})
+	}
+	run.Progress(1, 0)
+	return nil
+}
+
+// TestBucketInterruptedByTheDatabaseRunsAgain: a handler that fails because
+// the database went away (a transient error) has its bucket run again once
+// the database answers, without spending one of the bucket's attempts: the
+// task ends SUCCESS with each bucket counted once and no error, though no
+// retry was configured.
+func TestBucketInterruptedByTheDatabaseRunsAgain(t *testing.T) {
+	for _, dialect := range []string{"sqlite", "postgresql"} {
+		t.Run(dialect, func(t *testing.T) {
+			h := &databaseAwayOnce{runs: map[int64]int{}}
+			r := newRepairRigWith(t, dialect, nil, taskmanager.Config{}, map[string]taskmanager.Handler{"away": h})
+			c := r.coordinator(t, task.Waiting, "", 4)
+			r.exec(t, "UPDATE tasks SET handler = 'away' WHERE oid = ?", c.OID)
+			w := r.add(t, task.Task{Role: task.Worker, State: task.Runnable, Parent: c.OID, ExecutionGroup: repairNode})
+			r.exec(t, "UPDATE tasks SET handler = 'away' WHERE oid = ?", w.OID)
+			if err := r.tm.Execute(context.Background(), w.OID); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "coordinator closed", func() bool { return r.get(t, c.OID).State == task.Closed })
+			got := r.get(t, c.OID)
+			if got.Result != task.Success || got.Progress.ItemsProcessed != 4 || got.Progress.Errors != 0 {
+				t.Fatalf("coordinator %s, %d items, %d errors (%s); want SUCCESS, 4 items, 0 errors",
+					got.Result, got.Progress.ItemsProcessed, got.Progress.Errors, got.Message)
+			}
+			for seq, n := range h.runs {
+				if n != 2 {
+					t.Errorf("bucket %d ran %d times, want 2 (interrupted once, then done)", seq, n)
+				}
+			}
+		})
 	}
 }
