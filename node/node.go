@@ -209,8 +209,8 @@ func (n *Node) readyCheck(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := n.DB.Ping(ctx); err != nil { // the cause names hosts and users, not for anonymous callers
-		return errors.New("database unreachable")
+	if err := n.DB.Ping(ctx); err != nil { // /readyz shows the cause (hosts, users) to logged-in callers only
+		return fmt.Errorf("database unreachable: %w", err)
 	}
 	return nil
 }
