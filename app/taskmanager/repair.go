@@ -11,7 +11,7 @@ import (
 )
 
 // DefaultRepairInterval is how often a node runs the repair pass.
-const DefaultRepairInterval = 10 * time.Second
+const DefaultRepairInterval = 5 * time.Second
 
 // repairRunnableLimit bounds the RUNNABLE tasks one pass looks at.
 const repairRunnableLimit = 1000

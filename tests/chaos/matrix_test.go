@@ -32,8 +32,10 @@ var importing = chaos.Workload{Import: true, Buckets: 600, Items: 20, PerNode: 2
 
 // TestFaultMatrix injects each fault of chaos.Faults into a no-op run, and
 // the restart also into an import, whose items (users) must each be
-// written once. The cases run one after another:
-// two cores and one shared PostgreSQL server carry the whole suite.
+// written once. The cases run two at a time (go test's -parallel, which is
+// the number of cores here): each has its own database, proxy and nodes, and
+// a run mostly waits (no-op items sleep), so two share two cores and one
+// PostgreSQL server well, and the matrix takes half as long.
 func TestFaultMatrix(t *testing.T) {
 	var cases []chaos.Case
 	for _, f := range chaos.Faults() {
@@ -44,6 +46,7 @@ func TestFaultMatrix(t *testing.T) {
 	}
 	for _, k := range cases {
 		t.Run(k.Fault.Name+"/"+k.Workload.Name(), func(t *testing.T) {
+			t.Parallel()
 			r := chaos.Run(t, k)
 			t.Logf("%s/%s: fault %s; progress resumed %s and the task closed %s after it; %d buckets, repairs %s",
 				r.Fault, r.Workload, r.FaultTook.Round(time.Millisecond), since(r.Resumed), since(r.Closed), r.Buckets, r.RepairString())
