@@ -91,6 +91,9 @@ type Node struct {
 	nodeSeries nodeSeries
 	// life owns every background goroutine of the node; Stop ends them.
 	life *lifetime
+	// follower applies other nodes' changes from the change log (changelog.go).
+	follower *repository.Follower
+	caughtUp caughtUp
 }
 
 // New opens the repository, migrates it, bootstraps an empty one, resolves
@@ -156,6 +159,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, instanceID
 	n.Auth = auth.NewService(n.Store, n.Store, id, n.now)
 	sec := cfg.Security
 	n.Auth.UseThrottle(&auth.Throttle{Store: n.Store, PerUser: sec.LoginFailuresPerUser, PerClient: sec.LoginFailuresPerClient, Window: sec.LoginThrottleWindow})
+	n.buildFollower()
 	n.Repo.OnChange(func(ctx context.Context, c repository.Change) {
 		effect, user := auth.EffectOf(c)
 		if err := n.Auth.Apply(ctx, effect, user); err != nil {
@@ -174,7 +178,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, instanceID
 		return nil, err
 	}
 	n.Approvals = approval.NewService(n.Repo, n.Tasks, n.now, log, approval.Options{SelfApproval: sec.SelfApproval})
-	n.engine, _ = httpapi.NewRouter(httpapi.Deps{NodeID: id, InstanceID: n.InstanceID, Repo: n.Repo, Auth: n.Auth, Tasks: n.Tasks,
+	n.engine, _ = httpapi.NewRouter(httpapi.Deps{NodeID: id, Consistency: n.consistency(), InstanceID: n.InstanceID, Repo: n.Repo, Auth: n.Auth, Tasks: n.Tasks,
 		Nodes: &n.clusterView, Reports: n.Reports, Peers: &peerDirectory{n: n}, ReportDownload: cfg.Reports.Download, Ready: n.readyCheck, Log: log,
 		TrustedProxies: sec.TrustedProxies, OpenAPIAccess: sec.OpenAPIAccess, Approvals: n.Approvals, EndSessions: n.endSessions})
 	n.engine.GET("/metrics", httpapi.Guard(sec.MetricsAccess, sec.MetricsToken, "security/metricsAccess", n.Auth, log), gin.WrapH(n.Metrics.Handler()))
@@ -234,6 +238,9 @@ func (n *Node) Start(ctx context.Context) error {
 		warm := n.now().Add(3 * n.Config.TaskManager.NodeRegistrationInterval)
 		n.Cache.HoldOff(warm)
 		n.Auth.HoldOff(warm)
+		if err := n.followLog(ctx); err != nil {
+			return err
+		}
 	}
 	n.Scheduler.Pause() // the cluster manager resumes it once the node may schedule
 	if n.session != nil {

@@ -18,10 +18,10 @@ import (
 	"cadre/interfaces/webui"
 )
 
-// sessionWait bounds how long a user's request waits for peers to drop a
-// changed user's sessions; a slow or dead peer never blocks longer, and
-// converges through the principal cache's time-to-live.
-const sessionWait = 300 * time.Millisecond
+// pushWait bounds how long a write waits for its peers to acknowledge the
+// push of its change; a slow or dead peer never blocks longer, and applies
+// the change from the change log at its next tick (changelog.go).
+const pushWait = 500 * time.Millisecond
 
 // peerDirectory gives the peer adapter the node rows.
 type peerDirectory struct {
@@ -129,16 +129,18 @@ func (n *Node) peerReach() map[string]webui.PeerReach {
 // peerHandlers answers other nodes' calls.
 type peerHandlers struct{ n *Node }
 
-func (h peerHandlers) InvalidateCache(_ context.Context, objType, oid string) {
+func (h peerHandlers) InvalidateCache(_ context.Context, objType, oid string, seq int64) {
 	h.n.Cache.Invalidate(object.Type(objType), oid)
+	h.n.follower.Pushed(seq)
 }
 
-func (h peerHandlers) InvalidateSessions(_ context.Context, userOID string) {
+func (h peerHandlers) InvalidateSessions(_ context.Context, userOID string, seq int64) {
 	if userOID == "" {
-		_ = h.n.Auth.Apply(context.Background(), auth.EffectRefreshAll, "")
-		return
+		h.n.Auth.DropPrincipals()
+	} else {
+		h.n.Auth.InvalidateUser(userOID)
 	}
-	h.n.Auth.InvalidateUser(userOID)
+	h.n.follower.Pushed(seq)
 }
 
 func (h peerHandlers) SchedulerStop(ctx context.Context) error { return h.n.Cluster.StopScheduler(ctx) }
@@ -199,38 +201,15 @@ func (n *Node) buildPeers() {
 		}
 	})
 	n.Repo.OnChange(func(ctx context.Context, c repository.Change) {
-		if !n.Config.TaskManager.Clustered {
-			return
-		}
-		if repository.Cached(c.Type) {
-			n.life.Go(func(ctx context.Context) {
-				n.Peers.Broadcast(ctx, http.MethodPost, peer.EndpointCacheInvalidate, peer.EndpointCacheInvalidate,
-					peer.CacheInvalidation{Type: string(c.Type), OID: c.OID})
-			})
-		}
-		effect, user := auth.EffectOf(c)
-		if effect == auth.EffectNone {
-			return
-		}
-		done := make(chan struct{})
-		if !n.life.Go(func(ctx context.Context) {
-			defer close(done)
-			n.Peers.Broadcast(ctx, http.MethodPost, peer.EndpointSessionsInvalidate, peer.EndpointSessionsInvalidate,
-				peer.SessionInvalidation{UserOID: user})
-		}) {
-			return // the node is stopping
-		}
-		select {
-		case <-done:
-		case <-time.After(sessionWait):
-		case <-ctx.Done():
+		if n.Config.TaskManager.Clustered {
+			n.push(ctx, c)
 		}
 	})
 }
 
 // endSessions ends every session of a user ("log out everywhere"): the
 // repository's rows, this node's cached principals, and, on a cluster, the
-// peers' cached principals (waiting up to sessionWait for them), so the
+// peers' cached principals (waiting up to pushWait for them), so the
 // user's cookies stop working on every node at once.
 func (n *Node) endSessions(ctx context.Context, userOID string) error {
 	if err := n.Auth.EndUserSessions(ctx, userOID); err != nil {
@@ -239,18 +218,42 @@ func (n *Node) endSessions(ctx context.Context, userOID string) error {
 	if !n.Config.TaskManager.Clustered {
 		return nil
 	}
+	n.broadcastAndWait(ctx, peer.EndpointSessionsInvalidate, peer.SessionInvalidation{UserOID: userOID})
+	return nil
+}
+
+// push sends a committed change to every live peer and waits, at most
+// pushWait, until each has answered: then the change holds on every
+// reachable node when the write returns. A peer that did not answer in
+// time applies it from the change log at its next tick.
+func (n *Node) push(ctx context.Context, c repository.Change) {
+	effect, ok := auth.LogEffect(c)
+	if !ok {
+		return
+	}
+	path, body := peer.EndpointCacheInvalidate, any(peer.CacheInvalidation{Type: string(c.Type), OID: c.OID, Seq: c.Seq})
+	switch effect {
+	case repository.EffectRefresh, repository.EffectEnd:
+		path, body = peer.EndpointSessionsInvalidate, peer.SessionInvalidation{UserOID: c.OID, Seq: c.Seq}
+	case repository.EffectRefreshAll:
+		path, body = peer.EndpointSessionsInvalidate, peer.SessionInvalidation{All: true, Seq: c.Seq}
+	}
+	n.broadcastAndWait(ctx, path, body)
+}
+
+// broadcastAndWait posts body to path on every live peer and waits, at most
+// pushWait, until each has answered.
+func (n *Node) broadcastAndWait(ctx context.Context, path string, body any) {
 	done := make(chan struct{})
 	if !n.life.Go(func(ctx context.Context) {
 		defer close(done)
-		n.Peers.Broadcast(ctx, http.MethodPost, peer.EndpointSessionsInvalidate, peer.EndpointSessionsInvalidate,
-			peer.SessionInvalidation{UserOID: userOID})
+		n.Peers.Broadcast(ctx, http.MethodPost, path, path, body)
 	}) {
-		return nil // the node is stopping
+		return // the node is stopping
 	}
 	select {
 	case <-done:
-	case <-time.After(sessionWait):
+	case <-time.After(pushWait):
 	case <-ctx.Done():
 	}
-	return nil
 }

@@ -61,3 +61,49 @@ func (s *Service) Apply(ctx context.Context, effect SessionEffect, userOID strin
 	}
 	return nil
 }
+
+// LogEffect is the change log's classifier (repository.Classifier): a
+// change to a globally cached object, or one with a session effect, is
+// logged so every node applies it. A user written in a batch comes without
+// the user as it was read; its principals are rebuilt (or its sessions
+// end, if it is now disabled), which costs a rebuild at worst.
+func LogEffect(c repository.Change) (repository.Effect, bool) {
+	if repository.Cached(c.Type) {
+		return repository.EffectCache, true
+	}
+	if c.Type == object.TypeUser && c.Kind == repository.ChangeModify && c.Before == nil {
+		if u, ok := c.After.(*object.User); ok && !u.Enabled {
+			return repository.EffectEnd, true
+		}
+		return repository.EffectRefresh, true
+	}
+	switch effect, _ := EffectOf(c); effect {
+	case EffectRefresh:
+		return repository.EffectRefresh, true
+	case EffectEndAll:
+		return repository.EffectEnd, true
+	case EffectRefreshAll:
+		return repository.EffectRefreshAll, true
+	}
+	return "", false
+}
+
+// ApplyLogged applies another node's session effect from the change log
+// on this node: the cached principals go, and the next request rebuilds
+// them from the repository, where a disabled or deleted user's sessions
+// no longer authenticate (the node that made the change deleted them).
+func (s *Service) ApplyLogged(e repository.LogEntry) {
+	switch e.Effect {
+	case repository.EffectRefresh, repository.EffectEnd:
+		s.InvalidateUser(e.OID)
+	case repository.EffectRefreshAll:
+		s.DropPrincipals()
+	}
+}
+
+// DropPrincipals drops every cached principal on this node.
+func (s *Service) DropPrincipals() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.principals)
+}

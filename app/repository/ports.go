@@ -56,6 +56,9 @@ type Change struct {
 	OID    string
 	Before object.Object // nil on add
 	After  object.Object // nil on delete
+	// Seq is the change log row the store wrote for it in the same
+	// transaction; 0 when the change was not logged.
+	Seq int64
 }
 
 // ChangeListener is told about every committed change, after the commit.

@@ -93,10 +93,11 @@ func (s *Service) AddSystem(ctx context.Context, in AddInput) (object.Object, er
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.store.Add(ctx, o); err != nil {
+	logged, seqs := WithChangeSeqs(ctx)
+	if err := s.store.Add(logged, o); err != nil {
 		return nil, err
 	}
-	s.notify(ctx, Change{Kind: ChangeAdd, Type: o.Type(), OID: m.OID, After: o})
+	s.notify(ctx, Change{Kind: ChangeAdd, Type: o.Type(), OID: m.OID, After: o, Seq: seqs.Of(m.OID)})
 	return o, nil
 }
 
@@ -181,7 +182,8 @@ func (s *Service) Modify(ctx context.Context, p security.Principal, in ModifyInp
 // ModifySystem modifies without an authorization check.
 func (s *Service) ModifySystem(ctx context.Context, in ModifyInput) (object.Object, error) {
 	var before object.Object
-	after, err := s.store.Modify(ctx, in.Type, in.OID, in.ExpectedVersion, s.now(), func(o object.Object) error {
+	logged, seqs := WithChangeSeqs(ctx)
+	after, err := s.store.Modify(logged, in.Type, in.OID, in.ExpectedVersion, s.now(), func(o object.Object) error {
 		before = clone(o)
 		if err := in.Apply(o); err != nil {
 			return err
@@ -191,7 +193,7 @@ func (s *Service) ModifySystem(ctx context.Context, in ModifyInput) (object.Obje
 	if err != nil {
 		return nil, err
 	}
-	s.notify(ctx, Change{Kind: ChangeModify, Type: in.Type, OID: in.OID, Before: before, After: after})
+	s.notify(ctx, Change{Kind: ChangeModify, Type: in.Type, OID: in.OID, Before: before, After: after, Seq: seqs.Of(in.OID)})
 	return after, nil
 }
 
@@ -218,11 +220,12 @@ func (s *Service) AddManySystem(ctx context.Context, objs []object.Object) error
 			return err
 		}
 	}
-	if err := s.store.AddMany(ctx, objs); err != nil {
+	logged, seqs := WithChangeSeqs(ctx)
+	if err := s.store.AddMany(logged, objs); err != nil {
 		return err
 	}
 	for _, o := range objs {
-		s.notify(ctx, Change{Kind: ChangeAdd, Type: o.Type(), OID: o.ObjectMeta().OID, After: o})
+		s.notify(ctx, Change{Kind: ChangeAdd, Type: o.Type(), OID: o.ObjectMeta().OID, After: o, Seq: seqs.Of(o.ObjectMeta().OID)})
 	}
 	return nil
 }
@@ -245,14 +248,15 @@ func (s *Service) WriteManySystem(ctx context.Context, ms []Modified) ([]bool, e
 		}
 		objs[i] = m.After
 	}
-	written, err := s.store.WriteMany(ctx, objs, s.now())
+	logged, seqs := WithChangeSeqs(ctx)
+	written, err := s.store.WriteMany(logged, objs, s.now())
 	if err != nil {
 		return nil, err
 	}
 	for i, m := range ms {
 		if written[i] {
 			meta := m.After.ObjectMeta()
-			s.notify(ctx, Change{Kind: ChangeModify, Type: m.After.Type(), OID: meta.OID, Before: m.Before, After: m.After})
+			s.notify(ctx, Change{Kind: ChangeModify, Type: m.After.Type(), OID: meta.OID, Before: m.Before, After: m.After, Seq: seqs.Of(meta.OID)})
 		}
 	}
 	return written, nil
@@ -277,10 +281,11 @@ func (s *Service) Delete(ctx context.Context, p security.Principal, t object.Typ
 	if err != nil {
 		return err
 	}
-	if err := s.store.Delete(ctx, t, oid); err != nil {
+	logged, seqs := WithChangeSeqs(ctx)
+	if err := s.store.Delete(logged, t, oid); err != nil {
 		return err
 	}
-	s.notify(ctx, Change{Kind: ChangeDelete, Type: t, OID: oid, Before: before})
+	s.notify(ctx, Change{Kind: ChangeDelete, Type: t, OID: oid, Before: before, Seq: seqs.Of(oid)})
 	return nil
 }
 

@@ -28,6 +28,9 @@ const (
 	// EventRepair: Actor's repair pass healed an inconsistent state a
 	// database fault or a lost node left behind (Message says which).
 	EventRepair EventKind = "repair"
+	// EventCaughtUp: a node applied changes from the change log whose
+	// signed push never reached it.
+	EventCaughtUp EventKind = "caught-up-from-log"
 )
 
 // Event is one entry of the cluster's activity.

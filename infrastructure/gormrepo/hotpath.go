@@ -167,57 +167,92 @@ func decodeCheckpoint(s string) (*task.Checkpoint, error) {
 // writeObjects updates objects at the versions they carry (version+1) and
 // reports which were written: all in the driver's one statement (PostgreSQL:
 // UPDATE … FROM unnest), or one UPDATE per object inside one transaction
-// (SQLite).
-func (h *hotPath) writeObjects(ctx context.Context, rows []objectRow, now time.Time) ([]bool, error) {
+// (SQLite). logFor (nil: nothing to log) names the change log rows of the
+// objects written; they are inserted in the same transaction, which on
+// PostgreSQL then wraps the one statement.
+func (h *hotPath) writeObjects(ctx context.Context, rows []objectRow, now time.Time, logFor func(written []bool) []changeRow) ([]bool, []changeRow, error) {
 	written := make([]bool, len(rows))
-	if q, args, ok := h.drv.writeObjectsSQL(rows, now); ok {
-		h.count()
-		res, err := h.sql.QueryContext(ctx, q, args...)
-		if err != nil {
-			return nil, fmt.Errorf("write %d objects: %w", len(rows), err)
+	q, args, oneStatement := h.drv.writeObjectsSQL(rows, now)
+	if oneStatement && logFor == nil {
+		if err := h.writeObjectsOnce(ctx, h.sql, q, args, rows, written); err != nil {
+			return nil, nil, err
 		}
-		defer res.Close()
-		done := make(map[string]bool, len(rows))
-		for res.Next() {
-			var oid string
-			if err := res.Scan(&oid); err != nil {
-				return nil, fmt.Errorf("write %d objects: %w", len(rows), err)
-			}
-			done[oid] = true
-		}
-		if err := res.Err(); err != nil {
-			return nil, fmt.Errorf("write %d objects: %w", len(rows), err)
-		}
-		for i, r := range rows {
-			written[i] = done[r.OID]
-		}
-		return written, nil
+		return written, nil, nil
 	}
 	tx, err := h.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("write %d objects: %w", len(rows), err)
+		return nil, nil, fmt.Errorf("write %d objects: %w", len(rows), err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	if oneStatement {
+		if err := h.writeObjectsOnce(ctx, tx, q, args, rows, written); err != nil {
+			return nil, nil, err
+		}
+	} else if err := h.writeObjectsEach(ctx, tx, rows, now, written); err != nil {
+		return nil, nil, err
+	}
+	var logs []changeRow
+	if logFor != nil {
+		logs = logFor(written)
+		if err := h.writeLogSQL(ctx, tx, logs); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, nil, fmt.Errorf("write %d objects: %w", len(rows), err)
+	}
+	return written, logs, nil
+}
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+// writeObjectsOnce runs the driver's one statement and marks the rows it wrote.
+func (h *hotPath) writeObjectsOnce(ctx context.Context, db querier, q string, args []any, rows []objectRow, written []bool) error {
+	h.count()
+	res, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("write %d objects: %w", len(rows), err)
+	}
+	defer res.Close()
+	done := make(map[string]bool, len(rows))
+	for res.Next() {
+		var oid string
+		if err := res.Scan(&oid); err != nil {
+			return fmt.Errorf("write %d objects: %w", len(rows), err)
+		}
+		done[oid] = true
+	}
+	if err := res.Err(); err != nil {
+		return fmt.Errorf("write %d objects: %w", len(rows), err)
+	}
+	for i, r := range rows {
+		written[i] = done[r.OID]
+	}
+	return nil
+}
+
+// writeObjectsEach writes the rows one UPDATE each inside tx.
+func (h *hotPath) writeObjectsEach(ctx context.Context, tx *sql.Tx, rows []objectRow, now time.Time, written []bool) error {
 	stmt, err := tx.PrepareContext(ctx, `UPDATE objects SET name = ?, name_norm = ?, data = ?, version = version + 1, modified_at = ?
 WHERE oid = ? AND type = ? AND version = ?`)
 	if err != nil {
-		return nil, fmt.Errorf("write %d objects: %w", len(rows), err)
+		return fmt.Errorf("write %d objects: %w", len(rows), err)
 	}
 	defer stmt.Close()
 	for i, r := range rows {
 		h.count()
 		res, err := stmt.ExecContext(ctx, r.Name, r.NameNorm, r.Data, now.UTC(), r.OID, r.Type, r.Version)
 		if err != nil {
-			return nil, fmt.Errorf("write object %s: %w", r.OID, err)
+			return fmt.Errorf("write object %s: %w", r.OID, err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
-			return nil, fmt.Errorf("write object %s: %w", r.OID, err)
+			return fmt.Errorf("write object %s: %w", r.OID, err)
 		}
 		written[i] = n == 1
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("write %d objects: %w", len(rows), err)
-	}
-	return written, nil
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"cadre/app/repository"
 	"cadre/db"
 	"cadre/domain/object"
 )
@@ -23,6 +24,11 @@ type Repo struct {
 	checkInConn PriorityConn
 	// stats refreshes the planner's statistics after bulk inserts.
 	stats *freshStats
+
+	// classify picks the changes written to the change log, as made by
+	// logNode (SetChangeLog); nil logs nothing.
+	classify repository.Classifier
+	logNode  string
 }
 
 // New returns a repository on an opened, migrated database.
@@ -97,9 +103,21 @@ func (r *Repo) Add(ctx context.Context, o object.Object) error {
 	if err != nil {
 		return err
 	}
-	if err := r.db.WithContext(ctx).Create(&row).Error; err != nil {
+	logs := r.logged(repository.Change{Kind: repository.ChangeAdd, Type: o.Type(), OID: row.OID, After: o})
+	if len(logs) == 0 {
+		err = r.db.WithContext(ctx).Create(&row).Error
+	} else {
+		err = r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
+			return writeLog(tx, logs)
+		})
+	}
+	if err != nil {
 		return fmt.Errorf("add %s %q: %w", o.Type(), o.ObjectMeta().Name, translate(err))
 	}
+	recordLog(ctx, logs)
 	return nil
 }
 
@@ -127,6 +145,7 @@ func (r *Repo) GetByName(ctx context.Context, t object.Type, name string) (objec
 // applies change, bumps the version and writes it back, all in one transaction.
 func (r *Repo) Modify(ctx context.Context, t object.Type, oid string, expectedVersion int64, now time.Time, change func(object.Object) error) (object.Object, error) {
 	var result object.Object
+	var logs []changeRow
 	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		q := r.drv.lockForUpdate(tx.Where("oid = ? AND type = ?", oid, string(t)))
 		var row objectRow
@@ -139,6 +158,12 @@ func (r *Repo) Modify(ctx context.Context, t object.Type, oid string, expectedVe
 		o, err := row.toDomain()
 		if err != nil {
 			return err
+		}
+		var before object.Object
+		if r.classify != nil {
+			if before, err = row.toDomain(); err != nil {
+				return err
+			}
 		}
 		if err := change(o); err != nil {
 			return err
@@ -161,24 +186,42 @@ func (r *Repo) Modify(ctx context.Context, t object.Type, oid string, expectedVe
 		if res.RowsAffected != 1 {
 			return &object.ConflictError{Expected: row.Version, Actual: row.Version + 1}
 		}
+		logs = r.logged(repository.Change{Kind: repository.ChangeModify, Type: t, OID: oid, Before: before, After: o})
 		result = o
-		return nil
+		return writeLog(tx, logs)
 	})
 	if err != nil {
 		return nil, err
 	}
+	recordLog(ctx, logs)
 	return result, nil
 }
 
 // Delete removes one object.
 func (r *Repo) Delete(ctx context.Context, t object.Type, oid string) error {
-	res := r.db.WithContext(ctx).Where("oid = ? AND type = ?", oid, string(t)).Delete(&objectRow{})
-	if res.Error != nil {
-		return translate(res.Error)
+	del := func(tx *gorm.DB) error {
+		res := tx.Where("oid = ? AND type = ?", oid, string(t)).Delete(&objectRow{})
+		if res.Error != nil {
+			return translate(res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return object.ErrNotFound
+		}
+		return nil
 	}
-	if res.RowsAffected == 0 {
-		return object.ErrNotFound
+	logs := r.logged(repository.Change{Kind: repository.ChangeDelete, Type: t, OID: oid})
+	if len(logs) == 0 {
+		return del(r.db.WithContext(ctx))
 	}
+	if err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := del(tx); err != nil {
+			return err
+		}
+		return writeLog(tx, logs)
+	}); err != nil {
+		return err
+	}
+	recordLog(ctx, logs)
 	return nil
 }
 
@@ -298,10 +341,25 @@ func (r *Repo) WriteMany(ctx context.Context, objs []object.Object, now time.Tim
 		}
 		rows[i] = row
 	}
-	written, err := r.hot.writeObjects(ctx, rows, now)
+	// Batch writes come without the objects as read: the classifier sees
+	// no Before and assumes the worst.
+	logFor := func(written []bool) []changeRow {
+		var cs []repository.Change
+		for i, o := range objs {
+			if written[i] {
+				cs = append(cs, repository.Change{Kind: repository.ChangeModify, Type: o.Type(), OID: rows[i].OID, After: o})
+			}
+		}
+		return r.logged(cs...)
+	}
+	if r.classify == nil {
+		logFor = nil
+	}
+	written, logs, err := r.hot.writeObjects(ctx, rows, now, logFor)
 	if err != nil {
 		return nil, translate(err)
 	}
+	recordLog(ctx, logs)
 	for i, o := range objs {
 		if written[i] {
 			m := o.ObjectMeta()
@@ -348,11 +406,20 @@ func (r *Repo) AddMany(ctx context.Context, objs []object.Object) error {
 		}
 		rows[i] = row
 	}
+	var changes []repository.Change
+	for _, o := range objs {
+		changes = append(changes, repository.Change{Kind: repository.ChangeAdd, Type: o.Type(), OID: o.ObjectMeta().OID, After: o})
+	}
+	logs := r.logged(changes...)
 	if err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return tx.CreateInBatches(rows, 200).Error
+		if err := tx.CreateInBatches(rows, 200).Error; err != nil {
+			return err
+		}
+		return writeLog(tx, logs)
 	}); err != nil {
 		return fmt.Errorf("add %d %s: %w", len(objs), objs[0].Type(), translate(err))
 	}
 	r.stats.added(len(objs))
+	recordLog(ctx, logs)
 	return nil
 }

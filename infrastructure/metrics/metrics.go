@@ -48,6 +48,7 @@ type Metrics struct {
 	taskRuns         *prometheus.CounterVec
 	taskFailures     *prometheus.CounterVec
 	lateness         prometheus.Histogram
+	invalidationLag  prometheus.Histogram
 	nodeUp           *prometheus.GaugeVec
 	peerCalls        *prometheus.CounterVec
 	cacheHits        *prometheus.CounterVec
@@ -89,6 +90,11 @@ func New(nodeID string) *Metrics {
 			Help:    "Delay between a trigger's scheduled fire time and the moment the task started.",
 			Buckets: LatenessBuckets,
 		}),
+		invalidationLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "cadre_invalidation_lag_seconds",
+			Help:    "Time from another node's change (its change log row, database clock) to this node applying it, by push or from the log.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
 		nodeUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "cadre_node_up",
 			Help: "Whether the observed cluster node is up and checking in (1) or not (0), as seen by this node.",
@@ -125,6 +131,7 @@ func New(nodeID string) *Metrics {
 		m.taskRuns,
 		m.taskFailures,
 		m.lateness,
+		m.invalidationLag,
 		m.nodeUp,
 		m.peerCalls,
 		m.cacheHits,
@@ -183,6 +190,9 @@ func (m *Metrics) SchedulerLateness(d time.Duration) {
 	}
 	m.lateness.Observe(d.Seconds())
 }
+
+// InvalidationLag observes the time from another node's change to this node applying it.
+func (m *Metrics) InvalidationLag(d time.Duration) { m.invalidationLag.Observe(d.Seconds()) }
 
 // NodeUp sets cadre_node_up{node=nodeID} to 1 when up, else 0.
 func (m *Metrics) NodeUp(nodeID string, up bool) {

@@ -118,11 +118,18 @@ func ReportFilePath(oid string) string { return "/reports/" + url.PathEscape(oid
 type CacheInvalidation struct {
 	Type string `json:"type"`
 	OID  string `json:"oid"`
+	// Seq is the change log entry of the change (0: none), which the
+	// receiver then need not apply again from the log.
+	Seq int64 `json:"seq,omitempty"`
 }
 
 // SessionInvalidation is the body of POST /sessions/invalidate.
 type SessionInvalidation struct {
 	UserOID string `json:"userOid"`
+	// All rebuilds every principal (a role changed); UserOID is then empty.
+	All bool `json:"all,omitempty"`
+	// Seq is the change log entry of the change (0: none).
+	Seq int64 `json:"seq,omitempty"`
 }
 
 // TaskStopped is the answer of POST /tasks/{oid}/stop.

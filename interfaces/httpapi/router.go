@@ -19,6 +19,9 @@ import (
 // Deps are the application services the API drives.
 type Deps struct {
 	NodeID string
+	// Consistency runs before every handler (the node's read-your-writes
+	// across nodes, docs/consistency.md); nil: none.
+	Consistency gin.HandlerFunc
 	// InstanceID is new at every start; /healthz shows it so a restarted node
 	// can tell its previous instance is gone.
 	InstanceID string
@@ -68,6 +71,9 @@ func NewRouter(d Deps) (*gin.Engine, *gin.RouterGroup) {
 	r.ContextWithFallback = true
 	a := &API{d: d, log: d.Log}
 	r.Use(Recover(d.Log), ServedBy(d.NodeID), LimitBody(), RejectNUL())
+	if d.Consistency != nil {
+		r.Use(d.Consistency)
+	}
 	r.NoRoute(func(c *gin.Context) { Abort(c, http.StatusNotFound, "not-found", "no such path: "+c.Request.URL.Path) })
 	r.NoMethod(func(c *gin.Context) {
 		Abort(c, http.StatusMethodNotAllowed, "method-not-allowed", c.Request.Method+" is not allowed here")

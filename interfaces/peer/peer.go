@@ -19,10 +19,12 @@ import (
 
 // Handlers are the local actions peers ask this node for.
 type Handlers interface {
-	// InvalidateCache drops cached objects: objType "" means every cache, oid "" every object of objType.
-	InvalidateCache(ctx context.Context, objType, oid string)
-	// InvalidateSessions drops the cached principals of a user's sessions.
-	InvalidateSessions(ctx context.Context, userOID string)
+	// InvalidateCache drops cached objects: objType "" means every cache,
+	// oid "" every object of objType. seq is the change's log entry (0: none).
+	InvalidateCache(ctx context.Context, objType, oid string, seq int64)
+	// InvalidateSessions drops the cached principals of a user's sessions,
+	// or every cached principal when userOID is "".
+	InvalidateSessions(ctx context.Context, userOID string, seq int64)
 	// SchedulerStop pauses the local scheduler.
 	SchedulerStop(ctx context.Context) error
 	// SchedulerStart resumes the local scheduler.
@@ -39,7 +41,7 @@ type Handlers interface {
 // Register adds the endpoints under peerclient.BasePath:
 //
 //	POST /cache/invalidate    {"type","oid"} → 204
-//	POST /sessions/invalidate {"userOid"}    → 204
+//	POST /sessions/invalidate {"userOid"|"all"} → 204
 //	POST /scheduler/stop                     → 204
 //	POST /scheduler/start                    → 204
 //	POST /tasks/{oid}/stop                   → 200 {"stopped": bool}
@@ -96,7 +98,7 @@ func (s server) invalidateCache(c *gin.Context) {
 	if !bind(c, &in) {
 		return
 	}
-	s.h.InvalidateCache(c.Request.Context(), in.Type, in.OID)
+	s.h.InvalidateCache(c.Request.Context(), in.Type, in.OID, in.Seq)
 	c.Status(http.StatusNoContent)
 }
 
@@ -105,11 +107,11 @@ func (s server) invalidateSessions(c *gin.Context) {
 	if !bind(c, &in) {
 		return
 	}
-	if in.UserOID == "" {
-		httpapi.Abort(c, http.StatusBadRequest, "bad-request", "userOid is required")
+	if (in.UserOID == "") != in.All {
+		httpapi.Abort(c, http.StatusBadRequest, "bad-request", "give either userOid or all")
 		return
 	}
-	s.h.InvalidateSessions(c.Request.Context(), in.UserOID)
+	s.h.InvalidateSessions(c.Request.Context(), in.UserOID, in.Seq)
 	c.Status(http.StatusNoContent)
 }
 

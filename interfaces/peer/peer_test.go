@@ -76,10 +76,12 @@ func (h *handlers) last() string {
 	return h.calls[len(h.calls)-1]
 }
 
-func (h *handlers) InvalidateCache(_ context.Context, objType, oid string) {
+func (h *handlers) InvalidateCache(_ context.Context, objType, oid string, _ int64) {
 	h.record("cache " + objType + " " + oid)
 }
-func (h *handlers) InvalidateSessions(_ context.Context, user string) { h.record("sessions " + user) }
+func (h *handlers) InvalidateSessions(_ context.Context, user string, _ int64) {
+	h.record("sessions " + user)
+}
 func (h *handlers) SchedulerStop(context.Context) error {
 	h.record("scheduler stop")
 	return h.fail

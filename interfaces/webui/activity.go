@@ -123,6 +123,8 @@ func eventLabel(k cluster.EventKind) string {
 		return "Conformance error"
 	case cluster.EventRepair:
 		return "Repaired"
+	case cluster.EventCaughtUp:
+		return "Caught up from the change log"
 	}
 	return string(k)
 }
