@@ -10,7 +10,6 @@ import (
 	"gorm.io/gorm"
 
 	"cadre/app/repository"
-	"cadre/db"
 	"cadre/domain/object"
 )
 
@@ -111,12 +110,8 @@ func (h *hotPath) writeLogSQL(ctx context.Context, tx *sql.Tx, rows []changeRow)
 // ChangeLogAfter implements repository.LogReader: one statement on the
 // primary key, cheap enough for every node's 250 ms tick.
 func (r *Repo) ChangeLogAfter(ctx context.Context, after int64, limit int) ([]repository.LogEntry, time.Time, error) {
-	clock := "(extract(epoch from clock_timestamp()) * 1000)::bigint"
-	if r.db.Dialect == db.SQLite {
-		clock = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
-	}
 	q := fmt.Sprintf("SELECT seq, type, oid, effect, node_id, at_ms, %s FROM change_log WHERE seq > %s ORDER BY seq LIMIT %s",
-		clock, r.hot.ph(1), r.hot.ph(2))
+		r.drv.clockMillisSQL(), r.hot.ph(1), r.hot.ph(2))
 	r.hot.count()
 	res, err := r.hot.sql.QueryContext(ctx, q, after, limit)
 	if err != nil {

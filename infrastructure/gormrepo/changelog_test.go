@@ -71,8 +71,26 @@ func TestChangeLogIsWrittenWithTheChange(t *testing.T) {
 			if head, err := other.ChangeLogHead(ctx); err != nil || head != entries[1].Seq {
 				t.Fatalf("head %d %v", head, err)
 			}
-			if n, err := other.ChangeLogPrune(ctx, dbNow.Add(time.Hour)); err != nil || n != 3 {
-				t.Fatalf("pruned %d %v, want 3", n, err)
+			read, err := r.Get(ctx, object.TypeUser, u.OID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			read.(*object.User).Enabled = true
+			stale := &object.User{Meta: object.Meta{OID: "00000000-0000-0000-0000-000000000003", Name: "u3", Version: 1}, Enabled: true}
+			bctx, batch := repository.WithChangeSeqs(ctx)
+			written, err := r.WriteMany(bctx, []object.Object{read, stale}, now)
+			if err != nil || !written[0] || written[1] {
+				t.Fatalf("batch write: %v %v", written, err)
+			}
+			entries, _, err = other.ChangeLogAfter(ctx, entries[1].Seq, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) != 1 || entries[0].Effect != repository.EffectRefresh || entries[0].Seq != batch.Of(u.OID) {
+				t.Fatalf("entries of the batch write: %+v (recorded %d); want one refresh of the user written", entries, batch.Of(u.OID))
+			}
+			if n, err := other.ChangeLogPrune(ctx, dbNow.Add(time.Hour)); err != nil || n != 4 {
+				t.Fatalf("pruned %d %v, want 4", n, err)
 			}
 		})
 	}

@@ -59,6 +59,9 @@ type driver interface {
 
 	// placeholder is the i-th (1-based) bind placeholder.
 	placeholder(i int) string
+	// clockMillisSQL is an expression for the database clock in Unix
+	// milliseconds (the change log's at_ms default).
+	clockMillisSQL() string
 	// claimSQL delegates up to limit READY buckets of p.TaskOID, lowest seq
 	// first, passing over buckets waiting for a retry (not_before after
 	// p.Now) and recording the checkpoint a bucket resumes from as

@@ -128,6 +128,10 @@ func pgTextArray(ss []string) string {
 
 func (postgresDriver) placeholder(i int) string { return fmt.Sprintf("$%d", i) }
 
+func (postgresDriver) clockMillisSQL() string {
+	return "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+}
+
 // claimSQL picks and locks the rows in an InitPlan (ARRAY(SELECT ctid …
 // FOR UPDATE SKIP LOCKED)) and updates exactly those row versions by their
 // physical address (a TID scan), whatever the statistics say. Matching them

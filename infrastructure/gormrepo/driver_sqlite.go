@@ -65,6 +65,10 @@ func (sqliteDriver) sessionLocks() bool { return false }
 
 func (sqliteDriver) placeholder(int) string { return "?" }
 
+func (sqliteDriver) clockMillisSQL() string {
+	return "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+}
+
 // claimSQL uses a plain IN: one writer at a time, nothing to skip.
 func (sqliteDriver) claimSQL(p taskmanager.BucketsClaimParams, limit int) (string, []any) {
 	return `UPDATE buckets SET state = 'DELEGATED', worker_oid = ?, node_id = ?, epoch = epoch + 1, claimed_at = ?,
