@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -170,4 +171,49 @@ func TestRevokedRightsHoldOnANodeNoPushReaches(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestReadYourWritesAcrossNodes: a write answers with X-Cadre-Change; a
+// read on another node that sends it back as X-Cadre-After-Change sees
+// the write even when no push reaches that node (it waits for its change
+// log tick), where a read without it may still be served from the cache.
+func TestReadYourWritesAcrossNodes(t *testing.T) {
+	c := startCluster(t, 2)
+	admin1, admin2 := c.admin(0), c.nodes[1].Admin()
+	if s, out := admin1.Do(t, "PATCH", sysConfigPath, map[string]any{"infrastructure": map[string]string{"intraClusterHttpUrlPattern": "http://$host:$port/nowhere"}}); s != 200 {
+		t.Fatalf("break the URL pattern: %d %v", s, out)
+	}
+	for _, p := range c.nodes {
+		proctest.WaitFor(t, p.NodeID+"'s row to carry the broken URL", 15*time.Second, func() bool {
+			u, _ := nodeField(t, c.nodes[0], p.NodeID, "url").(string)
+			return strings.HasSuffix(u, "/nowhere")
+		})
+	}
+	waitWarm()
+	stale := 0
+	var last int64
+	for i := range 20 {
+		subscription(t, c.nodes[1]) // node2 caches the system configuration
+		want := fmt.Sprintf("ryw-%d", i)
+		w := admin1.Request(t, "PATCH", sysConfigPath, map[string]any{"deploymentInformation": map[string]any{"subscriptionIdentifier": want}})
+		seq, err := strconv.ParseInt(w.Header.Get("X-Cadre-Change"), 10, 64)
+		if w.Status != 200 || err != nil || seq <= last {
+			t.Fatalf("write %d on node1: %d, X-Cadre-Change %q after %d", i, w.Status, w.Header.Get("X-Cadre-Change"), last)
+		}
+		last = seq
+		r := admin2.Request(t, "GET", sysConfigPath, nil, "X-Cadre-After-Change", strconv.FormatInt(seq, 10))
+		var out struct {
+			DeploymentInformation struct {
+				SubscriptionIdentifier string `json:"subscriptionIdentifier"`
+			} `json:"deploymentInformation"`
+		}
+		if err := json.Unmarshal(r.Body, &out); err != nil || r.Status != 200 {
+			t.Fatalf("read %d on node2: %d %v", i, r.Status, err)
+		}
+		if got := out.DeploymentInformation.SubscriptionIdentifier; got != want {
+			stale++
+			t.Errorf("read %d on node2 with X-Cadre-After-Change %d: %q, want %q", i, seq, got, want)
+		}
+	}
+	t.Logf("%d stale reads of 20 with the header, no push reaching node2", stale)
 }
