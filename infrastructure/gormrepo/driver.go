@@ -73,9 +73,10 @@ type driver interface {
 	// each one it completed.
 	completeSQL(cs []taskmanager.BucketCompletion, now time.Time) (string, []any)
 	// writeObjectsSQL is one statement that writes rows at the versions they
-	// carry and returns the oid of each written, or false when the database
-	// is better served by one statement per row.
-	writeObjectsSQL(rows []objectRow, now time.Time) (string, []any, bool)
+	// carry, inserts the change log rows of logs whose object it wrote, and
+	// returns the oid of each written with the seq of its log row (0: none),
+	// or false when the database is better served by one statement per row.
+	writeObjectsSQL(rows []objectRow, now time.Time, logs []changeRow) (string, []any, bool)
 }
 
 // newDriver is the driver of d's database.

@@ -175,15 +175,30 @@ RETURNING b.task_oid, b.seq, b.epoch`
 	return q, []any{oids, seqs, epochs, items, errs, failures, now.UTC()}
 }
 
-// writeObjectsSQL writes every row in one UPDATE … FROM unnest.
-func (postgresDriver) writeObjectsSQL(rows []objectRow, now time.Time) (string, []any, bool) {
+// writeObjectsSQL writes every row in one UPDATE … FROM unnest, and the
+// change log rows of the objects written in the same statement.
+func (postgresDriver) writeObjectsSQL(rows []objectRow, now time.Time, logs []changeRow) (string, []any, bool) {
 	oids, types, names, norms, datas := make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
 	versions := make([]int64, len(rows))
 	for i, r := range rows {
 		oids[i], types[i], names[i], norms[i], datas[i], versions[i] = r.OID, r.Type, r.Name, r.NameNorm, r.Data, r.Version
 	}
-	return `UPDATE objects o SET name = v.name, name_norm = v.norm, data = v.data, version = o.version + 1, modified_at = $7
+	update := `UPDATE objects o SET name = v.name, name_norm = v.norm, data = v.data, version = o.version + 1, modified_at = $7
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS v(oid, type, name, norm, data, version)
 WHERE o.oid = v.oid AND o.type = v.type AND o.version = v.version
-RETURNING o.oid`, []any{oids, types, names, norms, datas, versions, now.UTC()}, true
+RETURNING o.oid`
+	args := []any{oids, types, names, norms, datas, versions, now.UTC()}
+	if len(logs) == 0 {
+		return update + ", 0::bigint", args, true
+	}
+	lOIDs, lTypes, lEffects, lNodes := make([]string, len(logs)), make([]string, len(logs)), make([]string, len(logs)), make([]string, len(logs))
+	for i, l := range logs {
+		lOIDs[i], lTypes[i], lEffects[i], lNodes[i] = l.OID, l.Type, l.Effect, l.NodeID
+	}
+	return `WITH w AS (` + update + `),
+l AS (INSERT INTO change_log (type, oid, effect, node_id)
+	SELECT e.type, e.oid, e.effect, e.node FROM unnest($8::text[], $9::text[], $10::text[], $11::text[]) AS e(oid, type, effect, node)
+	JOIN w ON w.oid = e.oid
+	RETURNING oid, seq)
+SELECT w.oid, coalesce(l.seq, 0) FROM w LEFT JOIN l ON l.oid = w.oid`, append(args, lOIDs, lTypes, lEffects, lNodes), true
 }

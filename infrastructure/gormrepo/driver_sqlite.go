@@ -111,6 +111,6 @@ func (sqliteDriver) insertBuckets(tx *gorm.DB, taskOID string, contents []string
 
 // writeObjectsSQL: none; SQLite writes one object per statement, in one
 // transaction, as cheaply (it runs in this process).
-func (sqliteDriver) writeObjectsSQL([]objectRow, time.Time) (string, []any, bool) {
+func (sqliteDriver) writeObjectsSQL([]objectRow, time.Time, []changeRow) (string, []any, bool) {
 	return "", nil, false
 }

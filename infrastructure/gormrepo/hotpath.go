@@ -166,72 +166,68 @@ func decodeCheckpoint(s string) (*task.Checkpoint, error) {
 
 // writeObjects updates objects at the versions they carry (version+1) and
 // reports which were written: all in the driver's one statement (PostgreSQL:
-// UPDATE … FROM unnest), or one UPDATE per object inside one transaction
-// (SQLite). logFor (nil: nothing to log) names the change log rows of the
-// objects written; they are inserted in the same transaction, which on
-// PostgreSQL then wraps the one statement.
-func (h *hotPath) writeObjects(ctx context.Context, rows []objectRow, now time.Time, logFor func(written []bool) []changeRow) ([]bool, []changeRow, error) {
+// UPDATE … FROM unnest, with the change log rows in the same statement), or
+// one UPDATE per object inside one transaction (SQLite), followed there by
+// the change log rows. logs are the change log rows of the objects, to be
+// written for those written; the ones written come back with their seqs.
+func (h *hotPath) writeObjects(ctx context.Context, rows []objectRow, now time.Time, logs []changeRow) ([]bool, []changeRow, error) {
 	written := make([]bool, len(rows))
-	q, args, oneStatement := h.drv.writeObjectsSQL(rows, now)
-	if oneStatement && logFor == nil {
-		if err := h.writeObjectsOnce(ctx, h.sql, q, args, rows, written); err != nil {
-			return nil, nil, err
+	if q, args, ok := h.drv.writeObjectsSQL(rows, now, logs); ok {
+		h.count()
+		res, err := h.sql.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("write %d objects: %w", len(rows), err)
 		}
-		return written, nil, nil
+		defer res.Close()
+		done := make(map[string]int64, len(rows))
+		for res.Next() {
+			var oid string
+			var seq int64
+			if err := res.Scan(&oid, &seq); err != nil {
+				return nil, nil, fmt.Errorf("write %d objects: %w", len(rows), err)
+			}
+			done[oid] = seq
+		}
+		if err := res.Err(); err != nil {
+			return nil, nil, fmt.Errorf("write %d objects: %w", len(rows), err)
+		}
+		for i, r := range rows {
+			_, written[i] = done[r.OID]
+		}
+		var logged []changeRow
+		for _, l := range logs {
+			if seq := done[l.OID]; seq != 0 {
+				l.Seq = seq
+				logged = append(logged, l)
+			}
+		}
+		return written, logged, nil
 	}
 	tx, err := h.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("write %d objects: %w", len(rows), err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if oneStatement {
-		if err := h.writeObjectsOnce(ctx, tx, q, args, rows, written); err != nil {
-			return nil, nil, err
-		}
-	} else if err := h.writeObjectsEach(ctx, tx, rows, now, written); err != nil {
+	if err := h.writeObjectsEach(ctx, tx, rows, now, written); err != nil {
 		return nil, nil, err
 	}
-	var logs []changeRow
-	if logFor != nil {
-		logs = logFor(written)
-		if err := h.writeLogSQL(ctx, tx, logs); err != nil {
-			return nil, nil, err
+	wrote := make(map[string]bool, len(rows))
+	for i, r := range rows {
+		wrote[r.OID] = written[i]
+	}
+	var logged []changeRow
+	for _, l := range logs {
+		if wrote[l.OID] {
+			logged = append(logged, l)
 		}
+	}
+	if err := h.writeLogSQL(ctx, tx, logged); err != nil {
+		return nil, nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, nil, fmt.Errorf("write %d objects: %w", len(rows), err)
 	}
-	return written, logs, nil
-}
-
-// querier is a *sql.DB or a *sql.Tx.
-type querier interface {
-	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
-}
-
-// writeObjectsOnce runs the driver's one statement and marks the rows it wrote.
-func (h *hotPath) writeObjectsOnce(ctx context.Context, db querier, q string, args []any, rows []objectRow, written []bool) error {
-	h.count()
-	res, err := db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("write %d objects: %w", len(rows), err)
-	}
-	defer res.Close()
-	done := make(map[string]bool, len(rows))
-	for res.Next() {
-		var oid string
-		if err := res.Scan(&oid); err != nil {
-			return fmt.Errorf("write %d objects: %w", len(rows), err)
-		}
-		done[oid] = true
-	}
-	if err := res.Err(); err != nil {
-		return fmt.Errorf("write %d objects: %w", len(rows), err)
-	}
-	for i, r := range rows {
-		written[i] = done[r.OID]
-	}
-	return nil
+	return written, logged, nil
 }
 
 // writeObjectsEach writes the rows one UPDATE each inside tx.

@@ -343,19 +343,11 @@ func (r *Repo) WriteMany(ctx context.Context, objs []object.Object, now time.Tim
 	}
 	// Batch writes come without the objects as read: the classifier sees
 	// no Before and assumes the worst.
-	logFor := func(written []bool) []changeRow {
-		var cs []repository.Change
-		for i, o := range objs {
-			if written[i] {
-				cs = append(cs, repository.Change{Kind: repository.ChangeModify, Type: o.Type(), OID: rows[i].OID, After: o})
-			}
-		}
-		return r.logged(cs...)
+	cs := make([]repository.Change, len(objs))
+	for i, o := range objs {
+		cs[i] = repository.Change{Kind: repository.ChangeModify, Type: o.Type(), OID: rows[i].OID, After: o}
 	}
-	if r.classify == nil {
-		logFor = nil
-	}
-	written, logs, err := r.hot.writeObjects(ctx, rows, now, logFor)
+	written, logs, err := r.hot.writeObjects(ctx, rows, now, r.logged(cs...))
 	if err != nil {
 		return nil, translate(err)
 	}
