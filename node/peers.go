@@ -202,6 +202,7 @@ func (n *Node) buildPeers() {
 	})
 	n.Repo.OnChange(func(ctx context.Context, c repository.Change) {
 		if n.Config.TaskManager.Clustered {
+			n.follower.Made(c.Seq) // the listeners before this one applied it here
 			n.push(ctx, c)
 		}
 	})

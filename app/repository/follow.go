@@ -117,7 +117,13 @@ func (f *Follower) Applied() int64 {
 }
 
 // Pushed records that the push of entry seq arrived and was applied.
-func (f *Follower) Pushed(seq int64) {
+func (f *Follower) Pushed(seq int64) { f.mark(seq, true) }
+
+// Made records that this node made the change of entry seq and applied it
+// already, so a request waiting for it on this node goes on at once.
+func (f *Follower) Made(seq int64) { f.mark(seq, false) }
+
+func (f *Follower) mark(seq int64, pushed bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.above == nil || seq <= f.floor {
@@ -129,7 +135,7 @@ func (f *Follower) Pushed(seq int64) {
 		e = &followed{}
 		f.above[seq] = e
 	}
-	e.pushed = true
+	e.pushed = e.pushed || pushed
 	if e.applied.IsZero() {
 		e.applied = f.Now()
 	}
