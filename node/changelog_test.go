@@ -40,7 +40,7 @@ func TestConsistencyNamesTheChangeOfAWrite(t *testing.T) {
 
 	for _, tc := range []struct {
 		method, path, want string
-		browser             bool
+		browser            bool
 	}{
 		{"POST", "/json", "42", false},
 		{"POST", "/form", "43", true},
