@@ -37,7 +37,8 @@ type LogEntry struct {
 
 // Classifier says whether a change goes to the change log and with which
 // effect. Before is nil on add and delete, and on a modify written in a
-// batch (WriteMany), where the classifier must assume the worst.
+// batch (WriteMany) by a caller that did not hand it down (BeforeOf), where
+// the classifier must assume the worst.
 type Classifier func(Change) (Effect, bool)
 
 // LogReader reads the change log, for a node following it.
@@ -55,9 +56,10 @@ type LogReader interface {
 type ChangeSeqs struct {
 	parent *ChangeSeqs
 
-	mu    sync.Mutex
-	byOID map[string]int64
-	max   int64
+	mu      sync.Mutex
+	byOID   map[string]int64
+	max     int64
+	befores map[string]object.Object // objects as read, for a batch write
 }
 
 type changeSeqsKey struct{}
@@ -80,6 +82,28 @@ func RecordChangeSeq(ctx context.Context, oid string, seq int64) {
 		c.max = max(c.max, seq)
 		c.mu.Unlock()
 	}
+}
+
+// BeforeOf is the object as it was read before a batch write changed it,
+// as the service handed it down (nil: unknown); a Store that writes a batch
+// classifies the change with it.
+func BeforeOf(ctx context.Context, oid string) object.Object {
+	c, _ := ctx.Value(changeSeqsKey{}).(*ChangeSeqs)
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.befores[oid]
+}
+
+func (c *ChangeSeqs) setBefore(oid string, o object.Object) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.befores == nil {
+		c.befores = map[string]object.Object{}
+	}
+	c.befores[oid] = o
 }
 
 // Of is the seq logged for an object (0: none).

@@ -249,6 +249,9 @@ func (s *Service) WriteManySystem(ctx context.Context, ms []Modified) ([]bool, e
 		objs[i] = m.After
 	}
 	logged, seqs := WithChangeSeqs(ctx)
+	for _, m := range ms { // so the change log row is only written when needed
+		seqs.setBefore(m.After.ObjectMeta().OID, m.Before)
+	}
 	written, err := s.store.WriteMany(logged, objs, s.now())
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package gormrepo_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -89,8 +90,31 @@ func TestChangeLogIsWrittenWithTheChange(t *testing.T) {
 			if len(entries) != 1 || entries[0].Effect != repository.EffectRefresh || entries[0].Seq != batch.Of(u.OID) {
 				t.Fatalf("entries of the batch write: %+v (recorded %d); want one refresh of the user written", entries, batch.Of(u.OID))
 			}
-			if n, err := other.ChangeLogPrune(ctx, dbNow.Add(time.Hour)); err != nil || n != 4 {
-				t.Fatalf("pruned %d %v, want 4", n, err)
+			// Through the service, a batch write hands down the users as read:
+			// a name change writes no row, a disabling writes "end".
+			svc := repository.NewService(r, auth.BcryptHasher{Cost: 4}, nil, slog.Default())
+			for _, tc := range []struct {
+				change func(*object.User)
+				want   int
+			}{{func(u *object.User) { u.FullName = "Renamed" }, 0}, {func(u *object.User) { u.Enabled = false }, 1}} {
+				head, _ := other.ChangeLogHead(ctx)
+				o, err := r.Get(ctx, object.TypeUser, u.OID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				before := *o.(*object.User)
+				after := before
+				tc.change(&after)
+				if w, err := svc.WriteManySystem(ctx, []repository.Modified{{Before: &before, After: &after}}); err != nil || !w[0] {
+					t.Fatalf("service batch write: %v %v", w, err)
+				}
+				entries, _, err := other.ChangeLogAfter(ctx, head, 10)
+				if err != nil || len(entries) != tc.want || (tc.want == 1 && entries[0].Effect != repository.EffectEnd) {
+					t.Fatalf("entries after the service's batch write: %+v %v; want %d", entries, err, tc.want)
+				}
+			}
+			if n, err := other.ChangeLogPrune(ctx, dbNow.Add(time.Hour)); err != nil || n != 5 {
+				t.Fatalf("pruned %d %v, want 5", n, err)
 			}
 		})
 	}

@@ -341,11 +341,12 @@ func (r *Repo) WriteMany(ctx context.Context, objs []object.Object, now time.Tim
 		}
 		rows[i] = row
 	}
-	// Batch writes come without the objects as read: the classifier sees
-	// no Before and assumes the worst.
+	// A batch write has the objects as read only when the service handed
+	// them down; without them the classifier assumes the worst.
 	cs := make([]repository.Change, len(objs))
 	for i, o := range objs {
-		cs[i] = repository.Change{Kind: repository.ChangeModify, Type: o.Type(), OID: rows[i].OID, After: o}
+		cs[i] = repository.Change{Kind: repository.ChangeModify, Type: o.Type(), OID: rows[i].OID,
+			Before: repository.BeforeOf(ctx, rows[i].OID), After: o}
 	}
 	written, logs, err := r.hot.writeObjects(ctx, rows, now, r.logged(cs...))
 	if err != nil {
