@@ -201,10 +201,11 @@ func (n *Node) buildPeers() {
 		}
 	})
 	n.Repo.OnChange(func(ctx context.Context, c repository.Change) {
-		if n.Config.TaskManager.Clustered {
-			n.follower.Made(c.Seq) // the listeners before this one applied it here
-			n.push(ctx, c)
+		if !n.Config.TaskManager.Clustered || c.Seq == 0 {
+			return // nothing any other node must act on
 		}
+		n.follower.Made(c.Seq) // the listeners before this one applied it here
+		n.push(ctx, c)
 	})
 }
 
