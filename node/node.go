@@ -154,10 +154,11 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, instanceID
 		d.Close()
 		return nil, err
 	}
-	n.Cache = repository.NewGlobalCache(n.Store, repository.DefaultCacheTTL, n.now, n.Metrics)
+	n.Cache = repository.NewGlobalCache(n.Store, cfg.Repository.GlobalCacheTTL, n.now, n.Metrics)
 	n.Repo = repository.NewService(n.Cache, auth.BcryptHasher{}, n.now, log)
 	n.Auth = auth.NewService(n.Store, n.Store, id, n.now)
 	sec := cfg.Security
+	n.Auth.UsePrincipalTTL(sec.PrincipalCacheTTL)
 	n.Auth.UseThrottle(&auth.Throttle{Store: n.Store, PerUser: sec.LoginFailuresPerUser, PerClient: sec.LoginFailuresPerClient, Window: sec.LoginThrottleWindow})
 	n.buildFollower()
 	n.Repo.OnChange(func(ctx context.Context, c repository.Change) {

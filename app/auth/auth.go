@@ -47,6 +47,7 @@ type Service struct {
 	principals map[string]cachedPrincipal // by session ID
 	basic      map[string]basicEntry      // by username + password digest
 	throttle   *Throttle                  // nil: no brute-force throttling
+	ttl        time.Duration              // principalTTL unless UsePrincipalTTL
 }
 
 type cachedPrincipal struct {
@@ -61,8 +62,17 @@ type basicEntry struct {
 }
 
 // principalTTL bounds how long a cached principal is trusted without a peer
-// invalidation (the backstop when a peer missed a message).
+// invalidation or a change log entry (the last resort); the default of
+// security/principalCacheTtl.
 const principalTTL = 30 * time.Second
+
+// UsePrincipalTTL sets how long a cached principal is trusted; call it
+// before serving.
+func (s *Service) UsePrincipalTTL(d time.Duration) {
+	if d > 0 {
+		s.ttl = d
+	}
+}
 
 // NewService builds the authenticator.
 func NewService(objects ObjectReader, sessions SessionStore, nodeID string, now func() time.Time) *Service {
@@ -70,7 +80,7 @@ func NewService(objects ObjectReader, sessions SessionStore, nodeID string, now 
 		now = time.Now
 	}
 	return &Service{objects: objects, sessions: sessions, nodeID: nodeID, now: now,
-		principals: map[string]cachedPrincipal{}, basic: map[string]basicEntry{}}
+		principals: map[string]cachedPrincipal{}, basic: map[string]basicEntry{}, ttl: principalTTL}
 }
 
 // BcryptHasher hashes passwords with bcrypt.
@@ -298,7 +308,7 @@ func (s *Service) remember(sess security.Session, p security.Principal) {
 	if len(s.principals) > 100000 {
 		clear(s.principals)
 	}
-	s.principals[sess.ID] = cachedPrincipal{session: sess, principal: p, until: s.now().Add(principalTTL)}
+	s.principals[sess.ID] = cachedPrincipal{session: sess, principal: p, until: s.now().Add(s.ttl)}
 }
 
 func (s *Service) forget(id string) {

@@ -75,6 +75,10 @@ type Repository struct {
 	// database (HikariCP's setting of that name): default 5 minutes, 0 =
 	// one attempt, negative (WaitForever) = no bound.
 	InitializationFailTimeout time.Duration
+	// GlobalCacheTTL is how long a node trusts a globally cached object
+	// without hearing of a change (the last resort behind the push and
+	// the change log, docs/consistency.md); default 60 s.
+	GlobalCacheTTL time.Duration
 }
 
 // WaitForever is the InitializationFailTimeout of a node that waits for its
@@ -181,6 +185,9 @@ type Security struct {
 	LoginFailuresPerClient int
 	// LoginThrottleWindow is how long failed logins count; default 5m.
 	LoginThrottleWindow time.Duration
+	// PrincipalCacheTTL is how long a node trusts a session's cached
+	// principal without hearing of a change; default 30 s.
+	PrincipalCacheTTL time.Duration
 	// TrustedProxies are the load balancers (addresses or CIDRs) whose
 	// X-Forwarded-For names the client; default none (the TCP peer is the client).
 	TrustedProxies []string
@@ -543,7 +550,7 @@ func defaults(home string) *Config {
 			MaxPoolSize:               DefaultMaxPoolSize,
 			MissingSchemaAction:       "create",
 			UpgradeableSchemaAction:   "stop",
-			InitializationFailTimeout: 5 * time.Minute,
+			InitializationFailTimeout: 5 * time.Minute, GlobalCacheTTL: time.Minute,
 		},
 		TaskManager: TaskManager{
 			Threads:                   10,
@@ -560,7 +567,7 @@ func defaults(home string) *Config {
 		Resources: Resources{AllowedDirectories: []string{filepath.Join(home, "resources")}},
 		Security: Security{MetricsAccess: "loopback", OpenAPIAccess: "open",
 			HTTPReadTimeout: 30 * time.Second, HTTPWriteTimeout: 5 * time.Minute, HTTPIdleTimeout: 2 * time.Minute, MaxConnections: 1000,
-			LoginFailuresPerUser: 10, LoginFailuresPerClient: 50, LoginThrottleWindow: 5 * time.Minute},
+			LoginFailuresPerUser: 10, LoginFailuresPerClient: 50, LoginThrottleWindow: 5 * time.Minute, PrincipalCacheTTL: 30 * time.Second},
 	}
 }
 

@@ -90,7 +90,7 @@ func TestLoadDefaults(t *testing.T) {
 			MaxPoolSize:               DefaultMaxPoolSize,
 			MissingSchemaAction:       "create",
 			UpgradeableSchemaAction:   "stop",
-			InitializationFailTimeout: 5 * time.Minute,
+			InitializationFailTimeout: 5 * time.Minute, GlobalCacheTTL: time.Minute,
 		},
 		TaskManager: TaskManager{
 			Threads:                   10,
@@ -107,7 +107,7 @@ func TestLoadDefaults(t *testing.T) {
 		Resources: Resources{AllowedDirectories: []string{filepath.Join(f.dir, "resources")}},
 		Security: Security{MetricsAccess: "loopback", OpenAPIAccess: "open",
 			HTTPReadTimeout: 30 * time.Second, HTTPWriteTimeout: 5 * time.Minute, HTTPIdleTimeout: 2 * time.Minute, MaxConnections: 1000,
-			LoginFailuresPerUser: 10, LoginFailuresPerClient: 50, LoginThrottleWindow: 5 * time.Minute},
+			LoginFailuresPerUser: 10, LoginFailuresPerClient: 50, LoginThrottleWindow: 5 * time.Minute, PrincipalCacheTTL: 30 * time.Second},
 	}
 	if c.Warnings != nil {
 		t.Errorf("warnings = %q, want none", c.Warnings)

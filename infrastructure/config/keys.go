@@ -41,6 +41,7 @@ var keys = []key{
 	{"repository/missingSchemaAction", enum(func(c *Config) *string { return &c.Repository.MissingSchemaAction }, "create", "warn", "stop")},
 	{"repository/upgradeableSchemaAction", enum(func(c *Config) *string { return &c.Repository.UpgradeableSchemaAction }, "upgrade", "warn", "stop")},
 	{"repository/initializationFailTimeout", failTimeout(func(c *Config) *time.Duration { return &c.Repository.InitializationFailTimeout })},
+	{"repository/globalCacheTtl", duration(func(c *Config) *time.Duration { return &c.Repository.GlobalCacheTTL }, time.Second)},
 
 	{"taskManager/clustered", boolean(func(c *Config) *bool { return &c.TaskManager.Clustered })},
 	{"taskManager/threads", integer(func(c *Config) *int { return &c.TaskManager.Threads }, 1, 1000)},
@@ -73,6 +74,7 @@ var keys = []key{
 	{"security/loginFailuresPerUser", integer(func(c *Config) *int { return &c.Security.LoginFailuresPerUser }, 1, 1_000_000)},
 	{"security/loginFailuresPerClient", integer(func(c *Config) *int { return &c.Security.LoginFailuresPerClient }, 1, 1_000_000)},
 	{"security/loginThrottleWindow", duration(func(c *Config) *time.Duration { return &c.Security.LoginThrottleWindow }, time.Second)},
+	{"security/principalCacheTtl", duration(func(c *Config) *time.Duration { return &c.Security.PrincipalCacheTTL }, time.Second)},
 	{"security/trustedProxies", list(func(c *Config) *[]string { return &c.Security.TrustedProxies })},
 	{"security/selfApproval", boolean(func(c *Config) *bool { return &c.Security.SelfApproval })},
 }
