@@ -13,7 +13,7 @@ import (
 	"cadre/domain/object"
 )
 
-// changeRow is one row of the change log (migration 0018). at_ms is the
+// changeRow is one row of the change log (migration 0019). at_ms is the
 // database's default, never written by the repository.
 type changeRow struct {
 	Seq    int64  `gorm:"primaryKey;column:seq;autoIncrement"`
