@@ -3,13 +3,11 @@ package gormrepo
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
-	"cadre/db"
 	"cadre/db/dbtest"
 	"cadre/domain/object"
 )
@@ -20,14 +18,7 @@ import (
 // the users are the hundred it saw last.
 func TestBulkInsertsRefreshStatistics(t *testing.T) {
 	ctx := context.Background()
-	d, err := db.Open(ctx, db.Options{URL: dbtest.Postgres(t), MaxPoolSize: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if _, err := d.Migrate(ctx, db.RepositoryMigrations(d.Dialect), db.ActionCreate, db.ActionUpgrade, slog.Default()); err != nil {
-		t.Fatal(err)
-	}
+	d := planDB(t, dbtest.Postgres(t))
 	fillUsers(t, d, 100) // analyzed with 100 users
 	r := New(d)
 	r.stats.mu.Lock()

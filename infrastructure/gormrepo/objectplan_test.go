@@ -24,6 +24,22 @@ import (
 // whole type's index touches thousands of buffers here, a bounded one tens).
 const planUsers = 100_000
 
+// planDB opens and migrates the database at url with a small pool, closed
+// when the test ends.
+func planDB(t *testing.T, url string) *db.DB {
+	t.Helper()
+	ctx := context.Background()
+	d, err := db.Open(ctx, db.Options{URL: url, MaxPoolSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if _, err := d.Migrate(ctx, db.RepositoryMigrations(d.Dialect), db.ActionCreate, db.ActionUpgrade, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // capturedSQL records the statements gorm sends on d, with their
 // parameters inlined, while the test calls the repository.
 type capturedSQL struct {
@@ -162,14 +178,7 @@ func TestObjectReadPlansArePaged(t *testing.T) {
 	for _, dialect := range dbtest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
-			d, err := db.Open(ctx, db.Options{URL: dbtest.URL(t, dialect), MaxPoolSize: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { d.Close() })
-			if _, err := d.Migrate(ctx, db.RepositoryMigrations(d.Dialect), db.ActionCreate, db.ActionUpgrade, slog.Default()); err != nil {
-				t.Fatal(err)
-			}
+			d := planDB(t, dbtest.URL(t, dialect))
 			users := planUsers
 			if dialect == "sqlite" {
 				users = planUsers / 4
@@ -243,14 +252,7 @@ func explainPostgres(t *testing.T, d *db.DB, name, stmt string) (planNode, strin
 // share the substring's trigrams (docs/http-api.md says so).
 func TestNameSubstringUsesTrigrams(t *testing.T) {
 	ctx := context.Background()
-	d, err := db.Open(ctx, db.Options{URL: dbtest.Postgres(t), MaxPoolSize: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if _, err := d.Migrate(ctx, db.RepositoryMigrations(d.Dialect), db.ActionCreate, db.ActionUpgrade, slog.Default()); err != nil {
-		t.Fatal(err)
-	}
+	d := planDB(t, dbtest.Postgres(t))
 	fillUsers(t, d, planUsers/2)
 	if err := d.DB.Exec("ANALYZE").Error; err != nil {
 		t.Fatal(err)
@@ -330,14 +332,7 @@ func TestActivityPlansArePaged(t *testing.T) {
 	for _, dialect := range dbtest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
-			d, err := db.Open(ctx, db.Options{URL: dbtest.URL(t, dialect), MaxPoolSize: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { d.Close() })
-			if _, err := d.Migrate(ctx, db.RepositoryMigrations(d.Dialect), db.ActionCreate, db.ActionUpgrade, slog.Default()); err != nil {
-				t.Fatal(err)
-			}
+			d := planDB(t, dbtest.URL(t, dialect))
 			series := "generate_series(1, ?::int) g"
 			if d.Dialect == db.SQLite {
 				series = "(WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g+1 FROM s WHERE g < ?) SELECT g FROM s)"
@@ -422,14 +417,7 @@ func checkSQLiteEventsPlan(t *testing.T, d *db.DB, name, stmt string) {
 // the test guards the shape rather than replaying that case.)
 func TestNameLookupsGenericPlans(t *testing.T) {
 	ctx := context.Background()
-	d, err := db.Open(ctx, db.Options{URL: dbtest.Postgres(t), MaxPoolSize: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if _, err := d.Migrate(ctx, db.RepositoryMigrations(d.Dialect), db.ActionCreate, db.ActionUpgrade, slog.Default()); err != nil {
-		t.Fatal(err)
-	}
+	d := planDB(t, dbtest.Postgres(t))
 	// Users as an import writes them: 500 at a time, names sharing most
 	// of their trigrams, in a table never analyzed (a new repository on a
 	// server whose autovacuum has not run), then analyzed.
