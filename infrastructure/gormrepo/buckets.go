@@ -149,15 +149,7 @@ func (r *Repo) BucketsList(ctx context.Context, taskOID string) ([]task.Bucket, 
 	if err := r.db.WithContext(ctx).Where("task_oid = ?", taskOID).Order("seq").Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	out := make([]task.Bucket, 0, len(rows))
-	for _, row := range rows {
-		b, err := row.toDomain()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, nil
+	return bucketsOf(rows)
 }
 
 // BucketsPage lists one page of a task's buckets after a seq, on the
@@ -172,15 +164,7 @@ func (r *Repo) BucketsPage(ctx context.Context, p taskmanager.BucketsPageParams)
 	if err != nil {
 		return nil, fmt.Errorf("buckets of %s after %d: %w", p.TaskOID, p.After, err)
 	}
-	out := make([]task.Bucket, 0, len(rows))
-	for _, row := range rows {
-		b, err := row.toDomain()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, nil
+	return bucketsOf(rows)
 }
 
 // BucketsCount counts a task's buckets by state and sums their items and errors.
@@ -219,6 +203,19 @@ func (r *Repo) BucketCompletions(ctx context.Context, taskOID string) (map[int64
 	out := make(map[int64]int64, len(rows))
 	for _, row := range rows {
 		out[row.Seq] = row.Completions
+	}
+	return out, nil
+}
+
+// bucketsOf converts bucket rows to the domain, in their order.
+func bucketsOf(rows []bucketRow) ([]task.Bucket, error) {
+	out := make([]task.Bucket, 0, len(rows))
+	for _, row := range rows {
+		b, err := row.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
 	}
 	return out, nil
 }
