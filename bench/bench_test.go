@@ -231,7 +231,7 @@ func BenchmarkFootprint(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		port := strconv.Itoa(freePort(b))
+		port := strconv.Itoa(proctest.FreePort(b))
 		url := "http://127.0.0.1:" + port
 		cmd := exec.Command(bin, "-Dmidpoint.home="+home, "-Dserver.port="+port,
 			"-Dmidpoint.administrator.initialPassword="+proctest.AdminPassword)

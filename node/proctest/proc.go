@@ -442,6 +442,18 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
+// FreePort is a TCP port the kernel says is free, closed again before the
+// caller hands it on (to a node, pgbouncer, nginx or a PostgreSQL cluster):
+// another process may take it meanwhile, which Start's own retries allow for.
+func FreePort(tb testing.TB) int {
+	tb.Helper()
+	port, err := freePort()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return port
+}
+
 // childEnv is this process's environment without the variables that would
 // configure the node behind the test's back (MIDPOINT_HOME, MP_SET_*): a
 // node's configuration is exactly its arguments.

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -100,10 +99,7 @@ func startNginx(t *testing.T, ports []int) string {
 	t.Helper()
 	bin := nginxBinary(t)
 	dir := t.TempDir()
-	port, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := proctest.FreePort(t)
 	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(nginxConfig(t, ports, port)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -145,15 +141,6 @@ func startNginx(t *testing.T, ports []int) string {
 		return resp.StatusCode == http.StatusOK
 	})
 	return url
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 type fixture struct {

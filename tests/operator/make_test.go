@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -59,16 +58,6 @@ func TestMakeRunSaysWhatItDoes(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // TestClusterScriptPorts: `make cluster`'s script runs one node per port of
 // PORTS against the database it names, and refuses bad ports with status 2.
 func TestClusterScriptPorts(t *testing.T) {
@@ -94,7 +83,7 @@ func TestClusterScriptPorts(t *testing.T) {
 	t.Run("two nodes on chosen ports", func(t *testing.T) {
 		dbtest.Postgres(t) // skips, or fails under CADRE_REQUIRE_POSTGRES, without PostgreSQL
 		dbName := fmt.Sprintf("cadre_cluster_test_%d", time.Now().UnixNano())
-		ports := []int{freePort(t), freePort(t)}
+		ports := []int{proctest.FreePort(t), proctest.FreePort(t)}
 		bin := proctest.Binary(t) // built before the clock starts
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()

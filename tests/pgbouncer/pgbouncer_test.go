@@ -47,16 +47,6 @@ func pgbouncerBinary(t *testing.T) string {
 	return ""
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // startPgBouncer runs pgbouncer in transaction mode on a free loopback port
 // in front of the PostgreSQL server of direct (a postgres:// URL), with at
 // most serverConns server connections, and returns direct's URL through it.
@@ -77,7 +67,7 @@ func startPgBouncer(t *testing.T, direct string, serverConns int) string {
 	if err := os.Chmod(dir, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := proctest.FreePort(t)
 	user := u.User.Username()
 	conf := fmt.Sprintf(`[databases]
 * = host=%s port=%s

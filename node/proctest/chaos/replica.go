@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"cadre/db/dbtest"
+	"cadre/node/proctest"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 )
@@ -62,9 +62,7 @@ func NewReplicated(tb testing.TB) *Replicated {
 		Primary: PGCluster{Name: "cadre_t_" + suffix + "_p"},
 		Standby: PGCluster{Name: "cadre_t_" + suffix + "_s"}}
 	for _, c := range []*PGCluster{&r.Primary, &r.Standby} {
-		if c.Port, err = freePort(); err != nil {
-			tb.Fatal(err)
-		}
+		c.Port = proctest.FreePort(tb)
 		c.DataDir = filepath.Join("/var/lib/postgresql", version, c.Name)
 	}
 	// Registered before anything is made: a half-made pair is dropped too.
@@ -222,15 +220,6 @@ func pgVersion() (string, error) {
 		return len(versions[i]) < len(versions[j]) || len(versions[i]) == len(versions[j]) && versions[i] < versions[j]
 	})
 	return versions[len(versions)-1], nil
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func randomHex(n int) string {
