@@ -427,8 +427,18 @@ func (m *Manager) checkCoordinatorDone(ctx context.Context, oid string) error {
 	if err := m.retry(ctx, func() (err error) {
 		counts, err = m.store.BucketsCount(ctx, oid)
 		return err
-	}); err != nil || counts.Total() == 0 || counts.Complete != counts.Total() {
+	}); err != nil {
 		return err
+	}
+	return m.closeIfDone(ctx, coord, counts)
+}
+
+// closeIfDone closes the run of coord when counts, read after coord (so
+// they are that run's buckets or a later run's, never an earlier one's), say
+// every bucket is COMPLETE.
+func (m *Manager) closeIfDone(ctx context.Context, coord *task.Task, counts BucketCounts) error {
+	if coord.State != task.Waiting || counts.Total() == 0 || counts.Complete != counts.Total() {
+		return nil
 	}
 	result := task.Success
 	msg := fmt.Sprintf("%d buckets complete", counts.Complete)
@@ -437,7 +447,7 @@ func (m *Manager) checkCoordinatorDone(ctx context.Context, oid string) error {
 		msg += fmt.Sprintf(", %d items failed", counts.Errors)
 	}
 	// Record the final sums on the coordinator itself too.
-	return m.finishRun(ctx, oid, coord.RunCount, result, msg, counts.Items, counts.Errors)
+	return m.finishRun(ctx, coord.OID, coord.RunCount, result, msg, counts.Items, counts.Errors)
 }
 
 // ensureWorkers makes sure a waiting coordinator with unfinished buckets has
@@ -448,11 +458,18 @@ func (m *Manager) ensureWorkers(ctx context.Context, coord *task.Task, live []st
 		return nil
 	}
 	counts, err := m.store.BucketsCount(ctx, coord.OID)
-	if err != nil || counts.Ready == 0 {
-		if err == nil && counts.Total() > 0 && counts.Complete == counts.Total() {
-			return m.checkCoordinatorDone(ctx, coord.OID)
-		}
+	if err != nil {
 		return err
+	}
+	return m.ensureWorkersFor(ctx, coord, counts, live)
+}
+
+// ensureWorkersFor is ensureWorkers with the coordinator's bucket counts
+// already read (after coord): it closes a coordinator they say is done,
+// and gives one with READY buckets a worker if none can run.
+func (m *Manager) ensureWorkersFor(ctx context.Context, coord *task.Task, counts BucketCounts, live []string) error {
+	if counts.Ready == 0 {
+		return m.closeIfDone(ctx, coord, counts)
 	}
 	workers, err := m.Workers(ctx, coord.OID)
 	if err != nil {

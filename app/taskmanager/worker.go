@@ -83,6 +83,21 @@ func (m *Manager) runWorker(ctx context.Context, w *task.Task, r *localRun) erro
 // with none to take them (buckets given back after this worker last looked,
 // by a recovery or the repair pass), instead of waiting for Maintain.
 func (m *Manager) afterWorker(ctx context.Context, coordOID string) error {
+	// The run first, then its buckets (see checkCoordinatorDone); one count
+	// serves both the close and the top-up.
+	var coord *task.Task
+	if err := m.retry(ctx, func() (err error) {
+		coord, err = m.store.TasksGet(ctx, coordOID)
+		return err
+	}); err != nil {
+		if errors.Is(err, task.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	if coord.State != task.Waiting {
+		return nil
+	}
 	var counts BucketCounts
 	if err := m.retry(ctx, func() (err error) {
 		counts, err = m.store.BucketsCount(ctx, coordOID)
@@ -90,20 +105,10 @@ func (m *Manager) afterWorker(ctx context.Context, coordOID string) error {
 	}); err != nil {
 		return err
 	}
-	switch {
-	case counts.Total() > 0 && counts.Complete == counts.Total():
-		return m.checkCoordinatorDone(ctx, coordOID)
-	case counts.Ready == 0:
-		return nil // the other workers are on it
+	if counts.Ready == 0 { // done, or the other workers are on it
+		return m.closeIfDone(ctx, coord, counts)
 	}
-	coord, err := m.store.TasksGet(ctx, coordOID)
-	if err != nil {
-		if errors.Is(err, task.ErrNotFound) {
-			return nil
-		}
-		return err
-	}
-	return m.ensureWorkers(ctx, coord, m.cluster.LiveNodes(ctx))
+	return m.ensureWorkersFor(ctx, coord, counts, m.cluster.LiveNodes(ctx))
 }
 
 // loop runs buckets until none is READY (waiting while READY buckets wait
