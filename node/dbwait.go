@@ -93,6 +93,15 @@ func waitingOpener(bound time.Duration, log *slog.Logger, waiting, reached func(
 	}
 }
 
+// remaining is what is left of bound (initializationFailTimeout) since start,
+// for a build started over: 0 (one attempt) and no bound stay as they are.
+func remaining(bound time.Duration, start time.Time) time.Duration {
+	if bound <= 0 {
+		return bound
+	}
+	return max(bound-time.Since(start), time.Millisecond).Round(time.Millisecond)
+}
+
 // Open builds the node on this front as New does, except that it waits for
 // each database up to repository/initializationFailTimeout, while /readyz
 // says so. A database lost again in the middle of the start (while
@@ -100,11 +109,7 @@ func waitingOpener(bound time.Duration, log *slog.Logger, waiting, reached func(
 // Start then serves the node here.
 func (f *Front) Open(ctx context.Context) (*Node, error) {
 	bound, start := f.cfg.Repository.InitializationFailTimeout, time.Now()
-	for {
-		left := bound
-		if bound > 0 {
-			left = max(bound-time.Since(start), time.Millisecond)
-		}
+	for left := bound; ; left = remaining(bound, start) {
 		open := waitingOpener(left, f.log, func() { f.setReason(reasonWaiting) }, func() { f.setReason(reasonStarting) })
 		n, err := build(ctx, f.cfg, f.log, f.instanceID, open)
 		if err == nil {

@@ -112,3 +112,21 @@ func TestWaitingOpenerStops(t *testing.T) {
 		t.Fatalf("err %v after %v and %d waits, want a repository/jdbcUrl key error at once", o.err, o.took, o.waits)
 	}
 }
+
+// TestRemainingBound: a build started over waits only for what is left of
+// initializationFailTimeout, while one attempt (0) and no bound (negative)
+// stay what they are.
+func TestRemainingBound(t *testing.T) {
+	start := time.Now().Add(-1500 * time.Millisecond)
+	if got := remaining(4*time.Second, start); got < 2*time.Second || got > 2500*time.Millisecond {
+		t.Errorf("remaining of 4s after 1.5s = %s, want about 2.5s", got)
+	}
+	if got := remaining(time.Second, start); got != time.Millisecond {
+		t.Errorf("remaining of 1s after 1.5s = %s, want the 1ms floor", got)
+	}
+	for _, bound := range []time.Duration{0, config.WaitForever} {
+		if got := remaining(bound, start); got != bound {
+			t.Errorf("remaining(%s) = %s, want it unchanged", bound, got)
+		}
+	}
+}
